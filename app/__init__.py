@@ -1,0 +1,1 @@
+"""Waterguard service: HTTP API, persistence, workers."""

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from app.auth.deps import require
+from app.auth.models import Role
+from app.auth.principal import Principal
+
+AuditReader = Annotated[Principal, Depends(require(Role.admin))]

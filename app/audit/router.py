@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.audit import service as audit_service
+from app.audit.permissions import AuditReader
+from app.audit.schemas import AuditEventRead, AuditVerifyRead
+from app.db import SessionDep
+from app.errors import ERROR_RESPONSES
+from app.schemas import Limit, Offset, Page
+
+router = APIRouter(prefix="/audit", tags=["audit"], responses=ERROR_RESPONSES)
+
+
+@router.get("/events", response_model=Page[AuditEventRead])
+def list_audit_events(
+    session: SessionDep,
+    principal: AuditReader,
+    resource_type: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[Limit, Query()] = 100,
+    offset: Annotated[Offset, Query()] = 0,
+) -> Page[AuditEventRead]:
+    rows, total = audit_service.list_events(
+        session, principal.jurisdiction_path, resource_type=resource_type, limit=limit,
+        offset=offset,
+    )
+    return Page[AuditEventRead](
+        items=[AuditEventRead.model_validate(r) for r in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/verify", response_model=AuditVerifyRead)
+def verify_audit_chain(session: SessionDep, _principal: AuditReader) -> AuditVerifyRead:
+    report = audit_service.verify(session)
+    return AuditVerifyRead(
+        checked=report.checked,
+        is_intact=report.is_intact,
+        first_bad_seq=report.first_bad_seq,
+        problem=report.problem,
+    )

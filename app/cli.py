@@ -1,0 +1,225 @@
+"""The ``waterguard`` command. Settings come from the same WATERGUARD_* variables as the
+server, so ``WATERGUARD_DATABASE_URL=... waterguard migrate`` works on any database."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from app.config import ConfigError, Settings, get_settings
+
+cli = typer.Typer(
+    name="waterguard",
+    help="Waterguard: drone patrols against drowning (无人机防溺水巡查).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+audit_cli = typer.Typer(help="Audit log tools.", no_args_is_help=True)
+cli.add_typer(audit_cli, name="audit")
+console = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        settings = get_settings()
+        settings.resolved_secret_key()
+    except (ConfigError, ValidationError) as exc:
+        err.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    return settings
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply database migrations (alembic upgrade head)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.migrate import upgrade
+
+    settings = _settings()
+    try:
+        upgrade(settings.database_url)
+    except SQLAlchemyError as exc:
+        raise _fail(f"cannot migrate {settings.database_url.split('@')[-1]}: {exc}") from exc
+    console.print("database is at the latest revision")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.", min=1, max=64)] = 1,
+) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    _settings()
+    console.print(f"Waterguard on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run(
+        "app.main:create_app", factory=True, host=host, port=port, workers=workers,
+        log_config=None,
+    )
+
+
+def _session_factory(settings: Settings):  # type: ignore[no-untyped-def]
+    from app.audit import service as audit_service
+    from app.db import make_engine, make_sessionmaker
+
+    audit_service.install_listener()
+    return make_sessionmaker(make_engine(settings.database_url))
+
+
+@cli.command("create-user")
+def create_user(
+    username: Annotated[str, typer.Argument(help="Login name (lower case).")],
+    role: Annotated[str, typer.Option(help="admin, command, operator, station_officer, "
+                                           "ground_unit or grid_worker.")],
+    jurisdiction: Annotated[str, typer.Option(help="Jurisdiction code, e.g. demo.")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin",
+                                                 help="Read the password from stdin.")] = False,
+    display_name: Annotated[str | None, typer.Option(help="Name shown in the UI.")] = None,
+) -> None:
+    """Create a user bound to a jurisdiction."""
+    from app.audit import service as audit_service
+    from app.auth import service as auth_service
+    from app.auth.models import Role
+    from app.auth.schemas import UserCreate
+    from app.db import session_scope
+    from app.errors import AppError
+    from app.jurisdiction.models import JurisdictionKind
+    from app.jurisdiction.repository import JurisdictionRepository
+
+    settings = _settings()
+    if not password_stdin:
+        raise _fail("pass --password-stdin and send the password on standard input", 2)
+    password = sys.stdin.readline().rstrip("\n")
+    try:
+        role_value = Role(role)
+    except ValueError as exc:
+        raise _fail(f"unknown role {role!r}; one of: {', '.join(r.value for r in Role)}", 2) from exc
+    factory = _session_factory(settings)
+    try:
+        with session_scope(factory) as session:
+            audit_service.set_actor(session, audit_service.Actor("cli", "system"))
+            target = JurisdictionRepository(session).get_by_code(jurisdiction)
+            if target is None:
+                raise _fail(f"no jurisdiction with code {jurisdiction!r}", 2)
+            data = UserCreate(
+                username=username, password=password, role=role_value,
+                jurisdiction_id=target.id, display_name=display_name or username,
+            )
+            kinds = auth_service.ROLE_JURISDICTION_KINDS[role_value]
+            if JurisdictionKind(target.kind) not in kinds:
+                raise _fail(f"role {role_value} must be bound to a "
+                            f"{' or '.join(sorted(kinds))}, not a {target.kind}", 2)
+            user = auth_service.create_user_unchecked(
+                session, username=data.username, display_name=data.display_name,
+                password=data.password, role=data.role, jurisdiction_id=data.jurisdiction_id,
+            )
+            console.print(f"created user {user.username} (id {user.id}, {user.role})")
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise _fail(problems, 2) from exc
+    except AppError as exc:
+        raise _fail(str(exc.detail)) from exc
+
+
+@cli.command("create-district")
+def create_district(
+    code: Annotated[str, typer.Argument(help="Short code, e.g. jiangjin.")],
+    name_zh: Annotated[str, typer.Option(help="Chinese name.")],
+    name_en: Annotated[str, typer.Option(help="English name.")],
+) -> None:
+    """Create a top-level district jurisdiction."""
+    from app.audit import service as audit_service
+    from app.db import session_scope
+    from app.errors import AppError
+    from app.jurisdiction import service as jurisdiction_service
+
+    factory = _session_factory(_settings())
+    try:
+        with session_scope(factory) as session:
+            audit_service.set_actor(session, audit_service.Actor("cli", "system"))
+            district = jurisdiction_service.create_root(
+                session, code=code, name_zh=name_zh, name_en=name_en
+            )
+            console.print(f"created district {district.code} (id {district.id})")
+    except AppError as exc:
+        raise _fail(str(exc.detail)) from exc
+
+
+@cli.command("seed-demo")
+def seed_demo(
+    if_missing: Annotated[bool, typer.Option("--if-missing",
+                                             help="Do nothing when already seeded.")] = False,
+) -> None:
+    """Create the demo district (code demo) and print its logins."""
+    from app.audit import service as audit_service
+    from app.db import session_scope
+    from app.seed import DEMO_LOGINS, DemoAlreadySeeded
+    from app.seed import seed_demo as do_seed
+
+    settings = _settings()
+    if settings.is_production:
+        raise _fail("seed-demo is refused in production mode (its passwords are public)", 2)
+    factory = _session_factory(settings)
+    try:
+        with session_scope(factory) as session:
+            audit_service.set_actor(session, audit_service.Actor("seed-demo", "system"))
+            do_seed(session)
+            console.print("demo district seeded")
+    except DemoAlreadySeeded as exc:
+        if not if_missing:
+            raise _fail(str(exc.detail)) from exc
+    table = Table(title="Demo logins (演示账号)")
+    for column in ("username", "password", "role", "jurisdiction"):
+        table.add_column(column)
+    for login in DEMO_LOGINS:
+        table.add_row(login.username, login.password, login.role.value, login.jurisdiction_code)
+    console.print(table)
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit hash chain; exit 1 when a row was changed or removed."""
+    from rich.progress import Progress
+
+    from app.audit import service as audit_service
+    from app.audit.models import AuditHead
+    from app.db import session_scope
+
+    factory = _session_factory(_settings())
+    with session_scope(factory) as session:
+        head = session.get(AuditHead, 1)
+        total = head.seq if head else 0
+        with Progress(console=err, transient=True) as progress:
+            task = progress.add_task("verifying audit chain", total=total or None)
+            report = audit_service.verify(
+                session, on_row=lambda: progress.advance(task)
+            )
+    if report.is_intact:
+        console.print(f"audit chain intact: {report.checked} rows")
+        return
+    raise _fail(
+        f"audit chain BROKEN at row {report.first_bad_seq}: {report.problem} "
+        f"({report.checked} rows verified before it)"
+    )
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""Settings from the environment (prefix ``WATERGUARD_``).
+
+The embedded default needs nothing set: a SQLite file and a generated secret key under
+``var/``. Production mode (``WATERGUARD_ENV=production``) refuses to start without a
+strong secret key and a database URL.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import secrets
+from collections import Counter
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_VAR_DIR = Path("var")
+MIN_SECRET_KEY_CHARS = 32
+MIN_SECRET_KEY_BITS = 128.0
+WEAK_SECRETS = {"secret", "changeme", "change-me", "password", "waterguard", "development"}
+
+
+class Environment(StrEnum):
+    development = "development"
+    production = "production"
+
+
+class ConfigError(RuntimeError):
+    """Settings that the service cannot start with; the message says what to fix."""
+
+
+def _shannon_bits(text: str) -> float:
+    counts = Counter(text)
+    total = len(text)
+    per_char = -sum(n / total * math.log2(n / total) for n in counts.values())
+    return per_char * total
+
+
+def check_secret_strength(key: str) -> None:
+    """Raise ConfigError unless ``key`` is long and random enough to sign tokens."""
+    if len(key) < MIN_SECRET_KEY_CHARS:
+        raise ConfigError(
+            f"WATERGUARD_SECRET_KEY must be at least {MIN_SECRET_KEY_CHARS} characters "
+            f"(got {len(key)}); generate one with: python -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))'"
+        )
+    if key.lower() in WEAK_SECRETS or _shannon_bits(key) < MIN_SECRET_KEY_BITS:
+        raise ConfigError("WATERGUARD_SECRET_KEY is too predictable; use a random value")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WATERGUARD_", extra="ignore")
+
+    env: Environment = Environment.development
+    var_dir: Path = DEFAULT_VAR_DIR
+    database_url: str = ""
+    media_dir: Path | None = None
+    secret_key: str = ""
+    display_timezone: str = "Asia/Shanghai"
+    jwt_audience: str = "waterguard-api"
+    jwt_issuer: str = "waterguard"
+    access_token_ttl_s: int = Field(default=900, ge=60, le=86_400)
+    refresh_token_ttl_s: int = Field(default=14 * 86_400, ge=3_600, le=90 * 86_400)
+    login_max_failures: int = Field(default=5, ge=1, le=100)
+    login_lockout_s: int = Field(default=900, ge=1, le=86_400)
+    login_rate_per_minute: int = Field(default=30, ge=1, le=10_000)
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @field_validator("display_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        if not self.database_url:
+            if self.env is Environment.production:
+                raise ConfigError("WATERGUARD_DATABASE_URL is required in production mode")
+            self.database_url = f"sqlite:///{self.var_dir / 'waterguard.sqlite3'}"
+        if self.media_dir is None:
+            self.media_dir = self.var_dir / "media"
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.production
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.display_timezone)
+
+    def resolved_secret_key(self) -> str:
+        """The key that signs tokens: set, or generated once and kept under ``var/``."""
+        if self.secret_key:
+            check_secret_strength(self.secret_key)
+            return self.secret_key
+        if self.is_production:
+            raise ConfigError("WATERGUARD_SECRET_KEY is required in production mode")
+        path = self.var_dir / "secret_key"
+        if path.exists():
+            key = path.read_text().strip()
+            check_secret_strength(key)
+            return key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key + "\n")
+        return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

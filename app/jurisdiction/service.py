@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+from app.auth.principal import Principal
+from app.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.jurisdiction.models import PARENT_KIND, Jurisdiction, JurisdictionKind
+from app.jurisdiction.repository import JurisdictionRepository
+from app.jurisdiction.schemas import JurisdictionCreate, JurisdictionUpdate
+
+
+class JurisdictionNotFound(NotFound):
+    pass
+
+
+class JurisdictionCodeTaken(Conflict):
+    pass
+
+
+class JurisdictionOutOfScope(Forbidden):
+    pass
+
+
+class WrongJurisdictionKind(Unprocessable):
+    pass
+
+
+def get(session: Session, principal: Principal, jurisdiction_id: int) -> Jurisdiction:
+    jurisdiction = JurisdictionRepository(session).get(jurisdiction_id)
+    if jurisdiction is None or not principal.can_see(jurisdiction.path):
+        raise JurisdictionNotFound(f"jurisdiction {jurisdiction_id} not found")
+    return jurisdiction
+
+
+def get_for_assignment(
+    session: Session,
+    principal: Principal,
+    jurisdiction_id: int,
+    *,
+    kinds: set[JurisdictionKind] | None = None,
+) -> Jurisdiction:
+    """The jurisdiction a new record will belong to: must exist, be in scope, of a kind."""
+    jurisdiction = JurisdictionRepository(session).get(jurisdiction_id)
+    if jurisdiction is None:
+        raise JurisdictionNotFound(f"jurisdiction {jurisdiction_id} not found")
+    if not principal.can_see(jurisdiction.path):
+        raise JurisdictionOutOfScope(f"jurisdiction {jurisdiction_id} is outside your area")
+    if kinds is not None and JurisdictionKind(jurisdiction.kind) not in kinds:
+        wanted = " or ".join(sorted(k.value for k in kinds))
+        raise WrongJurisdictionKind(
+            f"jurisdiction {jurisdiction.code} is a {jurisdiction.kind}; expected {wanted}"
+        )
+    return jurisdiction
+
+
+def list_visible(
+    session: Session,
+    principal: Principal,
+    *,
+    kind: JurisdictionKind | None,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence[Jurisdiction], int]:
+    return JurisdictionRepository(session).list_under(
+        principal.jurisdiction_path, kind=kind, limit=limit, offset=offset
+    )
+
+
+def create_root(
+    session: Session, *, code: str, name_zh: str, name_en: str
+) -> Jurisdiction:
+    """A district (no parent). Only the CLI and the demo seed create districts."""
+    repo = JurisdictionRepository(session)
+    if repo.get_by_code(code) is not None:
+        raise JurisdictionCodeTaken(f"jurisdiction code {code!r} is taken")
+    district = repo.add(
+        Jurisdiction(code=code, kind=JurisdictionKind.district, name_zh=name_zh, name_en=name_en)
+    )
+    district.path = f"/{district.id}/"
+    session.flush()
+    return district
+
+
+def create_child(
+    session: Session,
+    *,
+    parent: Jurisdiction,
+    code: str,
+    kind: JurisdictionKind,
+    name_zh: str,
+    name_en: str,
+    boundary: dict[str, object] | None = None,
+) -> Jurisdiction:
+    repo = JurisdictionRepository(session)
+    if PARENT_KIND[kind] is None or JurisdictionKind(parent.kind) != PARENT_KIND[kind]:
+        raise WrongJurisdictionKind(
+            f"a {kind} must sit under a {PARENT_KIND[kind] or 'nothing'}, not a {parent.kind}"
+        )
+    if repo.get_by_code(code) is not None:
+        raise JurisdictionCodeTaken(f"jurisdiction code {code!r} is taken")
+    child = repo.add(
+        Jurisdiction(
+            code=code,
+            kind=kind,
+            name_zh=name_zh,
+            name_en=name_en,
+            parent_id=parent.id,
+            boundary=boundary,
+        )
+    )
+    child.path = f"{parent.path}{child.id}/"
+    session.flush()
+    return child
+
+
+def create(session: Session, principal: Principal, data: JurisdictionCreate) -> Jurisdiction:
+    if data.kind is JurisdictionKind.district:
+        raise JurisdictionOutOfScope("districts are created with 'waterguard create-district'")
+    parent = get_for_assignment(session, principal, data.parent_id)
+    return create_child(
+        session,
+        parent=parent,
+        code=data.code,
+        kind=data.kind,
+        name_zh=data.name_zh,
+        name_en=data.name_en,
+        boundary=data.boundary.checked() if data.boundary else None,
+    )
+
+
+def update(
+    session: Session, principal: Principal, jurisdiction_id: int, data: JurisdictionUpdate
+) -> Jurisdiction:
+    jurisdiction = get(session, principal, jurisdiction_id)
+    changes = data.model_dump(exclude_unset=True)
+    if "name_zh" in changes and data.name_zh is not None:
+        jurisdiction.name_zh = data.name_zh
+    if "name_en" in changes and data.name_en is not None:
+        jurisdiction.name_en = data.name_en
+    if "boundary" in changes:
+        jurisdiction.boundary = data.boundary.checked() if data.boundary else None
+    session.flush()
+    return jurisdiction

@@ -1,0 +1,1 @@
+"""Waterguard planning core."""

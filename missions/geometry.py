@@ -1,0 +1,272 @@
+"""Projection and path geometry.
+
+:class:`LocalProjection` moves shapes between WGS84 lon/lat degrees and a local UTM zone in
+metres (pyproj, ``always_xy=True``: x = easting/longitude first). Every other function here
+works in projected metres.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TypeVar
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+from pyproj import Transformer
+from shapely import LineString, MultiPolygon, Point, Polygon
+from shapely.geometry.base import BaseGeometry
+
+from missions.errors import RouteBlockedError
+
+G = TypeVar("G", bound=BaseGeometry)
+
+Coords = NDArray[np.float64]
+"""An N x 2 array of (x, y) coordinates."""
+
+
+def utm_epsg(lon_deg: float, lat_deg: float) -> int:
+    """Return the EPSG code of the WGS84 UTM zone containing the point.
+
+    Examples:
+        >>> utm_epsg(106.26, 29.29)  # Jiangjin, Chongqing
+        32648
+        >>> utm_epsg(-101.15, 49.71)
+        32614
+        >>> utm_epsg(151.2, -33.9)
+        32756
+    """
+    if not -180 <= lon_deg <= 180 or not -90 <= lat_deg <= 90:
+        raise ValueError(f"not a lon/lat position: ({lon_deg}, {lat_deg})")
+    zone = min(int((lon_deg + 180) // 6) + 1, 60)
+    return (32600 if lat_deg >= 0 else 32700) + zone
+
+
+@lru_cache(maxsize=64)
+def _transformers(epsg: int) -> tuple[Transformer, Transformer]:
+    forward = Transformer.from_crs("EPSG:4326", f"EPSG:{epsg}", always_xy=True)
+    inverse = Transformer.from_crs(f"EPSG:{epsg}", "EPSG:4326", always_xy=True)
+    return forward, inverse
+
+
+@dataclass(frozen=True, slots=True)
+class LocalProjection:
+    """A local metric projection (UTM zone) and its way back to lon/lat.
+
+    Examples:
+        >>> proj = LocalProjection.around(shapely.Point(106.26, 29.29))
+        >>> proj.epsg
+        32648
+        >>> back = proj.to_lonlat(proj.to_m(shapely.Point(106.26, 29.29)))
+        >>> round(back.x, 9), round(back.y, 9)
+        (106.26, 29.29)
+    """
+
+    epsg: int
+    _forward: Transformer = field(repr=False, compare=False)
+    _inverse: Transformer = field(repr=False, compare=False)
+
+    @classmethod
+    def around(cls, geometry_lonlat: BaseGeometry) -> LocalProjection:
+        """Return the UTM projection of the zone holding the geometry's centre."""
+        if geometry_lonlat.is_empty:
+            raise ValueError("cannot choose a projection for an empty geometry")
+        minx, miny, maxx, maxy = geometry_lonlat.bounds
+        epsg = utm_epsg((minx + maxx) / 2, (miny + maxy) / 2)
+        forward, inverse = _transformers(epsg)
+        return cls(epsg, forward, inverse)
+
+    def to_m(self, geometry_lonlat: G) -> G:
+        """Project a lon/lat geometry to metres."""
+        return _apply(geometry_lonlat, self._forward)
+
+    def to_lonlat(self, geometry_m: G) -> G:
+        """Project a metric geometry back to lon/lat degrees."""
+        return _apply(geometry_m, self._inverse)
+
+    def xy_to_lonlat(self, x_m: float, y_m: float) -> tuple[float, float]:
+        """Project one metric point back to ``(lon, lat)``."""
+        lon, lat = self._inverse.transform(x_m, y_m)
+        return float(lon), float(lat)
+
+    def xys_to_lonlats(self, xs_m: Coords, ys_m: Coords) -> tuple[Coords, Coords]:
+        """Project arrays of metric x and y back to arrays of lon and lat."""
+        lons, lats = self._inverse.transform(xs_m, ys_m)
+        return np.asarray(lons, dtype=np.float64), np.asarray(lats, dtype=np.float64)
+
+    def lonlat_to_xy(self, lon_deg: float, lat_deg: float) -> tuple[float, float]:
+        """Project one ``(lon, lat)`` point to metres."""
+        x, y = self._forward.transform(lon_deg, lat_deg)
+        return float(x), float(y)
+
+
+def _apply(geometry: G, transformer: Transformer) -> G:
+    def fn(coords: Coords) -> Coords:
+        x, y = transformer.transform(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(geometry, fn)
+
+
+def area_polygons(geometry: BaseGeometry) -> list[Polygon]:
+    """Return the polygon parts of a geometry (drops points and lines).
+
+    Examples:
+        >>> from shapely import box
+        >>> len(area_polygons(box(0, 0, 1, 1).union(box(2, 0, 3, 1))))
+        2
+    """
+    if geometry.is_empty:
+        return []
+    if isinstance(geometry, Polygon):
+        return [geometry]
+    if isinstance(geometry, MultiPolygon):
+        return list(geometry.geoms)
+    parts: list[Polygon] = []
+    for part in getattr(geometry, "geoms", []):
+        parts.extend(area_polygons(part))
+    return parts
+
+
+def count_turns(coords: Coords, *, threshold_deg: float = 30.0) -> int:
+    """Count heading changes larger than ``threshold_deg`` along a path.
+
+    Examples:
+        >>> count_turns(np.array([[0.0, 0.0], [10, 0], [10, 10], [0, 10]]))
+        2
+        >>> count_turns(np.array([[0.0, 0.0], [10, 0], [20, 1]]))
+        0
+    """
+    if len(coords) < 3:
+        return 0
+    deltas = np.diff(coords, axis=0)
+    keep = np.hypot(deltas[:, 0], deltas[:, 1]) > 1e-9
+    deltas = deltas[keep]
+    if len(deltas) < 2:
+        return 0
+    headings = np.arctan2(deltas[:, 1], deltas[:, 0])
+    change = np.abs((np.diff(headings) + math.pi) % (2 * math.pi) - math.pi)
+    return int(np.count_nonzero(change > math.radians(threshold_deg)))
+
+
+class PathFinder:
+    """Shortest paths between points inside a polygonal region (metres).
+
+    A straight segment is used whenever it stays in the region; otherwise the path is found on
+    the visibility graph of the region's vertices, pulled ``clearance_m`` inside so that the path
+    never grazes the region's edge. Edges are checked lazily during an A* search, so a plan pays
+    for the graph only where a straight line is blocked.
+
+    Examples:
+        >>> from shapely import box
+        >>> region = box(0, 0, 100, 100).difference(box(40, -1, 60, 80))  # a wall
+        >>> finder = PathFinder(region, clearance_m=1.0)
+        >>> path = finder.path((10.0, 10.0), (90.0, 10.0))
+        >>> region.covers(LineString(path)), len(path) > 2
+        (True, True)
+        >>> finder.path((10.0, 10.0), (50.0, 50.0))
+        Traceback (most recent call last):
+        ...
+        missions.errors.RouteBlockedError: point (50, 50) is outside the flyable region
+    """
+
+    def __init__(self, region: Polygon | MultiPolygon, *, clearance_m: float = 1.0) -> None:
+        self.region = region
+        shapely.prepare(region)
+        inner = region.buffer(-clearance_m, join_style="mitre").simplify(clearance_m / 4)
+        nodes: list[tuple[float, float]] = []
+        for poly in area_polygons(inner):
+            oriented = shapely.orient_polygons(poly)  # exterior CCW, holes CW
+            for ring in [oriented.exterior, *oriented.interiors]:
+                nodes.extend(_reflex_vertices(np.asarray(ring.coords)[:-1]))
+        self._nodes = np.array(nodes, dtype=np.float64).reshape(-1, 2)
+
+    def is_clear(self, a: tuple[float, float], b: tuple[float, float]) -> bool:
+        """Say whether the straight segment ``a``-``b`` stays in the region."""
+        if a == b:
+            return bool(self.region.covers(Point(a)))
+        return bool(self.region.covers(LineString([a, b])))
+
+    def path(self, a: tuple[float, float], b: tuple[float, float]) -> list[tuple[float, float]]:
+        """Return the points of a short path from ``a`` to ``b`` inside the region.
+
+        Raises:
+            RouteBlockedError: An end is outside the region, or no path joins them.
+        """
+        for p in (a, b):
+            if not self.region.covers(Point(p)):
+                raise RouteBlockedError(
+                    f"point ({p[0]:.0f}, {p[1]:.0f}) is outside the flyable region"
+                )
+        if self.is_clear(a, b):
+            return [a, b]
+        return self._astar(a, b)
+
+    def _visible_from(self, p: tuple[float, float], candidates: Coords) -> NDArray[np.bool_]:
+        if len(candidates) == 0:
+            return np.zeros(0, dtype=bool)
+        starts = np.repeat(np.array([p], dtype=np.float64), len(candidates), axis=0)
+        segs = shapely.linestrings(np.stack([starts, candidates], axis=1))
+        return np.asarray(shapely.covers(self.region, segs), dtype=bool)
+
+    def _astar(self, a: tuple[float, float], b: tuple[float, float]) -> list[tuple[float, float]]:
+        pts = np.vstack([np.array([a, b], dtype=np.float64), self._nodes])
+        goal = 1
+        gx, gy = pts[goal]
+        dist = {0: 0.0}
+        parent: dict[int, int] = {}
+        closed: set[int] = set()
+        heap: list[tuple[float, int]] = [(math.hypot(gx - a[0], gy - a[1]), 0)]
+        while heap:
+            _, u = heapq.heappop(heap)
+            if u in closed:
+                continue
+            if u == goal:
+                out = [goal]
+                while out[-1] != 0:
+                    out.append(parent[out[-1]])
+                return [(float(pts[i][0]), float(pts[i][1])) for i in reversed(out)]
+            closed.add(u)
+            open_idx = np.array([i for i in range(len(pts)) if i not in closed and i != u])
+            if len(open_idx) == 0:
+                continue
+            ux, uy = pts[u]
+            visible = self._visible_from((float(ux), float(uy)), pts[open_idx])
+            for v in open_idx[visible]:
+                vi = int(v)
+                nd = dist[u] + math.hypot(pts[vi][0] - ux, pts[vi][1] - uy)
+                if nd < dist.get(vi, math.inf) - 1e-9:
+                    dist[vi] = nd
+                    parent[vi] = u
+                    h = math.hypot(gx - pts[vi][0], gy - pts[vi][1])
+                    heapq.heappush(heap, (nd + h, vi))
+        raise RouteBlockedError(
+            f"no path from ({a[0]:.0f}, {a[1]:.0f}) to ({b[0]:.0f}, {b[1]:.0f}) "
+            "avoids the no-fly zones"
+        )
+
+
+def _reflex_vertices(ring: Coords) -> list[tuple[float, float]]:
+    """Vertices where the region turns inwards (a shortest path only bends at these)."""
+    if len(ring) < 3:
+        return []
+    prev = np.roll(ring, 1, axis=0)
+    nxt = np.roll(ring, -1, axis=0)
+    cross = (ring[:, 0] - prev[:, 0]) * (nxt[:, 1] - ring[:, 1]) - (ring[:, 1] - prev[:, 1]) * (
+        nxt[:, 0] - ring[:, 0]
+    )
+    return [(float(x), float(y)) for x, y in ring[cross < 0]]
+
+
+def path_length_m(points: list[tuple[float, float]]) -> float:
+    """Length of a polyline given as points, in metres.
+
+    Examples:
+        >>> path_length_m([(0.0, 0.0), (3.0, 4.0), (3.0, 10.0)])
+        11.0
+    """
+    return float(sum(math.dist(p, q) for p, q in itertools.pairwise(points)))

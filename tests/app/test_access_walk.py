@@ -1,0 +1,213 @@
+"""Walks the route table: every route declares who may call it, and the declaration holds.
+
+A new route fails here until it declares access (``require(...)`` or ``public()``) and,
+where it takes an id or a jurisdiction, until the tables below say how to reach a record
+of another district.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from app.auth.deps import access_rule_of
+from app.auth.models import Role
+from app.auth.principal import AccessRule
+from app.config import Settings
+from app.main import ROUTERS, create_app
+from tests.app.conftest import ROLE_USERS, Auth
+from tests.factories import DEMO_METRICS_TOKEN, DEMO_UNIT_TOKEN, TEST_SECRET, World
+
+PUBLIC_ROUTES = {
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("POST", "/auth/token"),
+    ("POST", "/auth/refresh"),
+}
+
+
+def _rule(route: APIRoute) -> AccessRule | None:
+    pending = list(route.dependant.dependencies)
+    while pending:
+        dependency = pending.pop()
+        rule = access_rule_of(dependency.call)
+        if rule is not None:
+            return rule
+        pending.extend(dependency.dependencies)
+    return None
+
+
+def _route_table() -> list[tuple[str, str, APIRoute]]:
+    table = []
+    for router in ROUTERS:
+        for route in router.routes:
+            assert isinstance(route, APIRoute), f"unexpected route {route}"
+            for method in sorted(route.methods):
+                table.append((method, route.path, route))
+    return table
+
+
+ROUTES = _route_table()
+IDS = [f"{method} {path}" for method, path, _ in ROUTES]
+
+# Path parameter name -> World attribute holding a record of the *other* district.
+OTHER_RECORD = {
+    "jurisdiction_id": "other_station",
+    "unit_id": "other_unit",
+    "grid_worker_id": "other_grid_worker",
+    "user_id": "other_user",
+    "device_token_id": "other_device_token",
+}
+
+# Smallest valid bodies, with {placeholders} filled from World (other district's records).
+BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/units/{unit_id}/position"): {"lon": 106.2, "lat": 29.3},
+    ("PATCH", "/units/{unit_id}"): {"phone": "12345"},
+    ("PATCH", "/jurisdictions/{jurisdiction_id}"): {"name_en": "x"},
+    ("PATCH", "/grid-workers/{grid_worker_id}"): {"name": "x"},
+    ("PATCH", "/users/{user_id}"): {"display_name": "x"},
+    ("POST", "/jurisdictions"): {
+        "code": "walk-c", "kind": "community", "name_zh": "x", "name_en": "x",
+        "parent_id": "{other_station}",
+    },
+    ("POST", "/units"): {"call_sign": "WALK-1", "station_id": "{other_station}"},
+    ("POST", "/grid-workers"): {"name": "x", "community_id": "{other_community}"},
+    ("POST", "/users"): {
+        "username": "walker", "display_name": "x", "password": "walk-password-1",
+        "role": "grid_worker", "jurisdiction_id": "{other_community}",
+    },
+    ("POST", "/device-tokens"): {
+        "name": "x", "kind": "drone", "scopes": ["telemetry:write"],
+        "jurisdiction_id": "{other_station}",
+    },
+}
+# Writes that touch no jurisdiction-bound record chosen by the caller.
+NOT_JURISDICTION_BOUND = {("POST", "/auth/logout")}
+# List routes -> World attribute of an other-district record that must not be listed.
+LISTS_HIDE = {
+    "/jurisdictions": "other_station",
+    "/units": "other_unit",
+    "/grid-workers": "other_grid_worker",
+    "/users": "other_user",
+    "/device-tokens": "other_device_token",
+}
+# Read-only routes without ids that show no per-record data.
+NOT_A_LIST = {"/auth/me", "/audit/verify", "/metrics", "/audit/events"}
+
+
+def _fill(value: Any, world: World) -> Any:
+    if isinstance(value, dict):
+        return {k: _fill(v, world) for k, v in value.items()}
+    if isinstance(value, str) and re.fullmatch(r"\{\w+\}", value):
+        return getattr(world, value[1:-1])
+    return value
+
+
+def _url(path: str, world: World) -> str:
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        assert name in OTHER_RECORD, f"{path}: add {name} to OTHER_RECORD"
+        return str(getattr(world, OTHER_RECORD[name]))
+
+    return re.sub(r"\{(\w+)\}", replace, path)
+
+
+def _call(
+    client: TestClient, method: str, path: str, world: World, headers: dict[str, str]
+) -> Any:
+    body = _fill(BODIES.get((method, path)), world)
+    if method in {"POST", "PATCH", "PUT"} and body is None:
+        body = {}
+    return client.request(method, _url(path, world), json=body, headers=headers)
+
+
+@pytest.mark.parametrize(("method", "path", "route"), ROUTES, ids=IDS)
+def test_route_declares_who_may_call_it(method: str, path: str, route: APIRoute) -> None:
+    rule = _rule(route)
+
+    assert rule is not None, f"{method} {path} declares no access: add require(...) or public()"
+    assert rule.is_public == ((method, path) in PUBLIC_ROUTES), f"{method} {path}"
+
+
+@pytest.mark.parametrize(("method", "path", "route"), ROUTES, ids=IDS)
+def test_anonymous_callers_get_401(
+    client: TestClient, world: World, method: str, path: str, route: APIRoute
+) -> None:
+    if (method, path) in PUBLIC_ROUTES:
+        pytest.skip("public route")
+
+    response = _call(client, method, path, world, headers={})
+
+    assert response.status_code == 401, response.text
+    assert response.json()["error"] == "Unauthorized"
+
+
+@pytest.mark.parametrize(("method", "path", "route"), ROUTES, ids=IDS)
+def test_wrong_roles_and_scopes_get_403(
+    client: TestClient, world: World, auth: Auth, method: str, path: str, route: APIRoute
+) -> None:
+    rule = _rule(route)
+    assert rule is not None
+    if rule.is_public:
+        pytest.skip("public route")
+    wrong = [role for role in Role if role not in rule.roles]
+    devices = {
+        DEMO_METRICS_TOKEN: "metrics:read",
+        DEMO_UNIT_TOKEN: "unit:position",
+    }
+
+    for role in wrong:
+        response = _call(client, method, path, world, auth.role(role.value))
+        assert response.status_code == 403, (role, response.text)
+        assert response.json()["error"] == "Forbidden"
+    for token, scope in devices.items():
+        if scope in rule.scopes:
+            continue
+        response = _call(client, method, path, world, {"Authorization": f"Bearer {token}"})
+        assert response.status_code == 403, (scope, response.text)
+
+
+@pytest.mark.parametrize(("method", "path", "route"), ROUTES, ids=IDS)
+def test_other_jurisdictions_are_out_of_reach(
+    client: TestClient, world: World, auth: Auth, method: str, path: str, route: APIRoute
+) -> None:
+    rule = _rule(route)
+    assert rule is not None
+    if rule.is_public:
+        pytest.skip("public route")
+    has_id = "{" in path
+    is_write = method in {"POST", "PATCH", "PUT", "DELETE"}
+    if not has_id and is_write and (method, path) not in NOT_JURISDICTION_BOUND:
+        assert (method, path) in BODIES, f"{method} {path}: add a body naming another district"
+    if not has_id and not is_write:
+        assert path in LISTS_HIDE or path in NOT_A_LIST, f"{path}: add it to LISTS_HIDE"
+
+    for role in sorted(rule.roles):
+        headers = auth.role(role.value)
+        response = _call(client, method, path, world, headers)
+        if has_id or (is_write and (method, path) in BODIES):
+            assert response.status_code in {403, 404}, (role, response.text)
+            assert response.json()["error"] != "RequestValidationError", response.text
+        elif path in LISTS_HIDE:
+            assert response.status_code == 200, response.text
+            ids = {item["id"] for item in response.json()["items"]}
+            assert getattr(world, LISTS_HIDE[path]) not in ids, role
+
+
+def test_the_walk_covers_every_served_operation() -> None:
+    app = create_app(Settings(database_url="sqlite://", secret_key=TEST_SECRET, log_json=False))
+    served = {
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        for method in operations
+    }
+
+    assert served == {(method, path) for method, path, _ in ROUTES}
+
+
+def test_every_role_has_a_demo_user() -> None:
+    assert set(ROLE_USERS) == {role.value for role in Role}

@@ -1,0 +1,5 @@
+"""Shared by every test ring: nothing here may import the app (the cores test alone)."""
+
+import os
+
+os.environ.setdefault("YOLO_OFFLINE", "1")
