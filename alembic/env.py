@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from alembic import context
 from sqlalchemy.engine import Connection
 
+from alembic import context
 from app.config import get_settings
 from app.db import make_engine
 from app.models import Base

@@ -4,12 +4,15 @@ server, so ``WATERGUARD_DATABASE_URL=... waterguard migrate`` works on any datab
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from app.config import ConfigError, Settings, get_settings
 
@@ -67,35 +70,48 @@ def serve(
     _settings()
     console.print(f"Waterguard on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     uvicorn.run(
-        "app.main:create_app", factory=True, host=host, port=port, workers=workers,
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
         log_config=None,
     )
 
 
-def _session_factory(settings: Settings):  # type: ignore[no-untyped-def]
+@contextmanager
+def _unit_of_work(settings: Settings, actor: str) -> Iterator[Session]:
+    """One committed transaction on the configured database; the engine is disposed after."""
     from app.audit import service as audit_service
-    from app.db import make_engine, make_sessionmaker
+    from app.db import make_engine, make_sessionmaker, session_scope
 
     audit_service.install_listener()
-    return make_sessionmaker(make_engine(settings.database_url))
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            audit_service.set_actor(session, audit_service.Actor(actor, "system"))
+            yield session
+    finally:
+        engine.dispose()
 
 
 @cli.command("create-user")
 def create_user(
     username: Annotated[str, typer.Argument(help="Login name (lower case).")],
-    role: Annotated[str, typer.Option(help="admin, command, operator, station_officer, "
-                                           "ground_unit or grid_worker.")],
+    role: Annotated[
+        str,
+        typer.Option(help="admin, command, operator, station_officer, ground_unit or grid_worker."),
+    ],
     jurisdiction: Annotated[str, typer.Option(help="Jurisdiction code, e.g. demo.")],
-    password_stdin: Annotated[bool, typer.Option("--password-stdin",
-                                                 help="Read the password from stdin.")] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin.")
+    ] = False,
     display_name: Annotated[str | None, typer.Option(help="Name shown in the UI.")] = None,
 ) -> None:
     """Create a user bound to a jurisdiction."""
-    from app.audit import service as audit_service
     from app.auth import service as auth_service
     from app.auth.models import Role
     from app.auth.schemas import UserCreate
-    from app.db import session_scope
     from app.errors import AppError
     from app.jurisdiction.models import JurisdictionKind
     from app.jurisdiction.repository import JurisdictionRepository
@@ -107,25 +123,35 @@ def create_user(
     try:
         role_value = Role(role)
     except ValueError as exc:
-        raise _fail(f"unknown role {role!r}; one of: {', '.join(r.value for r in Role)}", 2) from exc
-    factory = _session_factory(settings)
+        raise _fail(
+            f"unknown role {role!r}; one of: {', '.join(r.value for r in Role)}", 2
+        ) from exc
     try:
-        with session_scope(factory) as session:
-            audit_service.set_actor(session, audit_service.Actor("cli", "system"))
+        with _unit_of_work(settings, "cli") as session:
             target = JurisdictionRepository(session).get_by_code(jurisdiction)
             if target is None:
                 raise _fail(f"no jurisdiction with code {jurisdiction!r}", 2)
             data = UserCreate(
-                username=username, password=password, role=role_value,
-                jurisdiction_id=target.id, display_name=display_name or username,
+                username=username,
+                password=password,
+                role=role_value,
+                jurisdiction_id=target.id,
+                display_name=display_name or username,
             )
             kinds = auth_service.ROLE_JURISDICTION_KINDS[role_value]
             if JurisdictionKind(target.kind) not in kinds:
-                raise _fail(f"role {role_value} must be bound to a "
-                            f"{' or '.join(sorted(kinds))}, not a {target.kind}", 2)
+                raise _fail(
+                    f"role {role_value} must be bound to a "
+                    f"{' or '.join(sorted(kinds))}, not a {target.kind}",
+                    2,
+                )
             user = auth_service.create_user_unchecked(
-                session, username=data.username, display_name=data.display_name,
-                password=data.password, role=data.role, jurisdiction_id=data.jurisdiction_id,
+                session,
+                username=data.username,
+                display_name=data.display_name,
+                password=data.password,
+                role=data.role,
+                jurisdiction_id=data.jurisdiction_id,
             )
             console.print(f"created user {user.username} (id {user.id}, {user.role})")
     except ValidationError as exc:
@@ -142,15 +168,11 @@ def create_district(
     name_en: Annotated[str, typer.Option(help="English name.")],
 ) -> None:
     """Create a top-level district jurisdiction."""
-    from app.audit import service as audit_service
-    from app.db import session_scope
     from app.errors import AppError
     from app.jurisdiction import service as jurisdiction_service
 
-    factory = _session_factory(_settings())
     try:
-        with session_scope(factory) as session:
-            audit_service.set_actor(session, audit_service.Actor("cli", "system"))
+        with _unit_of_work(_settings(), "cli") as session:
             district = jurisdiction_service.create_root(
                 session, code=code, name_zh=name_zh, name_en=name_en
             )
@@ -161,22 +183,19 @@ def create_district(
 
 @cli.command("seed-demo")
 def seed_demo(
-    if_missing: Annotated[bool, typer.Option("--if-missing",
-                                             help="Do nothing when already seeded.")] = False,
+    if_missing: Annotated[
+        bool, typer.Option("--if-missing", help="Do nothing when already seeded.")
+    ] = False,
 ) -> None:
     """Create the demo district (code demo) and print its logins."""
-    from app.audit import service as audit_service
-    from app.db import session_scope
     from app.seed import DEMO_LOGINS, DemoAlreadySeeded
     from app.seed import seed_demo as do_seed
 
     settings = _settings()
     if settings.is_production:
         raise _fail("seed-demo is refused in production mode (its passwords are public)", 2)
-    factory = _session_factory(settings)
     try:
-        with session_scope(factory) as session:
-            audit_service.set_actor(session, audit_service.Actor("seed-demo", "system"))
+        with _unit_of_work(settings, "seed-demo") as session:
             do_seed(session)
             console.print("demo district seeded")
     except DemoAlreadySeeded as exc:
@@ -197,17 +216,13 @@ def audit_verify() -> None:
 
     from app.audit import service as audit_service
     from app.audit.models import AuditHead
-    from app.db import session_scope
 
-    factory = _session_factory(_settings())
-    with session_scope(factory) as session:
+    with _unit_of_work(_settings(), "audit-verify") as session:
         head = session.get(AuditHead, 1)
         total = head.seq if head else 0
         with Progress(console=err, transient=True) as progress:
             task = progress.add_task("verifying audit chain", total=total or None)
-            report = audit_service.verify(
-                session, on_row=lambda: progress.advance(task)
-            )
+            report = audit_service.verify(session, on_row=lambda: progress.advance(task))
     if report.is_intact:
         console.print(f"audit chain intact: {report.checked} rows")
         return

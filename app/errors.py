@@ -34,7 +34,7 @@ class BadRequest(AppError):
 
 class Unauthorized(AppError):
     status_code = 401
-    headers = {"WWW-Authenticate": "Bearer"}
+    headers: ClassVar[dict[str, str] | None] = {"WWW-Authenticate": "Bearer"}
 
 
 class Forbidden(AppError):
@@ -77,7 +77,9 @@ _HTTP_NAMES = {
 }
 
 
-def envelope(error: str, detail: Any, status_code: int, headers: dict[str, str] | None = None) -> JSONResponse:
+def envelope(
+    error: str, detail: Any, status_code: int, headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(
         {"error": error, "detail": detail}, status_code=status_code, headers=headers
     )
@@ -109,11 +111,11 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         name = _HTTP_NAMES.get(exc.status_code, "HTTPError")
-        return envelope(name, exc.detail, exc.status_code, exc.headers)
+        return envelope(name, exc.detail, exc.status_code, dict(exc.headers or {}) or None)
 
     @app.exception_handler(Exception)
     def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", extra={"path": request.url.path})
+        log.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
         return envelope("InternalServerError", "unexpected error; it has been logged", 500)
 
 

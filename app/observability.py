@@ -12,7 +12,6 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from pythonjsonlogger.json import JsonFormatter
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match
 
 REQUEST_ID_HEADER = "X-Request-ID"
 access_log = logging.getLogger("waterguard.access")
@@ -51,11 +50,10 @@ class Metrics:
 
 
 def _route_template(request: Request) -> str:
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is Match.FULL:
-            return str(getattr(route, "path", request.url.path))
-    return "<unmatched>"
+    """The matched route's template (``/units/{unit_id}``), so label sets stay bounded."""
+    route = request.scope.get("route")
+    path = getattr(route, "path", None)
+    return str(path) if path else "<unmatched>"
 
 
 def _clean_request_id(raw: str | None) -> str:

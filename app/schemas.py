@@ -62,10 +62,12 @@ class BoundaryPolygon(BaseModel):
             geom = shape(geojson)
         except (ValueError, TypeError, IndexError, AttributeError) as exc:
             raise ValueError(f"not a valid {self.type}: {exc}") from exc
-        if geom.is_empty or geom.area == 0:
-            raise ValueError("boundary is empty or has no area")
+        if geom.is_empty:
+            raise ValueError("boundary is empty")
         if not geom.is_valid:
             raise ValueError(f"boundary is not a valid polygon: {explain_validity(geom)}")
+        if geom.area == 0:
+            raise ValueError("boundary has no area")
         return geojson
 
 

@@ -31,18 +31,39 @@ def _square(lon: float, lat: float, half_deg: float) -> dict[str, object]:
 
 # (code, zh, en, lon, lat) per station, each with two communities.
 STATIONS = [
-    ("demo-jijiang", "几江派出所", "Jijiang Police Station", 106.259, 29.290, [
-        ("demo-dongmen", "东门社区", "Dongmen Community", 106.262, 29.292),
-        ("demo-xiaoyuan", "小园社区", "Xiaoyuan Community", 106.252, 29.286),
-    ]),
-    ("demo-degan", "德感派出所", "Degan Police Station", 106.205, 29.310, [
-        ("demo-degan-bin", "德感滨江社区", "Degan Riverside Community", 106.208, 29.307),
-        ("demo-caohu", "草坝社区", "Caoba Community", 106.198, 29.318),
-    ]),
-    ("demo-baisha", "白沙派出所", "Baisha Police Station", 106.120, 29.080, [
-        ("demo-baisha-jie", "白沙老街社区", "Baisha Old Street Community", 106.124, 29.083),
-        ("demo-dongjiang", "东江社区", "Dongjiang Community", 106.113, 29.074),
-    ]),
+    (
+        "demo-jijiang",
+        "几江派出所",
+        "Jijiang Police Station",
+        106.259,
+        29.290,
+        [
+            ("demo-dongmen", "东门社区", "Dongmen Community", 106.262, 29.292),
+            ("demo-xiaoyuan", "小园社区", "Xiaoyuan Community", 106.252, 29.286),
+        ],
+    ),
+    (
+        "demo-degan",
+        "德感派出所",
+        "Degan Police Station",
+        106.205,
+        29.310,
+        [
+            ("demo-degan-bin", "德感滨江社区", "Degan Riverside Community", 106.208, 29.307),
+            ("demo-caohu", "草坝社区", "Caoba Community", 106.198, 29.318),
+        ],
+    ),
+    (
+        "demo-baisha",
+        "白沙派出所",
+        "Baisha Police Station",
+        106.120,
+        29.080,
+        [
+            ("demo-baisha-jie", "白沙老街社区", "Baisha Old Street Community", 106.124, 29.083),
+            ("demo-dongjiang", "东江社区", "Dongjiang Community", 106.113, 29.074),
+        ],
+    ),
 ]
 
 UNITS = [
@@ -96,14 +117,24 @@ def seed_demo(session: Session) -> list[DemoLogin]:
     by_code: dict[str, Jurisdiction] = {DEMO_CODE: district}
     for code, zh, en, lon, lat, communities in STATIONS:
         station = jurisdiction_service.create_child(
-            session, parent=district, code=code, kind=JurisdictionKind.station,
-            name_zh=zh, name_en=en, boundary=_square(lon, lat, 0.03),
+            session,
+            parent=district,
+            code=code,
+            kind=JurisdictionKind.station,
+            name_zh=zh,
+            name_en=en,
+            boundary=_square(lon, lat, 0.03),
         )
         by_code[code] = station
         for c_code, c_zh, c_en, c_lon, c_lat in communities:
             by_code[c_code] = jurisdiction_service.create_child(
-                session, parent=station, code=c_code, kind=JurisdictionKind.community,
-                name_zh=c_zh, name_en=c_en, boundary=_square(c_lon, c_lat, 0.006),
+                session,
+                parent=station,
+                code=c_code,
+                kind=JurisdictionKind.community,
+                name_zh=c_zh,
+                name_en=c_en,
+                boundary=_square(c_lon, c_lat, 0.006),
             )
     users = {}
     for login in DEMO_LOGINS:

@@ -59,8 +59,10 @@ class TemplateDatabase:
     @property
     def template_url(self) -> str:
         if self.pg:
-            return make_url(self.pg).set(database=self.template_name).render_as_string(
-                hide_password=False
+            return (
+                make_url(self.pg)
+                .set(database=self.template_name)
+                .render_as_string(hide_password=False)
             )
         return f"sqlite:///{self.template_file}"
 

@@ -36,11 +36,19 @@ def make_jurisdiction(
 
 
 def make_user(
-    session: Session, *, username: str, role: Role, jurisdiction: Jurisdiction,
+    session: Session,
+    *,
+    username: str,
+    role: Role,
+    jurisdiction: Jurisdiction,
     password: str = OTHER_PASSWORD,
 ) -> User:
     return auth_service.create_user_unchecked(
-        session, username=username, display_name=username, password=password, role=role,
+        session,
+        username=username,
+        display_name=username,
+        password=password,
+        role=role,
         jurisdiction_id=jurisdiction.id,
     )
 
@@ -53,13 +61,22 @@ def make_unit(session: Session, *, call_sign: str, station: Jurisdiction) -> Gro
 
 
 def make_device_token(
-    session: Session, *, secret: str, name: str, scopes: list[str], jurisdiction: Jurisdiction,
+    session: Session,
+    *,
+    secret: str,
+    name: str,
+    scopes: list[str],
+    jurisdiction: Jurisdiction,
     unit: GroundUnit | None = None,
 ) -> DeviceToken:
     token = DeviceToken(
-        name=name, kind=DeviceKind.unit_terminal if unit else DeviceKind.monitoring,
-        prefix=secret[:10], token_hash=token_digest(secret), scopes=scopes,
-        jurisdiction_id=jurisdiction.id, ground_unit_id=unit.id if unit else None,
+        name=name,
+        kind=DeviceKind.unit_terminal if unit else DeviceKind.monitoring,
+        prefix=secret[:10],
+        token_hash=token_digest(secret),
+        scopes=scopes,
+        jurisdiction_id=jurisdiction.id,
+        ground_unit_id=unit.id if unit else None,
     )
     session.add(token)
     session.flush()
@@ -82,20 +99,33 @@ def seed_other_district(session: Session) -> None:
     unit = make_unit(session, call_sign="OT-01", station=station)
     session.add(GridWorker(name="别人", phone="13700000000", community_id=community.id))
     make_device_token(
-        session, secret=OTHER_DEVICE_TOKEN, name="other terminal",
-        scopes=[DeviceScope.unit_position.value], jurisdiction=station, unit=unit,
+        session,
+        secret=OTHER_DEVICE_TOKEN,
+        name="other terminal",
+        scopes=[DeviceScope.unit_position.value],
+        jurisdiction=station,
+        unit=unit,
     )
     demo = session.scalar(select(Jurisdiction).where(Jurisdiction.code == "demo"))
     demo_station = session.scalar(select(Jurisdiction).where(Jurisdiction.code == "demo-jijiang"))
     demo_unit = session.scalar(select(GroundUnit).where(GroundUnit.call_sign == "JJ-01"))
-    assert demo is not None and demo_station is not None and demo_unit is not None
+    assert demo is not None
+    assert demo_station is not None
+    assert demo_unit is not None
     make_device_token(
-        session, secret=DEMO_METRICS_TOKEN, name="prometheus",
-        scopes=[DeviceScope.metrics_read.value], jurisdiction=demo,
+        session,
+        secret=DEMO_METRICS_TOKEN,
+        name="prometheus",
+        scopes=[DeviceScope.metrics_read.value],
+        jurisdiction=demo,
     )
     make_device_token(
-        session, secret=DEMO_UNIT_TOKEN, name="JJ-01 terminal",
-        scopes=[DeviceScope.unit_position.value], jurisdiction=demo_station, unit=demo_unit,
+        session,
+        secret=DEMO_UNIT_TOKEN,
+        name="JJ-01 terminal",
+        scopes=[DeviceScope.unit_position.value],
+        jurisdiction=demo_station,
+        unit=demo_unit,
     )
     session.flush()
 
@@ -136,7 +166,8 @@ def load_world(session: Session) -> World:
     other_token = session.scalar(
         select(DeviceToken.id).where(DeviceToken.token_hash == token_digest(OTHER_DEVICE_TOKEN))
     )
-    assert other_worker is not None and other_token is not None
+    assert other_worker is not None
+    assert other_token is not None
     return World(
         demo=jid("demo"),
         demo_station=jid("demo-jijiang"),
@@ -156,7 +187,12 @@ def load_world(session: Session) -> World:
 def access_token(user: User | int, *, role: str = "x", ttl_s: int = 900) -> str:
     user_id = user if isinstance(user, int) else user.id
     token, _ = issue_access_token(
-        user_id=user_id, role=role, key=TEST_SECRET, audience="waterguard-api",
-        issuer="waterguard", now=datetime.now(UTC), ttl_s=ttl_s,
+        user_id=user_id,
+        role=role,
+        key=TEST_SECRET,
+        audience="waterguard-api",
+        issuer="waterguard",
+        now=datetime.now(UTC),
+        ttl_s=ttl_s,
     )
     return token

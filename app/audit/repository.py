@@ -16,9 +16,7 @@ class AuditRepository:
     def list_under(
         self, path: str, *, resource_type: str | None, limit: int, offset: int
     ) -> tuple[Sequence[AuditEvent], int]:
-        visible = select(Jurisdiction.id).where(
-            Jurisdiction.path.startswith(path, autoescape=True)
-        )
+        visible = select(Jurisdiction.id).where(Jurisdiction.path.startswith(path, autoescape=True))
         query = select(AuditEvent).where(
             or_(AuditEvent.jurisdiction_id.is_(None), AuditEvent.jurisdiction_id.in_(visible))
         )

@@ -23,7 +23,10 @@ def list_audit_events(
     offset: Annotated[Offset, Query()] = 0,
 ) -> Page[AuditEventRead]:
     rows, total = audit_service.list_events(
-        session, principal.jurisdiction_path, resource_type=resource_type, limit=limit,
+        session,
+        principal.jurisdiction_path,
+        resource_type=resource_type,
+        limit=limit,
         offset=offset,
     )
     return Page[AuditEventRead](

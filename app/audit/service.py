@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import inspect, insert, select, update
+from sqlalchemy import Table, insert, inspect, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, UOWTransaction
 
@@ -69,10 +69,16 @@ def chain_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
     return hashlib.sha256((prev_hash + _canonical(row)).encode()).hexdigest()
 
 
+def _table(model: type[Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
 def _append(connection: Connection, actor: Actor, events: list[PendingEvent]) -> None:
     if not events:
         return
-    head = AuditHead.__table__
+    head = _table(AuditHead)
     locked = connection.execute(
         update(head)
         .where(head.c.id == 1)
@@ -100,7 +106,7 @@ def _append(connection: Connection, actor: Actor, events: list[PendingEvent]) ->
         row["prev_hash"] = prev
         row["hash"] = prev = chain_hash(prev, row)
         rows.append(row)
-    connection.execute(insert(AuditEvent.__table__), rows)
+    connection.execute(insert(_table(AuditEvent)), rows)
     connection.execute(update(head).where(head.c.id == 1).values(hash=prev))
 
 
@@ -158,8 +164,8 @@ def _row_event(obj: Base, action: str) -> PendingEvent | None:
     if table in UNAUDITED_TABLES:
         return None
     state = inspect(obj)
-    identity = state.identity
-    resource_id = None if identity is None else ",".join(str(part) for part in identity)
+    identity = state.mapper.primary_key_from_instance(obj)
+    resource_id = ",".join(str(part) for part in identity if part is not None) or None
     changed: dict[str, Any] = {}
     for attr in state.mapper.column_attrs:
         if attr.key in SECRET_COLUMNS:
@@ -214,7 +220,9 @@ def list_events(
     rows, total = AuditRepository(session).list_under(
         principal_path, resource_type=resource_type, limit=limit, offset=offset
     )
-    record_read(session, resource_type="audit_events", resource_id=None, detail={"count": len(rows)})
+    record_read(
+        session, resource_type="audit_events", resource_id=None, detail={"count": len(rows)}
+    )
     return rows, total
 
 
@@ -226,16 +234,23 @@ class VerifyReport:
     problem: str | None
 
 
-def iter_events(session: Session, *, batch: int = 2000) -> Iterator[AuditEvent]:
+def iter_rows(session: Session, *, batch: int = 2000) -> Iterator[Mapping[str, Any]]:
+    """Audit rows straight from the database (never the identity map), in order."""
+    table = _table(AuditEvent)
     last = 0
     while True:
-        rows = session.scalars(
-            select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
-        ).all()
+        rows = (
+            session.execute(
+                select(table).where(table.c.seq > last).order_by(table.c.seq).limit(batch)
+            )
+            .mappings()
+            .all()
+        )
         if not rows:
             return
-        yield from rows
-        last = rows[-1].seq
+        for row in rows:
+            yield dict(row)
+        last = int(rows[-1]["seq"])
 
 
 def verify(session: Session, *, on_row: Callable[[], object] | None = None) -> VerifyReport:
@@ -243,25 +258,25 @@ def verify(session: Session, *, on_row: Callable[[], object] | None = None) -> V
     prev = GENESIS_HASH
     expected_seq = 1
     checked = 0
-    table = AuditEvent.__table__
-    for event in iter_events(session):
-        row = {col.name: getattr(event, col.name) for col in table.columns}
-        if event.seq != expected_seq:
+    for row in iter_rows(session):
+        seq = int(row["seq"])
+        if seq != expected_seq:
             return VerifyReport(checked, False, expected_seq, f"row {expected_seq} is missing")
-        if event.prev_hash != prev:
-            return VerifyReport(checked, False, event.seq, "link to the previous row is broken")
-        if chain_hash(prev, row) != event.hash:
-            return VerifyReport(checked, False, event.seq, "row content does not match its hash")
-        prev = event.hash
+        if row["prev_hash"] != prev:
+            return VerifyReport(checked, False, seq, "link to the previous row is broken")
+        if chain_hash(prev, row) != row["hash"]:
+            return VerifyReport(checked, False, seq, "row content does not match its hash")
+        prev = str(row["hash"])
         expected_seq += 1
         checked += 1
         if on_row is not None:
             on_row()
-    head = session.get(AuditHead, 1)
+    head_table = _table(AuditHead)
+    head = session.execute(select(head_table).where(head_table.c.id == 1)).mappings().first()
     if head is None:
         return VerifyReport(checked, False, None, "audit head row is missing")
-    if head.seq != checked or head.hash != prev:
+    if head["seq"] != checked or head["hash"] != prev:
         return VerifyReport(
-            checked, False, checked + 1, f"head says {head.seq} rows, found {checked}"
+            checked, False, checked + 1, f"head says {head['seq']} rows, found {checked}"
         )
     return VerifyReport(checked, True, None, None)

@@ -55,7 +55,9 @@ def _jurisdiction_path(session: Session, jurisdiction_id: int) -> str:
 
 
 def _device_principal(session: Session, token: str) -> Principal:
-    device = session.scalar(select(DeviceToken).where(DeviceToken.token_hash == token_digest(token)))
+    device = session.scalar(
+        select(DeviceToken).where(DeviceToken.token_hash == token_digest(token))
+    )
     now = utcnow()
     if device is None or device.revoked_at is not None:
         raise Unauthorized("device token is unknown or revoked")
@@ -88,7 +90,7 @@ def _user_principal(session: Session, token: str, settings: Settings, key: str) 
     if user is None or not user.is_active:
         raise Unauthorized("account is unknown or disabled")
     unit_id = None
-    if user.role is Role.ground_unit or user.role == Role.ground_unit.value:
+    if Role(user.role) is Role.ground_unit:
         unit_id = session.scalar(select(GroundUnit.id).where(GroundUnit.user_id == user.id))
     return Principal(
         kind="user",

@@ -21,14 +21,20 @@ class UserRepository:
         return self.session.scalar(select(User).where(User.username == username))
 
     def jurisdiction_path(self, user: User) -> str:
-        return self.session.scalar(
-            select(Jurisdiction.path).where(Jurisdiction.id == user.jurisdiction_id)
-        ) or ""
+        return (
+            self.session.scalar(
+                select(Jurisdiction.path).where(Jurisdiction.id == user.jurisdiction_id)
+            )
+            or ""
+        )
 
     def jurisdiction_code(self, user: User) -> str:
-        return self.session.scalar(
-            select(Jurisdiction.code).where(Jurisdiction.id == user.jurisdiction_id)
-        ) or ""
+        return (
+            self.session.scalar(
+                select(Jurisdiction.code).where(Jurisdiction.id == user.jurisdiction_id)
+            )
+            or ""
+        )
 
     def list_under(self, path: str, *, limit: int, offset: int) -> tuple[Sequence[User], int]:
         query = (
@@ -85,9 +91,12 @@ class DeviceTokenRepository:
         return rows.all(), total
 
     def jurisdiction_path(self, token: DeviceToken) -> str:
-        return self.session.scalar(
-            select(Jurisdiction.path).where(Jurisdiction.id == token.jurisdiction_id)
-        ) or ""
+        return (
+            self.session.scalar(
+                select(Jurisdiction.path).where(Jurisdiction.id == token.jurisdiction_id)
+            )
+            or ""
+        )
 
     def add(self, token: DeviceToken) -> DeviceToken:
         self.session.add(token)

@@ -9,7 +9,7 @@ from app.audit import service as audit_service
 from app.auth import service as auth_service
 from app.auth.deps import client_ip, request_actor
 from app.auth.models import DeviceToken, User
-from app.auth.permissions import AnyUser, Anonymous, DeviceAdmin, UserAdmin, UserReader
+from app.auth.permissions import Anonymous, AnyUser, DeviceAdmin, UserAdmin, UserReader
 from app.auth.schemas import (
     DeviceTokenCreate,
     DeviceTokenCreated,

@@ -83,4 +83,6 @@ def decode_access_token(token: str, *, key: str, audience: str, issuer: str) -> 
         raise InvalidToken(str(exc)) from exc
     from datetime import UTC
 
-    return AccessClaims(user_id, str(claims.get("jti", "")), datetime.fromtimestamp(claims["exp"], UTC))
+    return AccessClaims(
+        user_id, str(claims.get("jti", "")), datetime.fromtimestamp(claims["exp"], UTC)
+    )

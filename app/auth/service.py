@@ -254,7 +254,12 @@ def _check_binding(
 
 
 def create_user_unchecked(
-    session: Session, *, username: str, display_name: str, password: str, role: Role,
+    session: Session,
+    *,
+    username: str,
+    display_name: str,
+    password: str,
+    role: Role,
     jurisdiction_id: int,
 ) -> User:
     repo = UserRepository(session)
@@ -289,7 +294,9 @@ def update_user(session: Session, principal: Principal, user_id: int, data: User
     jurisdiction_id = data.jurisdiction_id or user.jurisdiction_id
     if data.role is not None or data.jurisdiction_id is not None:
         _check_binding(session, principal, role, jurisdiction_id)
-    if user.id == principal.id and (data.role not in (None, Role(user.role)) or data.is_active is False):
+    if user.id == principal.id and (
+        data.role not in (None, Role(user.role)) or data.is_active is False
+    ):
         raise Conflict("you cannot demote or disable your own account")
     user.role = role
     user.jurisdiction_id = jurisdiction_id
@@ -331,9 +338,7 @@ def create_device_token(
             jurisdiction_id=data.jurisdiction_id,
             ground_unit_id=data.ground_unit_id,
             created_by_id=principal.id if principal.kind == "user" else None,
-            expires_at=now + timedelta(days=data.expires_in_days)
-            if data.expires_in_days
-            else None,
+            expires_at=now + timedelta(days=data.expires_in_days) if data.expires_in_days else None,
         )
     )
     read = DeviceTokenRead.model_validate(token)

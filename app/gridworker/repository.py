@@ -20,13 +20,14 @@ class GridWorkerRepository:
         return self.session.scalar(select(GridWorker).where(GridWorker.user_id == user_id))
 
     def community_path(self, worker: GridWorker) -> str:
-        return self.session.scalar(
-            select(Jurisdiction.path).where(Jurisdiction.id == worker.community_id)
-        ) or ""
+        return (
+            self.session.scalar(
+                select(Jurisdiction.path).where(Jurisdiction.id == worker.community_id)
+            )
+            or ""
+        )
 
-    def list_under(
-        self, path: str, *, limit: int, offset: int
-    ) -> tuple[Sequence[GridWorker], int]:
+    def list_under(self, path: str, *, limit: int, offset: int) -> tuple[Sequence[GridWorker], int]:
         query = (
             select(GridWorker)
             .join(Jurisdiction, Jurisdiction.id == GridWorker.community_id)

@@ -68,9 +68,7 @@ def list_visible(
     )
 
 
-def create_root(
-    session: Session, *, code: str, name_zh: str, name_en: str
-) -> Jurisdiction:
+def create_root(session: Session, *, code: str, name_zh: str, name_en: str) -> Jurisdiction:
     """A district (no parent). Only the CLI and the demo seed create districts."""
     repo = JurisdictionRepository(session)
     if repo.get_by_code(code) is not None:

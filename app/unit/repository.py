@@ -23,9 +23,10 @@ class GroundUnitRepository:
         return self.session.scalar(select(GroundUnit).where(GroundUnit.user_id == user_id))
 
     def station_path(self, unit: GroundUnit) -> str:
-        return self.session.scalar(
-            select(Jurisdiction.path).where(Jurisdiction.id == unit.station_id)
-        ) or ""
+        return (
+            self.session.scalar(select(Jurisdiction.path).where(Jurisdiction.id == unit.station_id))
+            or ""
+        )
 
     def list_under(
         self, path: str, *, status: UnitStatus | None, limit: int, offset: int
