@@ -76,6 +76,7 @@ def serve(
         port=port,
         workers=workers,
         log_config=None,
+        access_log=False,
     )
 
 

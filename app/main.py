@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
+from app import docs
 from app.audit import service as audit_service
 from app.audit.router import router as audit_router
 from app.auth.ratelimit import SlidingWindowLimiter
@@ -41,7 +42,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, json_lines=settings.log_json)
     audit_service.install_listener()
-    app = FastAPI(title="Waterguard", version="0.1.0", description=DESCRIPTION)
+    app = FastAPI(
+        title="Waterguard",
+        version="0.1.0",
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+    )
     engine = make_engine(settings.database_url)
     app.state.settings = settings
     app.state.secret_key = settings.resolved_secret_key()
@@ -55,4 +62,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    docs.install(app)
     return app

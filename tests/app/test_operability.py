@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,14 @@ def test_production_requires_a_strong_secret_and_a_database() -> None:
 def test_unknown_time_zone_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown time zone"):
         Settings(display_timezone="Mars/Olympus")
+
+
+def test_api_docs_load_nothing_from_the_network(client: TestClient) -> None:
+    for page in ("/docs", "/redoc"):
+        html = client.get(page).text
+        assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+        assert assets, page
+        assert all(not a.startswith(("http:", "https:", "//")) for a in assets), assets
+        for asset in assets:
+            assert client.get(asset).status_code == 200, asset
+    assert '"validatorUrl": null' in client.get("/docs").text
