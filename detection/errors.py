@@ -65,3 +65,7 @@ class DetectionConfigError(DetectionError):
         self.key = key
         self.reason = reason
         super().__init__(f"{key}: {reason}")
+
+
+class FrameSourceError(DetectionError):
+    """A video file, image folder or stream cannot be opened or read."""

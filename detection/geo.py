@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 from pyproj import Geod
 
 from detection.errors import GeoreferenceError, RayAboveHorizonError
+from detection.ports import PixelWarp
 from detection.types import BBox, CameraIntrinsics, CameraPose, GeoFix, TelemetrySample
 
 _GEOD = Geod(ellps="WGS84")
@@ -256,3 +257,72 @@ def ground_sample_distance_m(camera: CameraIntrinsics, *, height_above_water_m: 
         0.05
     """
     return height_above_water_m / camera.fx_px
+
+
+def pixel_of(
+    lon_deg: float, lat_deg: float, *, pose: CameraPose, camera: CameraIntrinsics
+) -> tuple[float, float]:
+    """Project a point on the water surface into the image: the inverse of :func:`georeference`.
+
+    The pose needs a yaw; a missing pitch is taken as straight down.
+
+    Raises:
+        GeoreferenceError: The pose has no yaw, the camera is not above the water, or the
+            point is behind the camera.
+
+    Examples:
+        >>> cam = CameraIntrinsics.from_hfov(width_px=1000, height_px=1000, hfov_deg=90)
+        >>> pose = CameraPose(106.26, 29.29, 50.0, yaw_deg=0.0, pitch_deg=-90.0, roll_deg=0.0)
+        >>> lon, lat = offset_lonlat(106.26, 29.29, east_m=50.0, north_m=0.0)
+        >>> [round(c, 3) for c in pixel_of(lon, lat, pose=pose, camera=cam)]
+        [1000.0, 500.0]
+    """
+    if pose.yaw_deg is None:
+        raise GeoreferenceError("cannot project into an image whose heading is unknown")
+    if not pose.height_above_water_m > 0:
+        raise GeoreferenceError(
+            f"camera must be above the water, got height {pose.height_above_water_m} m"
+        )
+    azimuth_deg, _, range_m = _GEOD.inv(pose.lon_deg, pose.lat_deg, lon_deg, lat_deg)
+    east_m = range_m * math.sin(math.radians(azimuth_deg))
+    north_m = range_m * math.cos(math.radians(azimuth_deg))
+    pitch_deg = -90.0 if pose.pitch_deg is None else pose.pitch_deg
+    roll_deg = 0.0 if pose.roll_deg is None or pose.pitch_deg is None else pose.roll_deg
+    to_ned = _rotation_ned(pose.yaw_deg, pitch_deg, roll_deg) @ _CAMERA_TO_LEVEL
+    x, y, z = to_ned.T @ np.array([north_m, east_m, pose.height_above_water_m])
+    if z <= 1e-9:
+        raise GeoreferenceError("the point is behind the camera")
+    return (
+        float(camera.fx_px * x / z + camera.cx_px),
+        float(camera.fy_px * y / z + camera.cy_px),
+    )
+
+
+def ground_warp(before: CameraPose, after: CameraPose, *, camera: CameraIntrinsics) -> PixelWarp:
+    """Pixel motion of the water between two poses of the camera (telemetry-based CMC).
+
+    A swimmer floats on the water plane, so a pixel of the earlier frame is placed on the
+    water with ``before`` and projected back with ``after``: that is where a motionless
+    swimmer appears in the later frame, however the drone moved, turned or tilted. The
+    warp raises :class:`~detection.errors.GeoreferenceError` for pixels that cannot be
+    placed (near the horizon).
+
+    Raises:
+        GeoreferenceError: Either pose has no yaw (the image orientation is unknown).
+
+    Examples:
+        >>> cam = CameraIntrinsics.from_hfov(width_px=1000, height_px=1000, hfov_deg=90)
+        >>> here = CameraPose(106.26, 29.29, 50.0, yaw_deg=0.0, pitch_deg=-90.0, roll_deg=0.0)
+        >>> lon, lat = offset_lonlat(106.26, 29.29, east_m=5.0, north_m=0.0)
+        >>> there = CameraPose(lon, lat, 50.0, yaw_deg=0.0, pitch_deg=-90.0, roll_deg=0.0)
+        >>> [round(c, 3) for c in ground_warp(here, there, camera=cam)(500.0, 500.0)]
+        [450.0, 500.0]
+    """
+    if before.yaw_deg is None or after.yaw_deg is None:
+        raise GeoreferenceError("cannot compensate camera motion without a heading")
+
+    def warp(u_px: float, v_px: float) -> tuple[float, float]:
+        fix = georeference(u_px, v_px, pose=before, camera=camera, min_depression_deg=1.0)
+        return pixel_of(fix.lon_deg, fix.lat_deg, pose=after, camera=camera)
+
+    return warp

@@ -6,7 +6,7 @@ a vision library; tests implement them with fakes. Frames are plain numpy arrays
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -36,11 +36,25 @@ class BatchDetector(Detector, Protocol):
         ...
 
 
+@runtime_checkable
 class Tracker(Protocol):
     """Gives detections a stable identity across frames. Keeps its own state."""
 
     def update(self, detections: Sequence[Detection]) -> list[Detection]:
         """Return the detections of the next frame with ``track_id`` set."""
+        ...
+
+
+#: Maps a pixel of the previous analysed frame to the same point of the water now.
+PixelWarp = Callable[[float, float], tuple[float, float]]
+
+
+@runtime_checkable
+class MotionAwareTracker(Tracker, Protocol):
+    """A tracker that can move its tracks with the camera before matching."""
+
+    def update_warped(self, detections: Sequence[Detection], warp: PixelWarp) -> list[Detection]:
+        """Like ``update``, after moving every track by ``warp`` (camera motion)."""
         ...
 
 

@@ -181,9 +181,12 @@ def _split_cues(lines: Sequence[str]) -> list[_Cue]:
             i += 1
             continue
         index_line_no = i + 1
-        if not line.isdigit():
+        if _TIME_RANGE.match(line):  # some tools drop the cue numbers: accept the time
+            line = str(len(cues) + 1)
+        elif not line.isdigit():
             raise SrtParseError(f"expected a cue number, got {_clip(line)!r}", line_no=i + 1)
-        i += 1
+        else:
+            i += 1
         if i >= n or not lines[i].strip():
             raise SrtParseError(
                 f"cue {line} has no time range (file truncated?)", line_no=index_line_no
@@ -361,7 +364,11 @@ def _clip(text: str, limit: int = 60) -> str:
 
 
 def telemetry_at(
-    samples: Sequence[TelemetrySample], t_s: float, *, max_gap_s: float = 1.0
+    samples: Sequence[TelemetrySample],
+    t_s: float,
+    *,
+    max_gap_s: float = 1.0,
+    nearest: bool = False,
 ) -> TelemetrySample:
     """Return the drone state at video time ``t_s``, interpolated between cues.
 
@@ -374,6 +381,7 @@ def telemetry_at(
         samples: Parsed samples in time order (as :func:`parse_srt` returns them).
         t_s: Video time, in seconds from the start.
         max_gap_s: Largest distance in time to the nearest sample that is accepted.
+        nearest: Return the nearest cue as written instead of interpolating.
 
     Raises:
         TelemetryGapError: No sample within ``max_gap_s`` of ``t_s``.
@@ -391,26 +399,52 @@ def telemetry_at(
         ...
         detection.errors.TelemetryGapError: no telemetry within 1 s of t=5.000 s ...
     """
-    if not samples:
-        raise TelemetryGapError(f"no telemetry at all for t={t_s:.3f} s")
-    times = [s.t_s for s in samples]
-    right = bisect_right(times, t_s)
-    if right == 0:
-        nearest = samples[0]
-        if nearest.t_s - t_s > max_gap_s:
+    return TelemetrySeries(samples).at(t_s, max_gap_s=max_gap_s, nearest=nearest)
+
+
+class TelemetrySeries:
+    """The telemetry of one video, sorted by time, for repeated lookups (O(log n) each).
+
+    Examples:
+        >>> series = TelemetrySeries([TelemetrySample(t_s=1.0, end_t_s=2.0, line_no=6),
+        ...                           TelemetrySample(t_s=0.0, end_t_s=1.0, line_no=2)])
+        >>> len(series), series.at(0.2).line_no, series.at(0.9).line_no
+        (2, 2, 6)
+    """
+
+    __slots__ = ("_times", "samples")
+
+    def __init__(self, samples: Sequence[TelemetrySample]) -> None:
+        self.samples = tuple(sorted(samples, key=lambda s: s.t_s))
+        self._times = [s.t_s for s in self.samples]
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def at(self, t_s: float, *, max_gap_s: float = 1.0, nearest: bool = False) -> TelemetrySample:
+        """The state at video time ``t_s`` (see :func:`telemetry_at`)."""
+        samples = self.samples
+        if not samples:
+            raise TelemetryGapError(f"no telemetry at all for t={t_s:.3f} s")
+        right = bisect_right(self._times, t_s)
+        if right == 0:
+            first = samples[0]
+            if first.t_s - t_s > max_gap_s:
+                raise _gap(samples, t_s, max_gap_s)
+            return first
+        before = samples[right - 1]
+        if right == len(samples):
+            if t_s - max(before.end_t_s, before.t_s) > max_gap_s:
+                raise _gap(samples, t_s, max_gap_s)
+            return before
+        after = samples[right]
+        if min(t_s - before.t_s, after.t_s - t_s) > max_gap_s:
             raise _gap(samples, t_s, max_gap_s)
-        return nearest
-    before = samples[right - 1]
-    if right == len(samples):
-        if t_s - max(before.end_t_s, before.t_s) > max_gap_s:
-            raise _gap(samples, t_s, max_gap_s)
-        return before
-    after = samples[right]
-    span = after.t_s - before.t_s
-    if span > 2 * max_gap_s and min(t_s - before.t_s, after.t_s - t_s) > max_gap_s:
-        raise _gap(samples, t_s, max_gap_s)
-    weight = (t_s - before.t_s) / span if span > 0 else 0.0
-    return _interpolate(before, after, weight, t_s)
+        span = after.t_s - before.t_s
+        weight = (t_s - before.t_s) / span if span > 0 else 0.0
+        if nearest:
+            return before if weight <= 0.5 else after
+        return _interpolate(before, after, weight, t_s)
 
 
 def _gap(samples: Sequence[TelemetrySample], t_s: float, max_gap_s: float) -> TelemetryGapError:

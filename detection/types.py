@@ -346,8 +346,13 @@ class GeoFix:
 
 
 class Zone(StrEnum):
-    """Where a person is relative to the water, from least to most dangerous."""
+    """Where a person is relative to the water, from least to most dangerous.
 
+    ``unknown`` means the position could not be placed (no telemetry, a ray near the
+    horizon) or no water map was given.
+    """
+
+    unknown = "unknown"
     outside = "outside"
     bank = "bank"
     in_water = "in_water"
@@ -355,7 +360,7 @@ class Zone(StrEnum):
 
     @property
     def severity(self) -> int:
-        """Rank for "worst zone reached": outside 0, bank 1, in_water 2, deep_water 3.
+        """Rank for "worst zone reached": unknown 0, outside 1, bank 2, in_water 3, deep 4.
 
         Examples:
             >>> max([Zone.bank, Zone.deep_water, Zone.in_water], key=lambda z: z.severity)
@@ -364,7 +369,13 @@ class Zone(StrEnum):
         return _ZONE_SEVERITY[self]
 
 
-_ZONE_SEVERITY = {Zone.outside: 0, Zone.bank: 1, Zone.in_water: 2, Zone.deep_water: 3}
+_ZONE_SEVERITY = {
+    Zone.unknown: 0,
+    Zone.outside: 1,
+    Zone.bank: 2,
+    Zone.in_water: 3,
+    Zone.deep_water: 4,
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,9 @@ from detection.geo import (
     distance_m,
     georeference,
     georeference_box,
+    ground_warp,
+    offset_lonlat,
+    pixel_of,
     pose_from_telemetry,
     ray_ned,
 )
@@ -213,9 +216,17 @@ def test_rejects_a_camera_that_is_not_above_the_water(height: float) -> None:
 
 def test_pose_from_telemetry_prefers_the_gimbal_yaw_and_adds_the_takeoff_height() -> None:
     sample = TelemetrySample(
-        t_s=0, end_t_s=1, line_no=2, lon_deg=LON, lat_deg=LAT, rel_alt_m=40.0,
-        gimbal_yaw_deg=-65.8, gimbal_pitch_deg=-89.9, gimbal_roll_deg=0.0, drone_yaw_deg=10.0,
-    )  # fmt: skip
+        t_s=0,
+        end_t_s=1,
+        line_no=2,
+        lon_deg=LON,
+        lat_deg=LAT,
+        rel_alt_m=40.0,
+        gimbal_yaw_deg=-65.8,
+        gimbal_pitch_deg=-89.9,
+        gimbal_roll_deg=0.0,
+        drone_yaw_deg=10.0,
+    )
 
     pose = pose_from_telemetry(sample, takeoff_above_water_m=6.0)
 
@@ -333,3 +344,69 @@ def test_seadronessee_two_swimmers_in_one_frame_are_told_apart() -> None:
 
 def fix_of(box: BBox, pose: CameraPose) -> GeoFix:
     return georeference_box(box, pose=pose, camera=SEADRONESSEE_CAMERA)
+
+
+# --- projecting back into the image, and camera motion -------------------------------------
+
+
+@given(
+    u=st.floats(min_value=0, max_value=1920),
+    v=st.floats(min_value=0, max_value=1080),
+    yaw=yaws_deg,
+    pitch=st.floats(min_value=-90, max_value=-40),
+    roll=st.floats(min_value=-10, max_value=10),
+    height=heights_m,
+)
+def test_pixel_of_inverts_georeference(
+    u: float, v: float, yaw: float, pitch: float, roll: float, height: float
+) -> None:
+    cam = camera()
+    pose = CameraPose(LON, LAT, height, yaw_deg=yaw, pitch_deg=pitch, roll_deg=roll)
+    fix = georeference(u, v, pose=pose, camera=cam, min_depression_deg=5.0)
+
+    back = pixel_of(fix.lon_deg, fix.lat_deg, pose=pose, camera=cam)
+
+    assert back == pytest.approx((u, v), abs=1e-3)
+
+
+def test_pixel_of_refuses_points_behind_the_camera_and_unknown_headings() -> None:
+    cam = camera()
+    looking_north = CameraPose(LON, LAT, 50.0, yaw_deg=0.0, pitch_deg=-30.0, roll_deg=0.0)
+    south = offset_lonlat(LON, LAT, east_m=0.0, north_m=-200.0)
+
+    with pytest.raises(GeoreferenceError, match="behind the camera"):
+        pixel_of(*south, pose=looking_north, camera=cam)
+    with pytest.raises(GeoreferenceError, match="heading is unknown"):
+        pixel_of(LON, LAT, pose=CameraPose(LON, LAT, 50.0), camera=cam)
+
+
+def test_ground_warp_is_the_identity_for_a_still_camera() -> None:
+    pose = CameraPose(LON, LAT, 60.0, yaw_deg=30.0, pitch_deg=-70.0, roll_deg=1.0)
+
+    warp = ground_warp(pose, pose, camera=camera())
+
+    assert warp(100.0, 900.0) == pytest.approx((100.0, 900.0), abs=1e-6)
+
+
+def test_ground_warp_follows_a_turn_of_the_drone() -> None:
+    cam = camera(width_px=1000, height_px=1000)
+    before = nadir(yaw=0.0)
+    after = nadir(yaw=90.0)  # turned right: what was to the right is now at the top
+
+    warp = ground_warp(before, after, camera=cam)
+
+    assert warp(500.0, 500.0) == pytest.approx((500.0, 500.0), abs=1e-6)
+    assert warp(700.0, 500.0) == pytest.approx((500.0, 300.0), abs=1e-6)
+
+
+def test_ground_warp_scales_with_a_climb() -> None:
+    cam = camera(width_px=1000, height_px=1000)
+
+    warp = ground_warp(nadir(height_m=50.0), nadir(height_m=100.0), camera=cam)
+
+    assert warp(700.0, 500.0) == pytest.approx((600.0, 500.0), abs=1e-6)
+
+
+def test_ground_warp_needs_headings() -> None:
+    with pytest.raises(GeoreferenceError, match="heading"):
+        ground_warp(CameraPose(LON, LAT, 50.0), nadir(), camera=camera())

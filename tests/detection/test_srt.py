@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from detection import SrtParseError, TelemetryGapError, TelemetrySample, parse_srt, read_srt
-from detection.srt import telemetry_at
+from detection.srt import TelemetrySeries, telemetry_at
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "srt"
 
@@ -235,6 +235,17 @@ def test_any_field_order_and_spacing_round_trips(
     assert sample.gimbal_pitch_deg == pytest.approx(round(pitch, 1), abs=1e-9)
 
 
+def test_accepts_cues_without_numbers() -> None:
+    text = (
+        "00:00:00,000 --> 00:00:01,000\n[latitude: 1] [longitude: 2]\n\n"
+        "00:00:01,000 --> 00:00:02,000\n[latitude: 3] [longitude: 4]\n"
+    )
+
+    samples = parse_srt(text)
+
+    assert [(s.t_s, s.lat_deg, s.line_no) for s in samples] == [(0.0, 1.0, 1), (1.0, 3.0, 4)]
+
+
 # --- errors -------------------------------------------------------------------------------
 
 
@@ -407,3 +418,22 @@ def test_interpolated_position_stays_between_the_neighbours(
 
     assert state.lon_deg is not None
     assert min(lon_a, lon_a + dlon) - 1e-9 <= state.lon_deg <= max(lon_a, lon_a + dlon) + 1e-9
+
+
+def test_nearest_returns_the_cue_as_written() -> None:
+    a = sample(0.0, rel_alt_m=40.0)
+    b = sample(1.0, rel_alt_m=60.0)
+
+    assert telemetry_at([a, b], 0.4, nearest=True) is a
+    assert telemetry_at([a, b], 0.6, nearest=True) is b
+
+
+def test_a_series_answers_like_telemetry_at_on_a_real_file() -> None:
+    samples = read_srt(FIXTURES / "juanirache__matrice_300_excerpt.srt")
+    series = TelemetrySeries(samples)
+
+    for t in [0.0, 0.3, 1.5, 2.9, 57.5, 59.99, 60.7]:
+        assert series.at(t, max_gap_s=1.0) == telemetry_at(samples, t, max_gap_s=1.0)
+    with pytest.raises(TelemetryGapError):
+        series.at(30.0, max_gap_s=1.0)  # the excerpt skips cues 4-58
+    assert len(series) == 6

@@ -1,0 +1,103 @@
+"""ADAPTER: write generated scenes (:mod:`detection.synth`) as a YOLO-format dataset on disk.
+
+Imports ``cv2`` to encode the images, so it is an adapter: only the composition roots
+(the CLI) and the benchmarks import it. The layout is the one ultralytics reads::
+
+    OUT/
+      data.yaml                # path, train, val, names
+      images/train/000000.jpg  labels/train/000000.txt   (class cx cy w h, normalised)
+      images/val/000000.jpg    labels/val/000000.txt
+
+Image ``i`` of a split is rendered from ``numpy.random.default_rng([seed, split, i])``, so
+a dataset is the same for a seed whatever the count, and a val set never repeats a train
+image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import cv2  # type: ignore[import-not-found, unused-ignore]
+import numpy as np
+
+from detection.synth import CLASS_NAMES, Image, Scene, render_scene, yolo_label_lines
+
+_SPLIT_KEYS = {"train": 0, "val": 1, "test": 2}
+
+
+def scenes(
+    *,
+    count: int,
+    seed: int,
+    night_share: float = 0.3,
+    size_px: int = 640,
+    split: str = "train",
+    photo_crops: Sequence[Image] = (),
+) -> Iterator[Scene]:
+    """Yield ``count`` scenes of one split, deterministic for ``seed``."""
+    if split not in _SPLIT_KEYS:
+        raise ValueError(f"split must be one of {', '.join(_SPLIT_KEYS)}, got {split!r}")
+    if not 0.0 <= night_share <= 1.0:
+        raise ValueError(f"night_share must be in [0, 1], got {night_share}")
+    for index in range(count):
+        rng = np.random.default_rng([seed, _SPLIT_KEYS[split], index])
+        night = bool(rng.random() < night_share)
+        yield render_scene(rng, size_px=size_px, night=night, photo_crops=photo_crops)
+
+
+def write_dataset(
+    out_dir: str | Path,
+    *,
+    count: int,
+    val_count: int,
+    seed: int,
+    night_share: float = 0.3,
+    size_px: int = 640,
+    photo_crops: Sequence[Image] = (),
+    jpeg_quality: int = 92,
+    on_image: Callable[[], None] | None = None,
+) -> Path:
+    """Write a train and a val split and ``data.yaml``; return the path of ``data.yaml``.
+
+    Each image also gets ``*.night`` written into ``labels/<split>/meta.csv`` (one
+    ``name,night`` row per image) so evaluations can report day and night apart.
+    """
+    root = Path(out_dir)
+    for split, n in (("train", count), ("val", val_count)):
+        images = root / "images" / split
+        labels = root / "labels" / split
+        images.mkdir(parents=True, exist_ok=True)
+        labels.mkdir(parents=True, exist_ok=True)
+        rows = ["name,night"]
+        generated = scenes(
+            count=n,
+            seed=seed,
+            night_share=night_share,
+            size_px=size_px,
+            split=split,
+            photo_crops=photo_crops,
+        )
+        for index, scene in enumerate(generated):
+            name = f"{index:06d}"
+            ok, buf = cv2.imencode(
+                ".jpg", scene.image, [int(cv2.IMWRITE_JPEG_QUALITY), jpeg_quality]
+            )
+            if not ok:  # pragma: no cover - OpenCV fails only on an invalid array
+                raise RuntimeError(f"could not encode image {name}")
+            (images / f"{name}.jpg").write_bytes(buf.tobytes())
+            lines = yolo_label_lines(scene)
+            (labels / f"{name}.txt").write_text(
+                "\n".join(lines) + ("\n" if lines else ""), encoding="utf-8"
+            )
+            rows.append(f"{name},{int(scene.night)}")
+            if on_image is not None:
+                on_image()
+        (root / f"{split}_meta.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    names = "\n".join(f"  {i}: {name}" for i, name in enumerate(CLASS_NAMES))
+    data_yaml = root / "data.yaml"
+    data_yaml.write_text(
+        f"path: {root.resolve()}\ntrain: images/train\nval: images/val\nnames:\n{names}\n",
+        encoding="utf-8",
+    )
+    return data_yaml
