@@ -204,7 +204,18 @@ class PathFinder:
                 )
         if self.is_clear(a, b):
             return [a, b]
-        return self._astar(a, b)
+        # Search first among the nodes inside ellipses around a and b (a detour at most
+        # 1.5x, then 3x the straight distance), then among all nodes: the answer is the same
+        # path whenever it fits the ellipse, found much faster in a long winding reach.
+        straight = math.dist(a, b)
+        for limit in (1.5 * straight + 50.0, 3.0 * straight + 200.0, math.inf):
+            found = self._astar(a, b, limit_m=limit)
+            if found is not None:
+                return found
+        raise RouteBlockedError(
+            f"no path from ({a[0]:.0f}, {a[1]:.0f}) to ({b[0]:.0f}, {b[1]:.0f}) "
+            "avoids the no-fly zones"
+        )
 
     def _visible_from(self, p: tuple[float, float], candidates: Coords) -> NDArray[np.bool_]:
         if len(candidates) == 0:
@@ -213,25 +224,32 @@ class PathFinder:
         segs = shapely.linestrings(np.stack([starts, candidates], axis=1))
         return np.asarray(shapely.covers(self.region, segs), dtype=bool)
 
-    def _astar(self, a: tuple[float, float], b: tuple[float, float]) -> list[tuple[float, float]]:
-        pts = np.vstack([np.array([a, b], dtype=np.float64), self._nodes])
+    def _astar(
+        self, a: tuple[float, float], b: tuple[float, float], *, limit_m: float
+    ) -> list[tuple[float, float]] | None:
+        nodes = self._nodes
+        if math.isfinite(limit_m) and len(nodes):
+            da = np.hypot(nodes[:, 0] - a[0], nodes[:, 1] - a[1])
+            db = np.hypot(nodes[:, 0] - b[0], nodes[:, 1] - b[1])
+            nodes = nodes[da + db <= limit_m]
+        pts = np.vstack([np.array([a, b], dtype=np.float64), nodes])
         goal = 1
         gx, gy = pts[goal]
         dist = {0: 0.0}
         parent: dict[int, int] = {}
-        closed: set[int] = set()
+        alive = np.ones(len(pts), dtype=bool)
         heap: list[tuple[float, int]] = [(math.hypot(gx - a[0], gy - a[1]), 0)]
         while heap:
             _, u = heapq.heappop(heap)
-            if u in closed:
+            if not alive[u]:
                 continue
             if u == goal:
                 out = [goal]
                 while out[-1] != 0:
                     out.append(parent[out[-1]])
                 return [(float(pts[i][0]), float(pts[i][1])) for i in reversed(out)]
-            closed.add(u)
-            open_idx = np.array([i for i in range(len(pts)) if i not in closed and i != u])
+            alive[u] = False
+            open_idx = np.flatnonzero(alive)
             if len(open_idx) == 0:
                 continue
             ux, uy = pts[u]
@@ -244,10 +262,7 @@ class PathFinder:
                     parent[vi] = u
                     h = math.hypot(gx - pts[vi][0], gy - pts[vi][1])
                     heapq.heappush(heap, (nd + h, vi))
-        raise RouteBlockedError(
-            f"no path from ({a[0]:.0f}, {a[1]:.0f}) to ({b[0]:.0f}, {b[1]:.0f}) "
-            "avoids the no-fly zones"
-        )
+        return None
 
 
 def _reflex_vertices(ring: Coords) -> list[tuple[float, float]]:

@@ -14,17 +14,19 @@ How a plan is built:
    joined by the shortest path inside the patrol region. Where none exists (separate parts of
    a waterway, a hot spot on the beach) the join uses the transit region and its waypoints are
    marked ``is_transit``. Legs to and from the launch point are always transit legs.
-4. The route is cut into sorties: each starts at the launch point, flies to where the previous
+4. The route is cut into sorties: each starts at a launch point (the first at the primary one,
+   later ones at the launch point that lets them get furthest), flies to where the previous
    one stopped, continues while the time flown plus the time to fly home stays within the
-   usable flight time minus the reserve, then flies home. Every join and every return leg
-   goes around the no-fly zones or the planner raises :class:`RouteBlockedError`; no point is
-   ever dropped.
+   usable flight time minus the reserve, then flies home to where it took off. Every join
+   and every return leg goes around the no-fly zones or the planner raises
+   :class:`RouteBlockedError`; no point is ever dropped.
 
 Plans are deterministic: no randomness, ties broken by index.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,8 +34,10 @@ from datetime import datetime
 
 import numpy as np
 import shapely
+from numpy.typing import NDArray
 from shapely import LineString, MultiPolygon, Point, Polygon, box
-from shapely.affinity import rotate
+from shapely.affinity import rotate, scale
+from shapely.ops import split
 
 from missions.errors import (
     AltitudeAboveCeilingError,
@@ -50,9 +54,9 @@ from missions.types import (
     Hover,
     LonLat,
     NoFlyZone,
-    Pattern,
     PatrolPlan,
     PatrolRoute,
+    Pattern,
     PlanningLimits,
     Sortie,
     SpeakerBroadcast,
@@ -67,9 +71,13 @@ from missions.types import (
 XY = tuple[float, float]
 
 MAX_LEG_M = 2_000.0
-"""Legs longer than this are cut so that a sortie can end part-way along a long lane."""
+"""Legs longer than this (or than an eighth of a battery's range) are cut so that a sortie can
+end part-way along a long lane."""
 _TRANSIT_MARGIN_M = 5_000.0
 _ANGLE_STEP_DEG = 15
+_MAX_CUTS = 16
+_SPLICE_TRIES = 20
+_DECOMPOSE_DEPTH = 3
 
 
 @dataclass(slots=True)
@@ -93,7 +101,7 @@ class _Context:
     region: Polygon | MultiPolygon
     keepout: Polygon | MultiPolygon | None
     launch: XY
-    launch_ll: LonLat
+    launches: tuple[tuple[XY, LonLat], ...]  # the primary first
     drone: DroneProfile
     limits: PlanningLimits
     speed_mps: float
@@ -108,7 +116,7 @@ class _Context:
 
     def transit_finder(self) -> PathFinder:
         if self._transit is None:
-            pieces = [self.water_m, Point(self.launch)]
+            pieces = [self.water_m, *(Point(xy) for xy, _ in self.launches)]
             if self.keepout is not None:
                 pieces.append(self.keepout)
             minx, miny, maxx, maxy = shapely.union_all(pieces).bounds
@@ -140,7 +148,9 @@ def plan_patrol(
         limits: Altitude, overlap, reserve...; defaults to :class:`PlanningLimits` ().
         no_fly_zones: Keep-out polygons; those active at ``at`` are avoided.
         at: When the patrol flies (``None``: every zone counts).
-        launch: Take-off point; defaults to the waterway's first launch point.
+        launch: The only take-off point to use. By default the waterway's launch points are
+            used: the first sortie flies from the first one (outside the no-fly zones), each
+            later sortie from the one that lets it get furthest, landing where it took off.
 
     Returns:
         The plan, with its sorties, length, duration, coverage and turn count.
@@ -148,7 +158,8 @@ def plan_patrol(
     Raises:
         ValueError: Unknown pattern, no launch point, a corridor without centre line, a
             camera the drone lacks, or an invalid waterway shape.
-        AltitudeAboveCeilingError: ``limits.altitude_m`` is above ``limits.ceiling_m``.
+        AltitudeAboveCeilingError: The true height over the water (``limits.altitude_m`` plus
+            ``limits.takeoff_above_water_m``) is above ``limits.ceiling_m``.
         NoFlyZoneConflictError: The launch point or a hot spot is inside a no-fly zone.
         WaterwayTooNarrowError: Nothing fits inside the water (with the margins).
         RouteBlockedError: No path avoids the no-fly zones.
@@ -176,29 +187,44 @@ def plan_patrol(
     """
     limits = limits if limits is not None else PlanningLimits()
     kind = Pattern(pattern) if isinstance(pattern, str) else pattern
-    if limits.altitude_m > limits.ceiling_m:
+    if limits.height_above_water_m > limits.ceiling_m:
+        above = (
+            f" ({limits.altitude_m:g} m over a launch point {limits.takeoff_above_water_m:g} m"
+            " above the water)"
+            if limits.takeoff_above_water_m
+            else ""
+        )
         raise AltitudeAboveCeilingError(
-            f"altitude {limits.altitude_m:g} m is above the {limits.ceiling_m:g} m ceiling"
+            f"altitude {limits.height_above_water_m:g} m{above} is above the "
+            f"{limits.ceiling_m:g} m ceiling"
         )
     if not waterway.area.is_valid or waterway.area.is_empty:
         raise ValueError(f"waterway {waterway.name!r} has an invalid or empty shape")
-    if launch is None:
-        if not waterway.launch_points:
-            raise ValueError(f"waterway {waterway.name!r} has no launch point; pass launch=")
-        launch = waterway.launch_points[0].position
+    if launch is not None:
+        candidates = [launch]
+    elif waterway.launch_points:
+        candidates = [lp.position for lp in waterway.launch_points]
+    else:
+        raise ValueError(f"waterway {waterway.name!r} has no launch point; pass launch=")
     camera = drone.camera(limits.camera)
     if kind == Pattern.corridor and waterway.centre_line is None:
         raise ValueError(f"waterway {waterway.name!r} has no centre line for a corridor patrol")
 
     proj = LocalProjection.around(waterway.area)
     water_m = proj.to_m(waterway.area)
-    launch_xy = proj.lonlat_to_xy(launch.lon_deg, launch.lat_deg)
     keepout = _keepout(no_fly_zones, at=at, proj=proj, margin_m=limits.no_fly_margin_m)
-    if keepout is not None and keepout.intersects(Point(launch_xy)):
+    launches: list[tuple[XY, LonLat]] = []
+    for position in candidates:
+        xy = proj.lonlat_to_xy(position.lon_deg, position.lat_deg)
+        if keepout is None or not keepout.intersects(Point(xy)):
+            launches.append((xy, position))
+    if not launches:
+        where = ", ".join(f"({p.lon_deg:.6f}, {p.lat_deg:.6f})" for p in candidates)
         raise NoFlyZoneConflictError(
-            f"launch point ({launch.lon_deg:.6f}, {launch.lat_deg:.6f}) is inside a no-fly zone "
+            f"launch point {where} is inside a no-fly zone "
             f"or within {limits.no_fly_margin_m:g} m of one"
         )
+    launch_xy = launches[0][0]
     if kind == Pattern.corridor:
         assert waterway.centre_line is not None  # checked above
         base: Polygon | MultiPolygon = _as_area(
@@ -215,18 +241,18 @@ def plan_patrol(
         region=region,
         keepout=keepout,
         launch=launch_xy,
-        launch_ll=launch,
+        launches=tuple(launches),
         drone=drone,
         limits=limits,
         speed_mps=limits.speed_mps if limits.speed_mps is not None else drone.cruise_speed_mps,
-        footprint_m=camera.footprint_width_m(limits.altitude_m),
+        footprint_m=camera.footprint_width_m(limits.height_above_water_m),
     )
     spacing: float | None = None
     if kind == Pattern.bank:
         pieces = _bank_pieces(ctx)
     elif kind == Pattern.coverage:
         spacing = _lane_spacing(ctx)
-        pieces = _coverage_pieces(ctx, spacing)
+        pieces = _order_cells(_coverage_cells(ctx, spacing), launch_xy)
     elif kind == Pattern.corridor:
         spacing = _lane_spacing(ctx)
         assert waterway.centre_line is not None
@@ -234,19 +260,22 @@ def plan_patrol(
     else:
         pieces = _hotspot_pieces(ctx, waterway)
 
-    points = _assemble(ctx, _order(pieces, launch_xy) if kind != Pattern.hotspots else pieces)
-    points = _densify(points, MAX_LEG_M)
-    sortie_points = _split(ctx, points)
+    if kind in (Pattern.bank, Pattern.corridor):
+        pieces = _order(pieces, launch_xy)
+    budget_s = drone.usable_flight_time_s * (1 - limits.reserve_fraction)
+    max_leg_m = min(MAX_LEG_M, budget_s * ctx.speed_mps / 8)
+    points = _densify(_assemble(ctx, pieces), max_leg_m)
+    sortie_points = _split(ctx, points, home_start=len(points) - 1)
 
     name = f"{waterway.name} {kind.value}"
     sorties: list[Sortie] = []
-    for index, pts in enumerate(sortie_points):
-        route = _route(ctx, pts, name=f"{name} #{index + 1}")
-        sorties.append(
-            Sortie(index, route, _length_m(pts), _duration_s(ctx, pts)),
-        )
-    whole = _route(ctx, points, name=name)
-    tracks = [LineString([p.xy for p in pts]) for pts in sortie_points]
+    for index, (launch_index, pts) in enumerate(sortie_points):
+        route = _route(ctx, pts, launch=launch_index, name=f"{name} #{index + 1}")
+        sorties.append(Sortie(index, route, _length_m(pts), _duration_s(ctx, pts)))
+    home, _ = _join(ctx, points[-1].xy, launch_xy, transit_only=True)
+    whole_pts = _densify([*points, *(_Pt(xy, is_transit=True) for xy in home[1:])], max_leg_m)
+    whole = _route(ctx, whole_pts, launch=0, name=name)
+    tracks = [LineString([p.xy for p in pts]) for _, pts in sortie_points]
     coverage = _coverage(water_m, tracks, ctx.footprint_m)
     return PatrolPlan(
         pattern=kind,
@@ -255,7 +284,7 @@ def plan_patrol(
         length_m=sum(s.length_m for s in sorties),
         duration_s=sum(s.duration_s for s in sorties),
         coverage_ratio=coverage,
-        turns=count_turns(np.array([p.xy for p in points], dtype=np.float64)),
+        turns=count_turns(np.array([p.xy for p in whole_pts], dtype=np.float64)),
         lane_spacing_m=spacing,
     )
 
@@ -297,7 +326,19 @@ def _coverage(
 ) -> float:
     if water_m.area <= 0:
         return 0.0
-    seen = shapely.union_all([t.buffer(footprint_m / 2, quad_segs=4) for t in tracks])
+    # Buffer each leg on its own: GEOS can drop parts of the buffer of a self-crossing line
+    # whose ends meet (a sortie from and back to its launch point), which under-counts.
+    legs: list[shapely.geometry.base.BaseGeometry] = []
+    for track in tracks:
+        xy = shapely.get_coordinates(track)
+        if len(xy) == 1:
+            legs.append(shapely.points(xy[0]))
+        else:
+            segments = shapely.linestrings(np.stack([xy[:-1], xy[1:]], axis=1))
+            legs.extend(np.asarray(segments, dtype=object).tolist())
+    seen = shapely.union_all(
+        shapely.buffer(np.array(legs, dtype=object), footprint_m / 2, quad_segs=4)
+    )
     return float(min(1.0, water_m.intersection(seen).area / water_m.area))
 
 
@@ -339,14 +380,48 @@ def _bank_pieces(ctx: _Context) -> list[_Piece]:
     tolerance = min(1.0, offset / 4)
     pieces: list[_Piece] = []
     for poly in polygons:
+        rings = []
         for ring in [poly.exterior, *poly.interiors]:
-            simple = ring.simplify(tolerance)
-            coords = tuple((float(x), float(y)) for x, y in simple.coords)
+            coords = [(float(x), float(y)) for x, y in ring.simplify(tolerance).coords]
             if len(coords) >= 4:
-                pieces.append(_Piece(coords, "loop"))
+                rings.append(coords)
+        if not rings:
+            continue
+        shore, left_over = _splice_islands(ctx, rings[0], rings[1:])
+        pieces.append(_Piece(tuple(shore), "loop"))
+        pieces.extend(_Piece(tuple(r), "loop") for r in left_over)
     if not pieces:
         raise WaterwayTooNarrowError(f"no bank line fits {offset:g} m from the bank")
     return pieces
+
+
+def _splice_islands(
+    ctx: _Context, shore: list[XY], islands: list[list[XY]]
+) -> tuple[list[XY], list[list[XY]]]:
+    """Fold each island loop into the shore loop where they come closest.
+
+    The drone leaves the shore line at its vertex nearest the island, flies round the island
+    and comes back to the same vertex: one loop instead of separate loops joined by long
+    transits. An island with no clear straight hop from the shore stays a loop of its own.
+    """
+    loop = shore[:-1]
+    left_over: list[list[XY]] = []
+    for island in islands:
+        ring = island[:-1]
+        a = np.array(loop, dtype=np.float64)
+        b = np.array(ring, dtype=np.float64)
+        gaps = np.hypot(a[:, None, 0] - b[None, :, 0], a[:, None, 1] - b[None, :, 1])
+        spliced = False
+        for flat in np.argsort(gaps, axis=None, kind="stable")[:_SPLICE_TRIES]:
+            i, j = divmod(int(flat), len(ring))
+            if ctx.patrol_finder().is_clear(loop[i], ring[j]):
+                detour = ring[j:] + ring[:j] + [ring[j]]
+                loop = loop[: i + 1] + detour + loop[i:]
+                spliced = True
+                break
+        if not spliced:
+            left_over.append(island)
+    return [*loop, loop[0]], left_over
 
 
 def _lanes(region: Polygon | MultiPolygon, spacing: float, angle_deg: float) -> list[_Piece]:
@@ -354,10 +429,8 @@ def _lanes(region: Polygon | MultiPolygon, spacing: float, angle_deg: float) -> 
     origin = region.centroid
     turned = rotate(region, -angle_deg, origin=origin)
     minx, miny, maxx, maxy = turned.bounds
-    height = maxy - miny
-    count = max(1, math.ceil(height / spacing - 1e-9))
-    first = miny + (height - (count - 1) * spacing) / 2
-    ys = first + spacing * np.arange(count)
+    ys = _lane_ys(miny, maxy, spacing)
+    count = len(ys)
     lines = shapely.linestrings(
         np.stack(
             [
@@ -367,41 +440,226 @@ def _lanes(region: Polygon | MultiPolygon, spacing: float, angle_deg: float) -> 
             axis=1,
         )
     )
-    cut = shapely.intersection(lines, turned)
-    pieces: list[_Piece] = []
-    for geometry in cut:
-        for part in getattr(geometry, "geoms", [geometry]):
-            if isinstance(part, LineString) and part.length > 1.0:
-                back = rotate(part, angle_deg, origin=origin)
-                coords = [(float(x), float(y)) for x, y in back.coords]
-                pieces.append(_Piece((coords[0], coords[-1]), "lane"))
-    return pieces
+    parts = shapely.get_parts(shapely.intersection(lines, turned))
+    keep = (shapely.get_type_id(parts) == 1) & (shapely.length(parts) > 1.0)
+    parts = parts[keep]
+    if len(parts) == 0:
+        return []
+    ends = np.stack(
+        [
+            shapely.get_coordinates(shapely.get_point(parts, 0)),
+            shapely.get_coordinates(shapely.get_point(parts, -1)),
+        ],
+        axis=1,
+    )  # (lanes, 2 ends, xy) in the turned frame
+    theta = math.radians(angle_deg)
+    cos_t, sin_t = math.cos(theta), math.sin(theta)
+    ox, oy = origin.x, origin.y
+    xs = ox + (ends[..., 0] - ox) * cos_t - (ends[..., 1] - oy) * sin_t
+    ys_back = oy + (ends[..., 0] - ox) * sin_t + (ends[..., 1] - oy) * cos_t
+    return [
+        _Piece(
+            ((float(xs[k, 0]), float(ys_back[k, 0])), (float(xs[k, 1]), float(ys_back[k, 1]))),
+            "lane",
+        )
+        for k in range(len(parts))
+    ]
 
 
-def _coverage_pieces(ctx: _Context, spacing: float) -> list[_Piece]:
-    shrink = min(1.0, spacing / 10)
-    region = _as_area(ctx.region.buffer(-shrink))
-    if region.is_empty:
-        raise WaterwayTooNarrowError("the water is too small for a coverage lane")
+def _angles(region: Polygon | MultiPolygon) -> list[float]:
     angles = {float(a) for a in range(0, 180, _ANGLE_STEP_DEG)}
     mrr = region.minimum_rotated_rectangle
     if isinstance(mrr, Polygon):
         c = list(mrr.exterior.coords)
-        for (x1, y1), (x2, y2) in zip(c[:2], c[1:3], strict=True):
+        for (x1, y1), (x2, y2) in itertools.pairwise(c):
             angles.add(round(math.degrees(math.atan2(y2 - y1, x2 - x1)) % 180, 6))
-    # The issue asks for the direction that minimises turns: fewest lanes first, then the
-    # shortest total lane length, then the smallest angle (determinism).
-    best: tuple[tuple[int, float], list[_Piece]] | None = None
-    for angle in sorted(angles):
-        lanes = _lanes(region, spacing, angle)
-        if not lanes:
+    return sorted(angles)
+
+
+def _lane_ys(miny: float, maxy: float, spacing: float) -> NDArray[np.float64]:
+    """Sweep line positions: outer lanes half a spacing inside, the rest spread evenly."""
+    height = maxy - miny
+    if height <= spacing:
+        return np.array([(miny + maxy) / 2])
+    count = math.ceil((height - spacing) / spacing - 1e-9) + 1
+    return np.linspace(miny + spacing / 2, maxy - spacing / 2, count)
+
+
+def _lane_count(region: Polygon | MultiPolygon, spacing: float, angle_deg: float) -> int:
+    """How many lanes :func:`_lanes` makes, counted from edge crossings (no clipping)."""
+    edges: list[NDArray[np.float64]] = []
+    for poly in area_polygons(region):
+        for ring in [poly.exterior, *poly.interiors]:
+            xy = np.asarray(ring.coords, dtype=np.float64)
+            edges.append(np.stack([xy[:-1], xy[1:]], axis=1))
+    if not edges:
+        return 0
+    seg = np.concatenate(edges)  # (edges, 2 ends, xy)
+    theta = math.radians(-angle_deg)
+    ys_turned = seg[..., 0] * math.sin(theta) + seg[..., 1] * math.cos(theta)
+    lanes = _lane_ys(float(ys_turned.min()), float(ys_turned.max()), spacing)
+    lo = np.minimum(ys_turned[:, 0], ys_turned[:, 1])[:, None]
+    hi = np.maximum(ys_turned[:, 0], ys_turned[:, 1])[:, None]
+    crossings = np.count_nonzero((lo <= lanes[None, :]) & (lanes[None, :] < hi), axis=0)
+    return int(crossings.sum() // 2)
+
+
+def _fewest_lanes(region: Polygon | MultiPolygon, spacing: float) -> int:
+    counts = [_lane_count(region, spacing, a) for a in _angles(region)]
+    return min((c for c in counts if c > 0), default=0)
+
+
+def _best_lanes(cell: Polygon, spacing: float, footprint_m: float) -> list[_Piece]:
+    """Lanes across one cell in the direction that minimises turns.
+
+    Fewest lanes first; among those, the direction whose lanes see the most water (diagonal
+    lanes in a rectangle miss its corners), then the shortest total lane length, then the
+    smallest angle (determinism).
+    """
+    options: list[tuple[int, float, list[_Piece]]] = []
+    for angle in _angles(cell):
+        lanes = _lanes(cell, spacing, angle)
+        if lanes:
+            length = round(sum(math.dist(*p.coords) for p in lanes), 3)
+            options.append((len(lanes), length, lanes))
+    if not options:
+        return []
+    fewest = min(o[0] for o in options)
+    best: tuple[tuple[int, float, float], list[_Piece]] | None = None
+    for count, length, lanes in options:
+        if count != fewest:
             continue
-        score = (len(lanes), round(sum(math.dist(*p.coords) for p in lanes), 3))
+        tracks = [LineString(p.coords) for p in lanes]
+        seen = round(_coverage(cell, tracks, footprint_m), 6)
+        score = (count, -seen, length)
         if best is None or score < best[0]:
             best = (score, lanes)
-    if best is None:
+    assert best is not None
+    return best[1] + _gap_lanes(cell, best[1], spacing, footprint_m)
+
+
+def _gap_lanes(
+    cell: Polygon, lanes: list[_Piece], spacing: float, footprint_m: float
+) -> list[_Piece]:
+    """Extra lanes through water the sweep misses (strips beside islands, narrow bays).
+
+    A lane that falls inside an island vanishes, which can leave a strip along the island
+    wider than the camera sees from the next lanes; each missed patch bigger than a quarter
+    lane square (or 0.1 % of a small cell) gets one lane along its long axis, clipped to the
+    cell.
+    """
+    seen = shapely.union_all([LineString(p.coords).buffer(footprint_m / 2) for p in lanes])
+    missed = area_polygons(cell.difference(seen))
+    missed.sort(key=lambda g: (round(g.bounds[0], 3), round(g.bounds[1], 3)))
+    extra: list[_Piece] = []
+    for patch in missed:
+        if patch.area < max(min(spacing * spacing / 4, cell.area * 0.001), 10.0):
+            continue
+        rect = patch.minimum_rotated_rectangle
+        if not isinstance(rect, Polygon):
+            continue
+        c = list(rect.exterior.coords)
+        sides = [(math.dist(c[i], c[i + 1]), i) for i in range(2)]
+        _, i = max(sides)
+        j = 1 - i
+        # Centre line of the rectangle along its long side, extended to reach the cell edges.
+        mid_a = ((c[j][0] + c[j + 1][0]) / 2, (c[j][1] + c[j + 1][1]) / 2)
+        mid_b = ((c[j + 2][0] + c[(j + 3) % 4][0]) / 2, (c[j + 2][1] + c[(j + 3) % 4][1]) / 2)
+        axis = scale(LineString([mid_a, mid_b]), 1.5, 1.5)
+        clipped = axis.intersection(cell)
+        for part in getattr(clipped, "geoms", [clipped]):
+            if isinstance(part, LineString) and part.length > 1.0:
+                coords = [(float(x), float(y)) for x, y in part.coords]
+                extra.append(_Piece((coords[0], coords[-1]), "lane"))
+    return extra
+
+
+def _decompose(cell: Polygon, spacing: float, depth: int) -> list[Polygon]:
+    """Split a concave cell where that saves lanes (an L-shaped reach becomes two arms).
+
+    Candidate cuts run through the sharpest reflex corners of the outline (simplified to a
+    quarter of a lane spacing), along either edge meeting there. The cut that most reduces the total
+    number of lanes is kept if it saves at least two (each extra cell costs a transition),
+    and both sides are decomposed again, ``depth`` levels deep.
+    """
+    simple = cell.simplify(spacing / 4)
+    if not isinstance(simple, Polygon) or simple.is_empty:
+        return [cell]
+    base = _fewest_lanes(simple, spacing)  # counted on the simplified outline: fast, close
+    if depth == 0 or base <= 2:
+        return [cell]
+    oriented = shapely.orient_polygons(simple)
+    candidates: list[tuple[float, XY, XY]] = []
+    for ring in [oriented.exterior, *oriented.interiors]:
+        pts = list(ring.coords)[:-1]
+        n = len(pts)
+        for i in range(n):
+            prev, here, nxt = pts[i - 1], pts[i], pts[(i + 1) % n]
+            cross = (here[0] - prev[0]) * (nxt[1] - here[1]) - (here[1] - prev[1]) * (
+                nxt[0] - here[0]
+            )
+            if cross < 0:  # reflex: the water turns inwards here
+                sharp = abs(cross) / max(math.dist(prev, here) * math.dist(here, nxt), 1e-9)
+                candidates.append((-sharp, (here[0], here[1]), (prev[0], prev[1])))
+                candidates.append((-sharp, (here[0], here[1]), (nxt[0], nxt[1])))
+    candidates.sort()
+    minx, miny, maxx, maxy = cell.bounds
+    reach = 2 * math.hypot(maxx - minx, maxy - miny)
+    best: tuple[int, LineString] | None = None
+    for _, here, other in candidates[:_MAX_CUTS]:
+        dx, dy = here[0] - other[0], here[1] - other[1]
+        norm = math.hypot(dx, dy)
+        if norm == 0:
+            continue
+        ux, uy = dx / norm * reach, dy / norm * reach
+        cutter = LineString([(here[0] - ux, here[1] - uy), (here[0] + ux, here[1] + uy)])
+        parts = area_polygons(split(simple, cutter))
+        if len(parts) < 2 or min(g.area for g in parts) < spacing * spacing:
+            continue  # slivers would cost a transition each; never drop them either
+        total = sum(_fewest_lanes(g, spacing) for g in parts)
+        if best is None or total < best[0]:
+            best = (total, cutter)
+    if best is None or best[0] > base - 2:
+        return [cell]
+    real_parts = area_polygons(split(cell, best[1]))
+    if len(real_parts) < 2:
+        return [cell]
+    return [piece for part in real_parts for piece in _decompose(part, spacing, depth - 1)]
+
+
+def _coverage_cells(ctx: _Context, spacing: float) -> list[list[_Piece]]:
+    shrink = min(1.0, spacing / 10)
+    region = _as_area(ctx.region.buffer(-shrink))
+    if region.is_empty:
+        raise WaterwayTooNarrowError("the water is too small for a coverage lane")
+    cells: list[list[_Piece]] = []
+    for part in area_polygons(region):
+        for cell in _decompose(part, spacing, _DECOMPOSE_DEPTH):
+            lanes = _best_lanes(cell, spacing, ctx.footprint_m)
+            if lanes:
+                cells.append(lanes)
+    if not cells:
         raise WaterwayTooNarrowError("no coverage lane fits inside the water")
-    return best[1]
+    return cells
+
+
+def _order_cells(cells: list[list[_Piece]], start: XY) -> list[_Piece]:
+    """Fly cell after cell (nearest lane end first), each swept back and forth."""
+    remaining = list(range(len(cells)))
+    ordered: list[_Piece] = []
+    here = start
+    while remaining:
+
+        def gap(i: int, here: XY = here) -> tuple[float, int]:
+            ends = [pt for lane in cells[i] for pt in (lane.coords[0], lane.coords[-1])]
+            return min(math.dist(here, pt) for pt in ends), i
+
+        nearest = min(remaining, key=gap)
+        remaining.remove(nearest)
+        sweep = _order(cells[nearest], here)
+        ordered.extend(sweep)
+        here = sweep[-1].coords[-1]
+    return ordered
 
 
 def _corridor_pieces(ctx: _Context, centre_m: LineString, spacing: float) -> list[_Piece]:
@@ -483,10 +741,42 @@ def _tour(start: XY, spots: Sequence[XY]) -> list[int]:
 
 
 def _order(pieces: list[_Piece], start: XY) -> list[_Piece]:
+    """Order and orient pieces so that the joins between them are short.
+
+    Greedy nearest-entry orders are tried from the launch point and from each end of the first
+    and the last piece (for sweep lanes: the outermost lanes, which gives the back-and-forth
+    sweep of a convex shape); the one with the shortest straight-line joins wins.
+    """
+    if not pieces:
+        return []
+    candidates = [_greedy(pieces, start, first=None)]
+    seeds = {0, len(pieces) - 1}
+    for k in sorted(seeds):
+        piece = pieces[k]
+        ends = [piece.coords[0], piece.coords[-1]] if piece.kind == "lane" else [start]
+        for end in ends:
+            candidates.append(_greedy(pieces, start, first=(k, _entered(piece, end))))
+
+    def joins(order: list[_Piece]) -> float:
+        here, total = start, 0.0
+        for piece in order:
+            total += math.dist(here, piece.coords[0])
+            here = piece.coords[-1]
+        return total + math.dist(here, start)
+
+    costs = [round(joins(c), 6) for c in candidates]
+    return candidates[costs.index(min(costs))]
+
+
+def _greedy(pieces: list[_Piece], start: XY, *, first: tuple[int, _Piece] | None) -> list[_Piece]:
     """Greedy order: always fly next the piece whose entry is nearest; orient it."""
     remaining = list(range(len(pieces)))
     ordered: list[_Piece] = []
     here = start
+    if first is not None:
+        remaining.remove(first[0])
+        ordered.append(first[1])
+        here = first[1].coords[-1]
     while remaining:
         best: tuple[float, int, _Piece] | None = None
         for i in remaining:
@@ -539,9 +829,6 @@ def _assemble(ctx: _Context, pieces: list[_Piece]) -> list[_Pt]:
             points.append(_Pt(piece.coords[0], piece.actions, is_transit))
         for xy in piece.coords[1:]:
             points.append(_Pt(xy))
-    home, _ = _join(ctx, points[-1].xy, ctx.launch, transit_only=True)
-    for xy in home[1:]:
-        points.append(_Pt(xy, is_transit=True))
     return points
 
 
@@ -570,63 +857,81 @@ def _leg_s(ctx: _Context, a: XY, b: _Pt) -> float:
 
 def _duration_s(ctx: _Context, pts: Sequence[_Pt]) -> float:
     vertical = 2 * ctx.limits.altitude_m / ctx.drone.climb_speed_mps
-    return vertical + sum(_leg_s(ctx, a.xy, b) for a, b in zip(pts, pts[1:], strict=False))
+    return vertical + sum(_leg_s(ctx, a.xy, b) for a, b in itertools.pairwise(pts))
 
 
 def _length_m(pts: Sequence[_Pt]) -> float:
-    return float(sum(math.dist(a.xy, b.xy) for a, b in zip(pts, pts[1:], strict=False)))
+    return float(sum(math.dist(a.xy, b.xy) for a, b in itertools.pairwise(pts)))
 
 
-def _split(ctx: _Context, points: list[_Pt]) -> list[list[_Pt]]:
+def _split(ctx: _Context, points: list[_Pt], home_start: int) -> list[tuple[int, list[_Pt]]]:
+    """Cut the route into sorties; returns ``(launch index, points)`` per sortie.
+
+    ``points[home_start]`` is the last patrol point (what follows is the way home). The first
+    sortie flies from the primary launch point; each later one from the launch point that lets
+    it get furthest (the nearest on a tie), and it lands where it took off.
+    """
     budget = ctx.drone.usable_flight_time_s * (1 - ctx.limits.reserve_fraction)
     vertical = 2 * ctx.limits.altitude_m / ctx.drone.climb_speed_mps
-    last = len(points) - 1
-    home_cache: dict[int, list[XY]] = {}
+    home_cache: dict[tuple[int, int], list[XY]] = {}
 
-    def home_path(i: int) -> list[XY]:
-        if i not in home_cache:
-            home_cache[i] = ctx.transit_finder().path(points[i].xy, ctx.launch)
-        return home_cache[i]
+    def home_path(i: int, k: int) -> list[XY]:
+        if (i, k) not in home_cache:
+            home_cache[(i, k)] = ctx.transit_finder().path(points[i].xy, ctx.launches[k][0])
+        return home_cache[(i, k)]
 
-    def home_s(i: int) -> float:
-        path = home_path(i)
-        legs = zip(path, path[1:], strict=False)
+    def home_s(i: int, k: int) -> float:
+        legs = itertools.pairwise(home_path(i, k))
         return sum(math.dist(a, b) / ctx.speed_mps + ctx.limits.stop_s for a, b in legs)
 
-    sorties: list[list[_Pt]] = []
-    i = 0
-    while i < last:
-        sortie = [_Pt(ctx.launch, is_transit=True)]
+    def fly(i: int, k: int) -> tuple[int, list[_Pt]]:
+        """Fly from launch ``k`` to ``points[i]`` and on as far as the battery allows."""
+        base = ctx.launches[k][0]
+        sortie = [_Pt(base, is_transit=True)]
         elapsed = vertical
         if i > 0:
-            approach = ctx.transit_finder().path(ctx.launch, points[i].xy)
-            for xy in approach[1:]:
+            for xy in ctx.transit_finder().path(base, points[i].xy)[1:]:
                 step = _Pt(xy, is_transit=True)
                 elapsed += _leg_s(ctx, sortie[-1].xy, step)
                 sortie.append(step)
         j = i
-        while j < last:
+        while j < home_start:
             nxt = points[j + 1]
             t = elapsed + _leg_s(ctx, points[j].xy, nxt)
-            if j + 1 < last:
-                lower_bound = math.dist(nxt.xy, ctx.launch) / ctx.speed_mps
-                if t + lower_bound > budget or t + home_s(j + 1) > budget:
-                    break
-            elif t > budget:
+            lower_bound = math.dist(nxt.xy, base) / ctx.speed_mps
+            if t + lower_bound > budget or t + home_s(j + 1, k) > budget:
                 break
             sortie.append(nxt)
             elapsed = t
             j += 1
-        if j == i:
+        return j, sortie
+
+    sorties: list[tuple[int, list[_Pt]]] = []
+    i = 0
+    while i < home_start or not sorties:
+        if i == 0:
+            options = [0]
+        else:  # nearest launch point first; the one that gets furthest wins
+            here = points[i].xy
+            options = sorted(
+                range(len(ctx.launches)), key=lambda n: (math.dist(ctx.launches[n][0], here), n)
+            )
+        best: tuple[int, int, list[_Pt]] | None = None
+        for k in options:
+            j, sortie = fly(i, k)
+            if best is None or j > best[0]:
+                best = (j, k, sortie)
+        assert best is not None
+        j, k, sortie = best
+        if j == i and i < home_start:
             where = ctx.proj.xy_to_lonlat(*points[i + 1].xy)
             raise SortieInfeasibleError(
                 f"waypoint at ({where[0]:.6f}, {where[1]:.6f}) cannot be reached and returned "
                 f"from within {budget / 60:.1f} min of flight"
             )
-        if j < last:
-            for xy in home_path(j)[1:]:
-                sortie.append(_Pt(xy, is_transit=True))
-        sorties.append(sortie)
+        for xy in home_path(j, k)[1:]:
+            sortie.append(_Pt(xy, is_transit=True))
+        sorties.append((k, sortie))
         i = j
     return sorties
 
@@ -634,7 +939,8 @@ def _split(ctx: _Context, points: list[_Pt]) -> list[list[_Pt]]:
 # --- output -------------------------------------------------------------------------------
 
 
-def _route(ctx: _Context, pts: Sequence[_Pt], *, name: str) -> PatrolRoute:
+def _route(ctx: _Context, pts: Sequence[_Pt], *, launch: int, name: str) -> PatrolRoute:
+    base_xy, base_ll = ctx.launches[launch]
     body = list(pts[1:])
     start: list[Action] = [GimbalPitch(ctx.limits.gimbal_pitch_deg)]
     end: list[Action] = []
@@ -647,8 +953,8 @@ def _route(ctx: _Context, pts: Sequence[_Pt], *, name: str) -> PatrolRoute:
     waypoints: list[Waypoint] = []
     for k, p in enumerate(body):
         position = (
-            ctx.launch_ll
-            if p.xy == ctx.launch
+            base_ll
+            if p.xy == base_xy
             else LonLat(round(float(lons[k]), 8), round(float(lats[k]), 8))
         )
         actions = list(p.actions)
@@ -665,7 +971,7 @@ def _route(ctx: _Context, pts: Sequence[_Pt], *, name: str) -> PatrolRoute:
             )
         )
     return PatrolRoute(
-        launch=ctx.launch_ll,
+        launch=base_ll,
         waypoints=tuple(waypoints),
         speed_mps=ctx.speed_mps,
         drone_id=ctx.drone.id,

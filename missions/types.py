@@ -436,8 +436,11 @@ class PlanningLimits:
     """Knobs and limits of one planning request. All lengths in metres, times in seconds.
 
     Attributes:
-        altitude_m: Flight height above the take-off point (water level).
-        ceiling_m: Highest allowed altitude; 120 m true height in China (Decree 761 Art. 19).
+        altitude_m: Flight height above the take-off point.
+        ceiling_m: Highest allowed true height above the water below; 120 m in China (Decree
+            761 Art. 19).
+        takeoff_above_water_m: How far the launch point lies above the water surface (a bank
+            in a gorge); the true height over the water is ``altitude_m`` plus this.
         speed_mps: Cruise speed; ``None`` uses the drone's cruise speed.
         reserve_fraction: Share of the usable flight time kept in reserve per sortie.
         side_overlap: Overlap between neighbouring lanes' footprints (0..0.9).
@@ -457,6 +460,7 @@ class PlanningLimits:
 
     altitude_m: float = 60.0
     ceiling_m: float = 120.0
+    takeoff_above_water_m: float = 0.0
     speed_mps: float | None = None
     reserve_fraction: float = 0.2
     side_overlap: float = 0.2
@@ -472,9 +476,18 @@ class PlanningLimits:
     stop_s: float = 2.0
     corridor_width_m: float = 100.0
 
+    @property
+    def height_above_water_m(self) -> float:
+        """True height over the water: the flight altitude plus the launch point's height."""
+        return self.altitude_m + self.takeoff_above_water_m
+
     def __post_init__(self) -> None:
         if not self.altitude_m > 0:
             raise ValueError(f"altitude_m must be positive, got {self.altitude_m}")
+        if not 0 <= self.takeoff_above_water_m <= 500:
+            raise ValueError(
+                f"takeoff_above_water_m must be in [0, 500], got {self.takeoff_above_water_m}"
+            )
         if not self.ceiling_m > 0:
             raise ValueError(f"ceiling_m must be positive, got {self.ceiling_m}")
         if not 0 <= self.reserve_fraction < 1:

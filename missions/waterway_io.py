@@ -98,7 +98,12 @@ the coordinates look like (lat, lon) instead of (lon, lat)
     features: list[tuple[str | None, Any]] = []
     kind = doc.get("type")
     if kind == "FeatureCollection":
-        for feature in doc.get("features") or []:
+        members = doc.get("features") or []
+        if not isinstance(members, list):
+            raise InvalidWaterwayError(
+                [GeometryProblem("parse_error", "FeatureCollection.features must be a list")]
+            )
+        for feature in members:
             features.append(_feature_parts(feature))
     elif kind == "Feature":
         features.append(_feature_parts(doc))
@@ -128,8 +133,8 @@ def _geojson_polygons(geometry: Any, index: int) -> list[RawPolygon] | GeometryP
             return [_rings(coords)]
         if kind == "MultiPolygon":
             return [_rings(p) for p in coords or []]
-    except (TypeError, ValueError, IndexError) as exc:
-        return GeometryProblem("parse_error", f"feature {index}: bad coordinates ({exc})", index)
+    except (TypeError, ValueError, IndexError, KeyError) as exc:
+        return GeometryProblem("parse_error", f"feature {index}: bad coordinates ({exc!r})", index)
     return GeometryProblem(
         "unsupported_geometry",
         f"feature {index}: geometry type {kind!r} is not a Polygon or MultiPolygon",
@@ -217,6 +222,12 @@ def load_kmz(data: bytes, *, repair: bool = False) -> list[ImportedArea]:
 
     Raises:
         InvalidWaterwayError: Not a zip, no KML member, or the KML's problems.
+
+    Examples:
+        >>> load_kmz(b"not a zip")
+        Traceback (most recent call last):
+        ...
+        missions.errors.InvalidWaterwayError: not a KMZ (zip) archive: File is not a zip file
     """
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import TypeVar
 
-from shapely import MultiPolygon, Polygon, box
+import numpy as np
+from shapely import LineString, MultiPolygon, Polygon, box
 from shapely.affinity import scale, translate
 from shapely.geometry.base import BaseGeometry
 
@@ -113,3 +115,34 @@ def water3_in_lonlat() -> list[list[list[float]]]:
 def scaled(shape: Polygon, factor: float) -> Polygon:
     """Scale a lon/lat shape about its centroid (for size tests)."""
     return scale(shape, factor, factor)
+
+
+def meandering_reach(vertices: int = 5000) -> Waterway:
+    """An 8 km river reach, 150 m wide with wobbly banks, 5 islands, about ``vertices`` vertices.
+
+    The centre line is a sine of 600 m amplitude; the banks wobble by 10 m so that every vertex
+    is a real one (nothing simplifies away).
+    """
+    n = vertices // 2
+    t = np.linspace(0, 1, n)
+    x = t * 8000.0
+    y = 600 * np.sin(t * 2 * math.pi * 2.5)
+    dx, dy = np.gradient(x), np.gradient(y)
+    norm = np.hypot(dx, dy)
+    nx, ny = -dy / norm, dx / norm
+    wobble = 10 * np.sin(t * 400)
+    left = np.column_stack([x + nx * (75 + wobble), y + ny * (75 + wobble)])
+    right = np.column_stack([x - nx * (75 - wobble), y - ny * (75 - wobble)])
+    holes = []
+    for k in range(1, 6):
+        cx, cy = x[n * k // 6], y[n * k // 6]
+        angles = np.linspace(0, 2 * math.pi, 20)[:-1]
+        holes.append([(cx + 25 * math.cos(a), cy + 25 * math.sin(a)) for a in angles])
+    shape = Polygon(np.vstack([left, right[::-1]]), holes)
+    return Waterway(
+        "meandering reach",
+        from_m(shape),
+        kind=WaterwayKind.river_reach,
+        centre_line=from_m(LineString(np.column_stack([x, y]))),
+        launch_points=(LaunchPoint("ferry", lonlat_at(0, -120)),),
+    )

@@ -25,8 +25,10 @@ def test_every_profile_is_plannable(drone_id: str) -> None:
 
 
 def test_dji_wpml_enums_match_the_spec_table() -> None:
-    pairs = {p.id: (p.wpml_drone_enum, p.wpml_drone_sub_enum, p.wpml_payload_enum)
-             for p in PROFILES.values()}
+    pairs = {
+        p.id: (p.wpml_drone_enum, p.wpml_drone_sub_enum, p.wpml_payload_enum)
+        for p in PROFILES.values()
+    }
 
     assert pairs["m30t"] == (67, 1, 53)
     assert pairs["m3e"] == (77, 0, 66)

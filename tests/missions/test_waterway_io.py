@@ -6,11 +6,11 @@ import zipfile
 
 import pytest
 from shapely import MultiPolygon, Polygon
-from shapes import FIXTURES, water3_in_lonlat, water3_rings
 
 from missions.errors import InvalidWaterwayError
 from missions.geometry import LocalProjection
 from missions.waterway_io import check_polygons, load_area_file, load_geojson, load_kml, load_kmz
+from tests.missions.shapes import FIXTURES, water3_in_lonlat, water3_rings
 
 NE_LAKES = (FIXTURES / "waterways" / "ne10m_dongting_danjiangkou.geojson").read_bytes()
 SQUARE = [[106.0, 29.0], [106.01, 29.0], [106.01, 29.01], [106.0, 29.01], [106.0, 29.0]]
