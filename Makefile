@@ -4,6 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PG_TEST_URL ?= postgresql+psycopg://root@127.0.0.1:5432/test
+PG_BENCH_URL ?= postgresql+psycopg://root@127.0.0.1:5432/waterguard_bench
 export YOLO_OFFLINE := 1
 
 .DEFAULT_GOAL := help
@@ -17,7 +18,7 @@ $(VENV)/.run-installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,train]'  # train: ultralytics, so CI runs the .pt adapter tests
 	touch $@ $(VENV)/.run-installed
 
 .PHONY: help
@@ -28,10 +29,10 @@ help: ## list the targets
 install: $(VENV)/.dev-installed ## create .venv with the dev extras
 
 .PHONY: run
-run: $(VENV)/.run-installed ## migrate var/waterguard.sqlite3, seed the demo district, serve on :8000
+run: $(VENV)/.run-installed ## migrate, seed the demo district, serve on :8000 with the demo day running live
 	$(BIN)/waterguard migrate
 	$(BIN)/waterguard seed-demo --if-missing
-	$(BIN)/waterguard serve --host 127.0.0.1 --port 8000
+	$(BIN)/waterguard serve --host 127.0.0.1 --port 8000 --demo-speed 20
 
 .PHONY: migrate
 migrate: $(VENV)/.run-installed ## apply migrations to WATERGUARD_DATABASE_URL (default var/)
@@ -48,6 +49,33 @@ test: $(VENV)/.dev-installed ## run the whole suite (SQLite)
 .PHONY: test-postgres
 test-postgres: $(VENV)/.dev-installed ## run the database tests against PostgreSQL (PG_TEST_URL)
 	WATERGUARD_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest tests/app
+
+.venv-bench/.installed: pyproject.toml
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install --quiet -e . opencoverage
+	touch $@
+
+.PHONY: bench-planner
+bench-planner: .venv-bench/.installed ## planner vs opencoverage on real and generated outlines
+	.venv-bench/bin/python bench/planner_vs_peer.py
+
+.venv-bench/.sahi-installed: .venv-bench/.installed
+	.venv-bench/bin/pip install --quiet sahi
+	touch $@
+
+.PHONY: bench-detection
+bench-detection: $(VENV)/.dev-installed .venv-bench/.sahi-installed ## swimmer model: accuracy by size, throughput, tiling vs SAHI
+	$(BIN)/python bench/detection_accuracy.py --count 200 --seed 2024
+	$(BIN)/python bench/detection_throughput.py --frames 12
+	.venv-bench/bin/python bench/detection_sahi.py --frames 12
+
+.PHONY: e2e
+e2e: $(VENV)/.dev-installed ## dashboard in headless Chromium (fails, not skips, without /usr/bin/chromium)
+	WATERGUARD_E2E_REQUIRED=1 $(BIN)/pytest -m e2e tests/e2e
+
+.PHONY: bench-stats
+bench-stats: $(VENV)/.dev-installed ## season summary over 100k sightings on SQLite and PostgreSQL
+	$(BIN)/python bench/stats_summary.py --pg-url $(PG_BENCH_URL)
 
 .PHONY: fmt
 fmt: $(VENV)/.dev-installed ## format and autofix

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,6 +16,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from app.config import ConfigError, Settings, get_settings
+from app.detect_cli import detect_cli
 
 cli = typer.Typer(
     name="waterguard",
@@ -24,6 +26,7 @@ cli = typer.Typer(
 )
 audit_cli = typer.Typer(help="Audit log tools.", no_args_is_help=True)
 cli.add_typer(audit_cli, name="audit")
+cli.add_typer(detect_cli)  # synth, train, detect, srt
 console = Console()
 err = Console(stderr=True)
 
@@ -63,11 +66,36 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1, max=64)] = 1,
+    background: Annotated[
+        bool,
+        typer.Option(
+            "--background-worker/--no-background-worker",
+            help="Run alert delivery, escalation timers and reminders in-process "
+            "(default; off when a separate `waterguard worker` runs).",
+        ),
+    ] = True,
+    demo_speed: Annotated[
+        float,
+        typer.Option(
+            help="Also run the demo patrol day live in this process, this many times faster "
+            "than real time (0: no demo). `make run` uses it.",
+            min=0,
+        ),
+    ] = 0.0,
 ) -> None:
     """Serve the HTTP API (OpenAPI docs at /docs)."""
+    import os
+
     import uvicorn
 
-    _settings()
+    os.environ["WATERGUARD_EMBEDDED_WORKER"] = "1" if background else "0"
+    get_settings.cache_clear()
+    settings = _settings()
+    if demo_speed > 0:
+        from app import demo as demo_loop
+
+        demo_loop.start_background(settings, speed=demo_speed)
+        console.print(f"demo patrol day running live at {demo_speed:g}x real time")
     console.print(f"Waterguard on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     uvicorn.run(
         "app.main:create_app",
@@ -78,6 +106,26 @@ def serve(
         log_config=None,
         access_log=False,
     )
+
+
+@cli.command()
+def worker() -> None:
+    """Run the background worker: alert delivery, escalation timers, reminders, purge."""
+    import signal
+    import threading
+
+    from app.worker import run_standalone
+
+    settings = _settings()
+    stop = threading.Event()
+
+    def _stop(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    console.print("Waterguard worker running (Ctrl-C to stop)")
+    run_standalone(settings, stop)
 
 
 @contextmanager
@@ -208,6 +256,124 @@ def seed_demo(
     for login in DEMO_LOGINS:
         table.add_row(login.username, login.password, login.role.value, login.jurisdiction_code)
     console.print(table)
+
+
+@cli.command("demo")
+def demo(
+    day: Annotated[
+        str | None,
+        typer.Option(
+            help="Local day YYYY-MM-DD to simulate (sorties "
+            "at 12:00, 14:30, 17:00, 19:30); default: "
+            "live, from now."
+        ),
+    ] = None,
+    speed: Annotated[
+        float, typer.Option(help="Times faster than real time; 0 = no waiting.", min=0)
+    ] = 0.0,
+    seed: Annotated[int, typer.Option(help="Random seed of the scenes and outcomes.")] = 7,
+) -> None:
+    """Simulate a patrol day on the demo district through the real services and detector."""
+    from datetime import date
+
+    from app import demo as demo_loop
+
+    settings = _settings()
+    try:
+        the_day = date.fromisoformat(day) if day else None
+    except ValueError as exc:
+        raise _fail(f"--day must be YYYY-MM-DD, got {day!r}", 2) from exc
+    try:
+        report = demo_loop.run(settings, day=the_day, speed=speed, seed=seed, say=console.print)
+    except RuntimeError as exc:
+        raise _fail(str(exc)) from exc
+    for line in report.lines():
+        console.print(line)
+
+
+@cli.command("plan")
+def plan(
+    waterway_file: Annotated[Path, typer.Argument(help="GeoJSON, KML or KMZ with the water.")],
+    pattern: Annotated[str, typer.Option(help="bank, coverage, hotspots or corridor.")],
+    drone: Annotated[str, typer.Option(help="Drone model: m30t, m3t, m3e, m3td, m4t.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
+    altitude_m: Annotated[float, typer.Option(help="Height above take-off, metres.")] = 60.0,
+    fmt: Annotated[
+        str, typer.Option("--format", help="geojson, kml, qgc-plan, qgc-wpl or dji-kmz.")
+    ] = "geojson",
+    launch: Annotated[
+        str | None,
+        typer.Option(
+            help="Take-off point as LON,LAT; default: the middle of the water's southern bank."
+        ),
+    ] = None,
+    sortie: Annotated[int, typer.Option(help="Which sortie to write (0-based).", min=0)] = 0,
+) -> None:
+    """Plan a patrol over a waterway file and write one sortie in a flight-app format."""
+    from missions import (
+        EXPORT_FORMATS,
+        LaunchPoint,
+        LonLat,
+        MissionsError,
+        PlanningLimits,
+        Waterway,
+        drone_profile,
+        export_route,
+        load_area_file,
+        plan_patrol,
+    )
+
+    if fmt not in EXPORT_FORMATS:
+        raise _fail(f"unknown format {fmt!r}; use one of {', '.join(sorted(EXPORT_FORMATS))}", 2)
+    try:
+        data = waterway_file.read_bytes()
+    except OSError as exc:
+        raise _fail(f"cannot read {waterway_file}: {exc.strerror}", 2) from exc
+    try:
+        profile = drone_profile(drone)
+        areas = load_area_file(waterway_file.name, data)
+        if not areas:
+            raise _fail(f"{waterway_file} holds no polygon", 2)
+        area = areas[0].area
+        if launch is None:
+            minx, miny, maxx, _ = area.bounds
+            start = LonLat((minx + maxx) / 2, miny)
+        else:
+            lon_text, _, lat_text = launch.partition(",")
+            start = LonLat(float(lon_text), float(lat_text))
+        water = Waterway(
+            areas[0].name or waterway_file.stem,
+            area,
+            launch_points=(LaunchPoint("launch", start),),
+        )
+        result = plan_patrol(
+            water, pattern=pattern, drone=profile, limits=PlanningLimits(altitude_m=altitude_m)
+        )
+        if sortie >= len(result.sorties):
+            raise _fail(f"sortie {sortie} does not exist; the plan has {len(result.sorties)}", 2)
+        content = export_route(result.sorties[sortie].route, fmt, drone=profile)
+    except (MissionsError, ValueError) as exc:
+        raise _fail(str(exc).splitlines()[0], 2) from exc
+    try:
+        output.write_bytes(content)
+    except OSError as exc:
+        raise _fail(f"cannot write {output}: {exc.strerror}", 2) from exc
+    table = Table(title=f"{water.name}: {result.pattern} patrol with {profile.name}")
+    for column in ("sortie", "length m", "duration min", "waypoints"):
+        table.add_column(column, justify="right")
+    for s in result.sorties:
+        table.add_row(
+            str(s.index),
+            f"{s.length_m:,.0f}",
+            f"{s.duration_s / 60:.1f}",
+            str(len(s.route.waypoints)),
+        )
+    console.print(table)
+    console.print(
+        f"total {result.length_m / 1000:.2f} km, {result.duration_s / 60:.1f} min, "
+        f"{len(result.sorties)} sorties, coverage {result.coverage_ratio:.1%}, "
+        f"{result.turns} turns; sortie {sortie} written to {output}"
+    )
 
 
 @audit_cli.command("verify")

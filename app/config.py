@@ -72,6 +72,32 @@ class Settings(BaseSettings):
     login_rate_per_minute: int = Field(default=30, ge=1, le=10_000)
     log_level: str = "INFO"
     log_json: bool = True
+    # Incidents, alerts and follow-up (issue 6).
+    incident_group_distance_m: float = Field(default=150.0, gt=0, le=10_000)
+    incident_group_window_s: int = Field(default=600, ge=1, le=86_400)
+    embedded_worker: bool = False  # `waterguard serve` turns it on; tests start it themselves
+    worker_poll_s: float = Field(default=1.0, gt=0, le=60)
+    sse_poll_s: float = Field(default=2.0, gt=0, le=60)
+    sse_ping_s: int = Field(default=15, ge=1, le=300)
+    sse_max_connection_s: float = Field(default=600.0, gt=0, le=86_400)
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    webhook_concurrency: int = Field(default=32, ge=1, le=256)
+    delivery_lease_s: int = Field(default=120, ge=1, le=3_600)
+    webhook_secret_overlap_s: int = Field(default=86_400, ge=0, le=30 * 86_400)
+    task_reminder_interval_s: int = Field(default=86_400, ge=60, le=30 * 86_400)
+    task_escalate_after_s: int = Field(default=2 * 86_400, ge=60, le=90 * 86_400)
+    media_url_ttl_s: int = Field(default=120, ge=10, le=3_600)
+    retention_minor_days: int = Field(default=30, ge=1, le=3_650)
+    retention_adult_days: int = Field(default=90, ge=1, le=3_650)
+    cap_sender: str = Field(default="waterguard.police.example", pattern=r"^[^\s,<&]+$")
+    # Patrol operations: schedules, sorties, telemetry, conformance (issue 4).
+    sortie_turnaround_s: int = Field(default=900, ge=0, le=86_400)  # battery swap/charge
+    preflight_min_battery_pct: float = Field(default=80.0, ge=0, le=100)
+    conformance_off_route_m: float = Field(default=50.0, gt=0, le=10_000)
+    altitude_ceiling_m: float = Field(default=120.0, gt=0, le=10_000)
+    return_battery_pct: float = Field(default=30.0, ge=0, le=100)
+    telemetry_silence_s: float = Field(default=15.0, gt=0, le=3_600)
+    telemetry_max_ahead_s: float = Field(default=300.0, ge=0, le=86_400)
 
     @field_validator("display_timezone")
     @classmethod

@@ -54,6 +54,8 @@ class Base(DeclarativeBase):
         datetime: UTCDateTime(),
         dict[str, Any]: JSON(),
         list[str]: JSON(),
+        list[int]: JSON(),
+        list[dict[str, Any]]: JSON(),
     }
 
 

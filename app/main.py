@@ -5,18 +5,37 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from app import docs
+from app.alert import hub as alert_hub
+from app.alert.router import router as alert_router
+from app.alert.router import webhook_router
 from app.audit import service as audit_service
 from app.audit.router import router as audit_router
 from app.auth.ratelimit import SlidingWindowLimiter
 from app.auth.router import router as auth_router
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
+from app.drone.router import router as drone_router
 from app.errors import install_handlers
 from app.gridworker.router import router as gridworker_router
 from app.health.router import router as health_router
+from app.incident.router import evidence_router
+from app.incident.router import library_router as warning_library_router
+from app.incident.router import policy_router as escalation_policy_router
+from app.incident.router import router as incident_router
 from app.jurisdiction.router import router as jurisdiction_router
+from app.mission.router import router as mission_router
 from app.observability import Metrics, configure_logging, request_middleware
+from app.referral.router import router as referral_router
+from app.report.router import router as report_router
+from app.schedule.router import router as schedule_router
+from app.sighting.router import router as sighting_router
+from app.sortie import live as sortie_live
+from app.sortie.router import router as sortie_router
+from app.stats.router import router as stats_router
 from app.unit.router import router as unit_router
+from app.waterway.router import router as waterway_router
+from app.web.router import router as web_router
+from app.worker import embedded_lifespan
 
 DESCRIPTION = """
 Waterguard: drone patrols against drowning. 无人机防溺水巡查系统。
@@ -34,7 +53,23 @@ ROUTERS: tuple[APIRouter, ...] = (
     jurisdiction_router,
     unit_router,
     gridworker_router,
+    waterway_router,
+    drone_router,
+    mission_router,
+    schedule_router,
+    sortie_router,
     audit_router,
+    sighting_router,
+    incident_router,
+    warning_library_router,
+    escalation_policy_router,
+    alert_router,
+    webhook_router,
+    evidence_router,
+    referral_router,
+    stats_router,
+    report_router,
+    web_router,
 )
 
 
@@ -42,12 +77,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, json_lines=settings.log_json)
     audit_service.install_listener()
+    alert_hub.install_listener()
+    sortie_live.install_listener()
     app = FastAPI(
         title="Waterguard",
         version="0.1.0",
         description=DESCRIPTION,
         docs_url=None,
         redoc_url=None,
+        lifespan=embedded_lifespan,
     )
     engine = make_engine(settings.database_url)
     app.state.settings = settings

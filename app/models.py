@@ -1,20 +1,58 @@
 """Imports every feature's models so ``Base.metadata`` is complete (Alembic, tests)."""
 
+from app.alert.models import Alert, WebhookDelivery, WebhookEndpoint
 from app.audit.models import AuditEvent, AuditHead
 from app.auth.models import DeviceToken, RefreshToken, User
 from app.db import Base
+from app.drone.models import Drone
 from app.gridworker.models import GridWorker
+from app.incident.models import (
+    Dispatch,
+    EscalationPolicy,
+    Evidence,
+    Incident,
+    IncidentEvent,
+    IncidentWarning,
+)
 from app.jurisdiction.models import Jurisdiction
+from app.mission.models import Mission
+from app.referral.models import FollowUpTask, Person, Referral
+from app.schedule.models import PatrolOperation, PatrolSchedule
+from app.sighting.models import Sighting
+from app.sortie.models import Sortie, SortieEvent, TelemetryRecord
 from app.unit.models import GroundUnit
+from app.waterway.models import NoFlyZone, Waterway
 
 __all__ = [
+    "Alert",
     "AuditEvent",
     "AuditHead",
     "Base",
     "DeviceToken",
+    "Dispatch",
+    "Drone",
+    "EscalationPolicy",
+    "Evidence",
+    "FollowUpTask",
     "GridWorker",
     "GroundUnit",
+    "Incident",
+    "IncidentEvent",
+    "IncidentWarning",
     "Jurisdiction",
+    "Mission",
+    "NoFlyZone",
+    "PatrolOperation",
+    "PatrolSchedule",
+    "Person",
+    "Referral",
     "RefreshToken",
+    "Sighting",
+    "Sortie",
+    "SortieEvent",
+    "TelemetryRecord",
     "User",
+    "Waterway",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

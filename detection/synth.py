@@ -34,6 +34,7 @@ Examples:
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,11 +43,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from detection.types import BBox
-
-try:  # scikit-image ships a few photographs inside its wheel; optional (the `train` extra).
-    from skimage import data as _skimage_data
-except ImportError:  # pragma: no cover - depends on the environment
-    _skimage_data = None
 
 #: Class names of the generated labels, by class index.
 CLASS_NAMES = ("swimmer",)
@@ -104,14 +100,16 @@ def photo_person_crops() -> tuple[Image, ...]:
     Labeled Faces in the Wild subset gives 200 small grey faces. Empty when scikit-image is
     not installed. Nothing is downloaded: these files are part of the wheel.
     """
-    if _skimage_data is None:  # pragma: no cover - depends on the environment
+    try:  # scikit-image is optional (the `train` extra); its photographs are in the wheel.
+        skimage_data = importlib.import_module("skimage.data")
+    except ImportError:  # pragma: no cover - depends on the environment
         return ()
     crops: list[Image] = []
-    astronaut = np.asarray(_skimage_data.astronaut(), dtype=np.uint8)[:, :, ::-1]
+    astronaut = np.asarray(skimage_data.astronaut(), dtype=np.uint8)[:, :, ::-1]
     crops.append(np.ascontiguousarray(astronaut[20:330, 120:400]))
-    camera = np.asarray(_skimage_data.camera(), dtype=np.uint8)
+    camera = np.asarray(skimage_data.camera(), dtype=np.uint8)
     crops.append(np.ascontiguousarray(np.repeat(camera[40:300, 180:380, None], 3, axis=2)))
-    faces = np.asarray(_skimage_data.lfw_subset(), dtype=np.float64)
+    faces = np.asarray(skimage_data.lfw_subset(), dtype=np.float64)
     for face in faces[::4]:
         grey = np.clip(face * 255.0, 0, 255).astype(np.uint8)
         crops.append(np.repeat(grey[:, :, None], 3, axis=2))
@@ -267,7 +265,9 @@ def _bank_mask(rng: np.random.Generator, size: int) -> NDArray[np.bool_]:
     return np.asarray(across < edge[along], dtype=np.bool_)
 
 
-def _paint_bank(rng: np.random.Generator, canvas: Float, land: NDArray[np.bool_], night: bool) -> None:
+def _paint_bank(
+    rng: np.random.Generator, canvas: Float, land: NDArray[np.bool_], night: bool
+) -> None:
     size = canvas.shape[0]
     tex = _smooth_noise(rng, size, 24) * 18 + rng.normal(0, 6, (size, size)).astype(np.float32)
     if night:
@@ -370,7 +370,10 @@ def _swimmer(
     if len(ys) == 0:
         return None
     box = BBox(
-        float(xs.min() + x0), float(ys.min() + y0), float(xs.max() + 1 + x0), float(ys.max() + 1 + y0)
+        float(xs.min() + x0),
+        float(ys.min() + y0),
+        float(xs.max() + 1 + x0),
+        float(ys.max() + 1 + y0),
     )
     return box
 
@@ -432,16 +435,14 @@ def _drawn_swimmer(
                 continue
             spread = rng.uniform(0.2, 1.2) * sign
             ay, ax = at(arm_len * 0.5 * math.cos(spread), arm_len * 0.5 * math.sin(spread))
-            alpha = _ellipse_alpha(
-                shape, ay, ax, head_r * 0.45, arm_len * 0.5, angle + spread
-            )
+            alpha = _ellipse_alpha(shape, ay, ax, head_r * 0.45, arm_len * 0.5, angle + spread)
             _blend(patch, alpha * rng.uniform(0.6, 0.95), skin)
             body = np.maximum(body, alpha)
     hy, hx = at(0.0)
     alpha = _ellipse_alpha(shape, hy, hx, head_r, head_r * rng.uniform(0.8, 1.0), angle)
     _blend(patch, alpha, hair)
     face = _ellipse_alpha(shape, hy, hx, head_r * 0.6, head_r * 0.55, angle)
-    face_shift = np.roll(face, (int(round(head_r * 0.35 * sa)), int(round(head_r * 0.35 * ca))), (0, 1))
+    face_shift = np.roll(face, (round(head_r * 0.35 * sa), round(head_r * 0.35 * ca)), (0, 1))
     if rng.random() < 0.6:
         _blend(patch, face_shift * 0.9, skin)
     body = np.maximum(body, alpha)
@@ -449,8 +450,12 @@ def _drawn_swimmer(
 
 
 def _resize_nearest(image: Image, height: int, width: int) -> Image:
-    rows = np.minimum((np.arange(height) * image.shape[0] / height).astype(np.int32), image.shape[0] - 1)
-    cols = np.minimum((np.arange(width) * image.shape[1] / width).astype(np.int32), image.shape[1] - 1)
+    rows = np.minimum(
+        (np.arange(height) * image.shape[0] / height).astype(np.int32), image.shape[0] - 1
+    )
+    cols = np.minimum(
+        (np.arange(width) * image.shape[1] / width).astype(np.int32), image.shape[1] - 1
+    )
     return np.asarray(image[rows][:, cols], dtype=np.uint8)
 
 
@@ -513,14 +518,22 @@ def _boat(
     angle = rng.uniform(0, 2 * math.pi)
     beam = length * rng.uniform(0.2, 0.35)
     water_level = patch.mean(axis=(0, 1))
-    wake = _ellipse_alpha(shape, ly - math.sin(angle) * length * 0.7, lx - math.cos(angle) * length * 0.7,
-                          beam * 0.9, length * 0.8, angle)
+    wake = _ellipse_alpha(
+        shape,
+        ly - math.sin(angle) * length * 0.7,
+        lx - math.cos(angle) * length * 0.7,
+        beam * 0.9,
+        length * 0.8,
+        angle,
+    )
     _blend(patch, wake * 0.35, np.clip(water_level + 50, 0, 255))
     if night:
         hull_c = _warm(rng, (90, 150))
         deck_c = _warm(rng, (120, 200))
     else:
-        hull_c = _pick(rng, ((240, 240, 240), (40, 40, 170), (160, 90, 30), (60, 60, 60), (30, 140, 200)))
+        hull_c = _pick(
+            rng, ((240, 240, 240), (40, 40, 170), (160, 90, 30), (60, 60, 60), (30, 140, 200))
+        )
         deck_c = _pick(rng, ((200, 200, 200), (120, 120, 120), (50, 90, 140)))
     hull = _ellipse_alpha(shape, ly, lx, beam / 2, length / 2, angle)
     _blend(patch, hull, hull_c)
@@ -528,7 +541,9 @@ def _boat(
     _blend(patch, deck, deck_c)
     if night:  # warm engine at the stern
         ey, ex = ly - math.sin(angle) * length * 0.4, lx - math.cos(angle) * length * 0.4
-        _blend(patch, _ellipse_alpha(shape, ey, ex, beam * 0.2, beam * 0.2, 0), _warm(rng, (200, 250)))
+        _blend(
+            patch, _ellipse_alpha(shape, ey, ex, beam * 0.2, beam * 0.2, 0), _warm(rng, (200, 250))
+        )
 
 
 def _buoy_or_debris(
@@ -549,24 +564,36 @@ def _buoy_or_debris(
     ly, lx = cy - y0, cx - x0
     level = patch.mean(axis=(0, 1))
     if kind == "buoy":
-        colour = _warm(rng, (70, 130)) if night else _pick(
-            rng, ((0, 90, 240), (0, 0, 200), (240, 240, 240), (0, 200, 240))
+        colour = (
+            _warm(rng, (70, 130))
+            if night
+            else _pick(rng, ((0, 90, 240), (0, 0, 200), (240, 240, 240), (0, 200, 240)))
         )
         _blend(patch, _ellipse_alpha(shape, ly, lx, size / 2, size / 2, 0), colour)
-        _blend(patch, _ellipse_alpha(shape, ly - size * 0.15, lx - size * 0.15, size / 6, size / 6, 0),
-               np.clip(colour + 60, 0, 255))
+        _blend(
+            patch,
+            _ellipse_alpha(shape, ly - size * 0.15, lx - size * 0.15, size / 6, size / 6, 0),
+            np.clip(colour + 60, 0, 255),
+        )
     elif kind == "foam":
         alpha = _ellipse_alpha(shape, ly, lx, size * 0.12, size / 2, rng.uniform(0, math.pi))
         _blend(patch, alpha * rng.uniform(0.3, 0.7), np.clip(level + (15 if night else 80), 0, 255))
     else:
-        colour = level * rng.uniform(0.9, 1.2) if night else _pick(
-            rng, ((40, 70, 90), (60, 120, 60), (230, 230, 230), (150, 200, 220), (30, 60, 120))
+        colour = (
+            level * rng.uniform(0.9, 1.2)
+            if night
+            else _pick(
+                rng, ((40, 70, 90), (60, 120, 60), (230, 230, 230), (150, 200, 220), (30, 60, 120))
+            )
         )
         for _ in range(int(rng.integers(1, 4))):
             oy, ox = rng.normal(0, size / 4, 2)
-            ry = size * rng.uniform(0.12, 0.3) if kind == "bottle" else size * rng.uniform(0.2, 0.45)
-            alpha = _ellipse_alpha(shape, ly + oy, lx + ox, ry, size * rng.uniform(0.2, 0.5),
-                                   rng.uniform(0, math.pi))
+            ry = (
+                size * rng.uniform(0.12, 0.3) if kind == "bottle" else size * rng.uniform(0.2, 0.45)
+            )
+            alpha = _ellipse_alpha(
+                shape, ly + oy, lx + ox, ry, size * rng.uniform(0.2, 0.5), rng.uniform(0, math.pi)
+            )
             _blend(patch, alpha * rng.uniform(0.7, 1.0), colour)
 
 
@@ -588,10 +615,16 @@ def _bank_person(
     ly, lx = cy - y0, cx - x0
     angle = rng.uniform(0, 2 * math.pi)
     shadow_angle = rng.uniform(0, 2 * math.pi)
-    sy, sx = ly + math.sin(shadow_angle) * height * 0.45, lx + math.cos(shadow_angle) * height * 0.45
+    sy, sx = (
+        ly + math.sin(shadow_angle) * height * 0.45,
+        lx + math.cos(shadow_angle) * height * 0.45,
+    )
     if not night:
-        _blend(patch, _ellipse_alpha(shape, sy, sx, height * 0.12, height * 0.5, shadow_angle) * 0.5,
-               (20, 20, 20))
+        _blend(
+            patch,
+            _ellipse_alpha(shape, sy, sx, height * 0.12, height * 0.5, shadow_angle) * 0.5,
+            (20, 20, 20),
+        )
     body_c = _warm(rng, (150, 230)) if night else _pick(rng, _CLOTH_BGR)
     legs_c = body_c * 0.8 if night else _pick(rng, ((60, 50, 40), (120, 80, 40), (30, 30, 30)))
     _blend(patch, _ellipse_alpha(shape, ly, lx, height * 0.2, height * 0.28, angle), body_c)
@@ -618,11 +651,17 @@ def _bird(
     shape = (patch.shape[0], patch.shape[1])
     ly, lx = cy - y0, cx - x0
     angle = rng.uniform(0, 2 * math.pi)
-    colour = _warm(rng, (130, 200)) if night else _pick(rng, ((240, 240, 240), (30, 30, 30), (90, 100, 110)))
+    colour = (
+        _warm(rng, (130, 200))
+        if night
+        else _pick(rng, ((240, 240, 240), (30, 30, 30), (90, 100, 110)))
+    )
     for sign in (-1, 1):
         wy = ly + sign * math.cos(angle) * span * 0.25
         wx = lx - sign * math.sin(angle) * span * 0.25
-        alpha = _ellipse_alpha(shape, wy, wx, span * 0.07, span * 0.28, angle + math.pi / 2 + sign * 0.5)
+        alpha = _ellipse_alpha(
+            shape, wy, wx, span * 0.07, span * 0.28, angle + math.pi / 2 + sign * 0.5
+        )
         _blend(patch, alpha, colour)
     _blend(patch, _ellipse_alpha(shape, ly, lx, span * 0.08, span * 0.15, angle), colour)
 

@@ -7,6 +7,7 @@ Imports ``cv2`` to encode the images, so it is an adapter: only the composition 
       data.yaml                # path, train, val, names
       images/train/000000.jpg  labels/train/000000.txt   (class cx cy w h, normalised)
       images/val/000000.jpg    labels/val/000000.txt
+      train_meta.csv, val_meta.csv   # name,night (1 for a thermal-style scene)
 
 Image ``i`` of a split is rendered from ``numpy.random.default_rng([seed, split, i])``, so
 a dataset is the same for a seed whatever the count, and a val set never repeats a train
@@ -60,8 +61,8 @@ def write_dataset(
 ) -> Path:
     """Write a train and a val split and ``data.yaml``; return the path of ``data.yaml``.
 
-    Each image also gets ``*.night`` written into ``labels/<split>/meta.csv`` (one
-    ``name,night`` row per image) so evaluations can report day and night apart.
+    ``OUT/<split>_meta.csv`` lists ``name,night`` for every image, so evaluations can
+    report day and night apart.
     """
     root = Path(out_dir)
     for split, n in (("train", count), ("val", val_count)):

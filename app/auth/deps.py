@@ -78,8 +78,6 @@ def _device_principal(session: Session, token: str) -> Principal:
 
 
 def _user_principal(session: Session, token: str, settings: Settings, key: str) -> Principal:
-    from app.unit.models import GroundUnit
-
     try:
         claims = decode_access_token(
             token, key=key, audience=settings.jwt_audience, issuer=settings.jwt_issuer
@@ -89,6 +87,13 @@ def _user_principal(session: Session, token: str, settings: Settings, key: str) 
     user = session.get(User, claims.user_id)
     if user is None or not user.is_active:
         raise Unauthorized("account is unknown or disabled")
+    return user_principal(session, user)
+
+
+def user_principal(session: Session, user: User) -> Principal:
+    """The principal a user acts as (also used by the CLI demo and workers)."""
+    from app.unit.models import GroundUnit
+
     unit_id = None
     if Role(user.role) is Role.ground_unit:
         unit_id = session.scalar(select(GroundUnit.id).where(GroundUnit.user_id == user.id))

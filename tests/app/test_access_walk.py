@@ -7,7 +7,9 @@ of another district.
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -20,7 +22,13 @@ from app.auth.principal import AccessRule
 from app.config import Settings
 from app.main import create_app
 from tests.app.conftest import ROLE_USERS, Auth
-from tests.factories import DEMO_METRICS_TOKEN, DEMO_UNIT_TOKEN, TEST_SECRET, World
+from tests.factories import (
+    DEMO_METRICS_TOKEN,
+    DEMO_UNIT_TOKEN,
+    OTHER_SQUARE,
+    TEST_SECRET,
+    World,
+)
 
 # Routes FastAPI or Starlette add by themselves (schema, vendored docs files).
 FRAMEWORK_PATHS = {"/openapi.json", "/static/apidocs"}
@@ -34,6 +42,8 @@ PUBLIC_ROUTES = {
     ("POST", "/auth/token"),
     ("POST", "/auth/refresh"),
 }
+# The dashboard's HTML shell and files (app.web): public; the data behind them needs a login.
+PUBLIC_ROUTES |= {("GET", "/"), ("GET", "/web/{asset:path}")}
 
 
 def _rule(route: APIRoute) -> AccessRule | None:
@@ -73,7 +83,23 @@ OTHER_RECORD = {
     "grid_worker_id": "other_grid_worker",
     "user_id": "other_user",
     "device_token_id": "other_device_token",
+    "waterway_id": "other_waterway",
+    "no_fly_zone_id": "other_no_fly_zone",
+    "drone_id": "other_drone",
+    "mission_id": "other_mission",
+    "incident_id": "other_incident",
+    "alert_id": "other_alert",
+    "endpoint_id": "other_webhook_endpoint",
+    "delivery_id": "other_webhook_delivery",
+    "person_id": "other_person",
+    "referral_id": "other_referral",
+    "task_id": "other_task",
+    "evidence_id": "other_evidence",
+    "district_id": "other",
 }
+
+# Path parameters naming shared catalogue entries, not jurisdiction-bound records.
+CATALOGUE_PARAMS = {"model_id": "m30t"}
 
 # Smallest valid bodies, with {placeholders} filled from World (other district's records).
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -98,6 +124,57 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "role": "grid_worker",
         "jurisdiction_id": "{other_community}",
     },
+    ("PATCH", "/waterways/{waterway_id}"): {"name": "x"},
+    ("PATCH", "/drones/{drone_id}"): {"name": "x"},
+    ("POST", "/waterways"): {
+        "name": "x",
+        "station_id": "{other_station}",
+        "area": OTHER_SQUARE,
+    },
+    ("POST", "/no-fly-zones"): {
+        "name": "x",
+        "jurisdiction_id": "{other_station}",
+        "area": OTHER_SQUARE,
+    },
+    ("POST", "/drones"): {
+        "serial": "WALK0001",
+        "name": "x",
+        "model_id": "m30t",
+        "station_id": "{other_station}",
+    },
+    ("POST", "/missions"): {
+        "waterway_id": "{other_waterway}",
+        "drone_model_id": "m30t",
+        "pattern": "bank",
+    },
+    ("POST", "/missions/preview"): {
+        "waterway_id": "{other_waterway}",
+        "drone_model_id": "m30t",
+        "pattern": "bank",
+    },
+    ("POST", "/sightings"): {
+        "client_id": "walk-sighting-0001",
+        "lon": 116.305,
+        "lat": 39.905,
+        "seen_at": datetime.now(UTC).isoformat(),
+        "jurisdiction_id": "{other_station}",
+    },
+    ("POST", "/incidents/{incident_id}/warnings"): {"modes": ["light"]},
+    ("POST", "/incidents/{incident_id}/resolve"): {"outcome": "dissuaded"},
+    ("PUT", "/escalation-policies/{district_id}"): {
+        "rungs": [{"target": "unit", "ack_timeout_s": 60}]
+    },
+    ("POST", "/webhook-endpoints"): {
+        "jurisdiction_id": "{other_station}",
+        "url": "http://127.0.0.1:9/walk",
+    },
+    ("PATCH", "/webhook-endpoints/{endpoint_id}"): {"description": "x"},
+    ("POST", "/persons"): {
+        "incident_id": "{other_incident}",
+        "community_id": "{other_community}",
+    },
+    ("POST", "/referrals"): {"person_id": "{other_person}", "incident_id": "{other_incident}"},
+    ("POST", "/follow-up-tasks/{task_id}/complete"): {"outcome": "x"},
     ("POST", "/device-tokens"): {
         "name": "x",
         "kind": "drone",
@@ -114,9 +191,97 @@ LISTS_HIDE = {
     "/grid-workers": "other_grid_worker",
     "/users": "other_user",
     "/device-tokens": "other_device_token",
+    "/waterways": "other_waterway",
+    "/no-fly-zones": "other_no_fly_zone",
+    "/drones": "other_drone",
+    "/missions": "other_mission",
+    "/incidents": "other_incident",
+    "/alerts": "other_alert",
+    "/alerts/stream": "other_alert",
+    "/webhook-endpoints": "other_webhook_endpoint",
+    "/webhook-deliveries": "other_webhook_delivery",
+    "/persons": "other_person",
+    "/referrals": "other_referral",
+    "/follow-up-tasks": "other_task",
 }
 # Read-only routes without ids that show no per-record data.
-NOT_A_LIST = {"/auth/me", "/audit/verify", "/metrics", "/audit/events"}
+NOT_A_LIST = {"/auth/me", "/audit/verify", "/metrics", "/audit/events", "/drone-models"}
+NOT_A_LIST |= {"/warning-messages"}
+# Multipart uploads: the form names another district's record.
+FORMS: dict[tuple[str, str], tuple[dict[str, Any], dict[str, tuple[str, bytes]]]] = {
+    ("POST", "/waterways/import"): (
+        {"station_id": "{other_station}"},
+        {"file": ("lake.geojson", json.dumps(OTHER_SQUARE).encode())},
+    ),
+    ("POST", "/missions/import"): (
+        {"waterway_id": "{other_waterway}"},
+        {"file": ("route.waypoints", b"QGC WPL 110\n")},
+    ),
+    ("POST", "/incidents/{incident_id}/evidence"): (
+        {"kind": "crop"},
+        {"file": ("crop.jpg", b"\xff\xd8\xff")},
+    ),
+}
+
+
+# Patrol operations, schedules, sorties and telemetry (issue 4).
+OTHER_RECORD |= {
+    "operation_id": "other_operation",
+    "schedule_id": "other_schedule",
+    "sortie_id": "other_sortie",
+}
+BODIES |= {
+    ("POST", "/operations"): {
+        "name": "x",
+        "starts_on": "2026-07-01",
+        "jurisdiction_id": "{other_station}",
+    },
+    ("POST", "/schedules"): {
+        "name": "x",
+        "mission_id": "{other_mission}",
+        "rrule": "FREQ=DAILY",
+        "starts_on": "2026-07-01",
+        "window_start": "12:00",
+        "window_end": "13:00",
+        "every_min": 60,
+    },
+    ("POST", "/schedules/{schedule_id}/expand"): {
+        "since": "2026-07-01T00:00:00Z",
+        "until": "2026-07-02T00:00:00Z",
+    },
+    ("POST", "/sorties"): {
+        "drone_id": "{other_drone}",
+        "mission_id": "{other_mission}",
+        "planned_start": "2026-07-01T04:00:00Z",
+    },
+    ("POST", "/sorties/{sortie_id}/transition"): {"to": "returning"},
+    ("POST", "/sorties/{sortie_id}/telemetry"): {
+        "samples": [{"at": "2026-07-01T04:00:00Z", "lon": 116.305, "lat": 39.905}],
+    },
+}
+LISTS_HIDE |= {
+    "/operations": "other_operation",
+    "/schedules": "other_schedule",
+    "/sorties": "other_sortie",
+}
+# Scoped like /sorties, but shaped as groups or an event backlog (tests/app/sortie checks them).
+NOT_A_LIST |= {"/sorties/calendar", "/sorties/live"}
+FORMS |= {
+    ("POST", "/sorties/{sortie_id}/srt"): (
+        {},
+        {
+            "file": (
+                "clip.SRT",
+                b"1\n00:00:00,000 --> 00:00:00,040\n[latitude: 39.905] [longitude: 116.305]\n",
+            )
+        },
+    ),
+}
+
+# Aggregates and exports (app.stats, app.report): no per-record lists; their jurisdiction
+# scoping (other district neither counted nor reachable) is tested in tests/app/stats.
+NOT_A_LIST |= {"/stats/summary", "/stats/daily", "/stats/hourly", "/stats/hot-spots"}
+NOT_A_LIST |= {"/reports/summary", "/reports/incidents", "/reports/sightings", "/reports/season"}
 
 
 def _fill(value: Any, world: World) -> Any:
@@ -130,6 +295,8 @@ def _fill(value: Any, world: World) -> Any:
 def _url(path: str, world: World) -> str:
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
+        if name in CATALOGUE_PARAMS:
+            return CATALOGUE_PARAMS[name]
         assert name in OTHER_RECORD, f"{path}: add {name} to OTHER_RECORD"
         return str(getattr(world, OTHER_RECORD[name]))
 
@@ -137,6 +304,10 @@ def _url(path: str, world: World) -> str:
 
 
 def _call(client: TestClient, method: str, path: str, world: World, headers: dict[str, str]) -> Any:
+    if (method, path) in FORMS:
+        form, files = FORMS[(method, path)]
+        fields = {k: str(v) for k, v in _fill(form, world).items()}
+        return client.post(_url(path, world), data=fields, files=files, headers=headers)
     body = _fill(BODIES.get((method, path)), world)
     if method in {"POST", "PATCH", "PUT"} and body is None:
         body = {}
@@ -192,17 +363,20 @@ def test_other_jurisdictions_are_out_of_reach(
     rule = _rule(route)
     assert rule is not None
     assert not rule.is_public
-    has_id = "{" in path
+    params = re.findall(r"\{(\w+)\}", path)
+    has_id = any(name not in CATALOGUE_PARAMS for name in params)
     is_write = method in {"POST", "PATCH", "PUT", "DELETE"}
     if not has_id and is_write and (method, path) not in NOT_JURISDICTION_BOUND:
-        assert (method, path) in BODIES, f"{method} {path}: add a body naming another district"
-    if not has_id and not is_write:
+        assert (method, path) in BODIES or (method, path) in FORMS, (
+            f"{method} {path}: add a body naming another district"
+        )
+    if not params and not is_write:
         assert path in LISTS_HIDE or path in NOT_A_LIST, f"{path}: add it to LISTS_HIDE"
 
     for role in sorted(rule.roles):
         headers = auth.role(role.value)
         response = _call(client, method, path, world, headers)
-        if has_id or (is_write and (method, path) in BODIES):
+        if has_id or (is_write and ((method, path) in BODIES or (method, path) in FORMS)):
             assert response.status_code in {403, 404}, (role, response.text)
             assert response.json()["error"] != "RequestValidationError", response.text
         elif path in LISTS_HIDE:

@@ -1,0 +1,211 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from app.auth.models import Role, User
+from app.incident.models import (
+    OPEN_STATES,
+    Dispatch,
+    DispatchState,
+    EscalationPolicy,
+    Evidence,
+    Incident,
+    IncidentEvent,
+    IncidentState,
+    IncidentWarning,
+)
+from app.jurisdiction.models import Jurisdiction, JurisdictionKind
+from app.sighting.models import Sighting
+from app.unit.models import GroundUnit, UnitStatus
+
+
+class IncidentRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, row: Incident | IncidentEvent | IncidentWarning | Dispatch | Evidence) -> None:
+        self.session.add(row)
+
+    def get(self, incident_id: int) -> Incident | None:
+        return self.session.get(Incident, incident_id)
+
+    def jurisdiction(self, jurisdiction_id: int) -> Jurisdiction | None:
+        return self.session.get(Jurisdiction, jurisdiction_id)
+
+    def stations_under(self, path: str) -> Sequence[Jurisdiction]:
+        query = select(Jurisdiction).where(
+            Jurisdiction.kind == JurisdictionKind.station,
+            Jurisdiction.path.startswith(path, autoescape=True),
+        )
+        return self.session.scalars(query.order_by(Jurisdiction.id)).all()
+
+    def open_near(
+        self,
+        *,
+        district_id: int,
+        since: datetime,
+        min_lon: float,
+        max_lon: float,
+        min_lat: float,
+        max_lat: float,
+    ) -> Sequence[Incident]:
+        """Open incidents of a district seen since ``since`` inside a bounding box."""
+        query = (
+            select(Incident)
+            .where(
+                Incident.district_id == district_id,
+                Incident.state.in_(list(OPEN_STATES)),
+                Incident.last_seen_at >= since,
+                Incident.lon.between(min_lon, max_lon),
+                Incident.lat.between(min_lat, max_lat),
+            )
+            .order_by(Incident.last_seen_at.desc())
+        )
+        return self.session.scalars(query).all()
+
+    def list_under(
+        self,
+        path: str,
+        *,
+        unit_id: int | None,
+        state: IncidentState | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[Sequence[Incident], int]:
+        visible = Jurisdiction.path.startswith(path, autoescape=True)
+        if unit_id is not None:
+            visible = or_(
+                visible,
+                Incident.id.in_(select(Dispatch.incident_id).where(Dispatch.unit_id == unit_id)),
+            )
+        query = (
+            select(Incident)
+            .join(Jurisdiction, Jurisdiction.id == Incident.station_id)
+            .where(visible)
+        )
+        if state is not None:
+            query = query.where(Incident.state == state)
+        total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = self.session.scalars(query.order_by(Incident.id.desc()).limit(limit).offset(offset))
+        return rows.all(), total
+
+    def events(self, incident_id: int) -> Sequence[IncidentEvent]:
+        query = (
+            select(IncidentEvent)
+            .where(IncidentEvent.incident_id == incident_id)
+            .order_by(IncidentEvent.id)
+        )
+        return self.session.scalars(query).all()
+
+    def warnings(self, incident_id: int) -> Sequence[IncidentWarning]:
+        query = (
+            select(IncidentWarning)
+            .where(IncidentWarning.incident_id == incident_id)
+            .order_by(IncidentWarning.id)
+        )
+        return self.session.scalars(query).all()
+
+    # Dispatch and escalation
+
+    def policy(self, district_id: int) -> EscalationPolicy | None:
+        return self.session.scalar(
+            select(EscalationPolicy).where(EscalationPolicy.district_id == district_id)
+        )
+
+    def add_policy(self, policy: EscalationPolicy) -> EscalationPolicy:
+        self.session.add(policy)
+        self.session.flush()
+        return policy
+
+    def dispatches(self, incident_id: int) -> Sequence[Dispatch]:
+        query = select(Dispatch).where(Dispatch.incident_id == incident_id).order_by(Dispatch.id)
+        return self.session.scalars(query).all()
+
+    def available_units(self, district_path: str) -> Sequence[tuple[GroundUnit, int]]:
+        """Available units of the district with a known position, and their station id."""
+        query = (
+            select(GroundUnit, Jurisdiction.id)
+            .join(Jurisdiction, Jurisdiction.id == GroundUnit.station_id)
+            .where(
+                Jurisdiction.path.startswith(district_path, autoescape=True),
+                GroundUnit.status == UnitStatus.available,
+                GroundUnit.last_lon.is_not(None),
+                GroundUnit.last_lat.is_not(None),
+            )
+            .order_by(GroundUnit.id)
+        )
+        return [(row[0], row[1]) for row in self.session.execute(query)]
+
+    def unit(self, unit_id: int) -> GroundUnit | None:
+        return self.session.get(GroundUnit, unit_id)
+
+    def users(self, *, role: Role, jurisdiction_id: int) -> Sequence[User]:
+        query = select(User).where(
+            User.role == role, User.jurisdiction_id == jurisdiction_id, User.is_active.is_(True)
+        )
+        return self.session.scalars(query.order_by(User.id)).all()
+
+    def users_under(self, *, role: Role, path: str) -> Sequence[User]:
+        query = (
+            select(User)
+            .join(Jurisdiction, Jurisdiction.id == User.jurisdiction_id)
+            .where(
+                User.role == role,
+                User.is_active.is_(True),
+                Jurisdiction.path.startswith(path, autoescape=True),
+            )
+        )
+        return self.session.scalars(query.order_by(User.id)).all()
+
+    def due_ack_timers(self, now: datetime, limit: int) -> Sequence[Dispatch]:
+        query = (
+            select(Dispatch)
+            .where(Dispatch.state == DispatchState.pending, Dispatch.ack_deadline <= now)
+            .order_by(Dispatch.ack_deadline)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return self.session.scalars(query).all()
+
+    def due_on_scene_timers(self, now: datetime, limit: int) -> Sequence[Dispatch]:
+        query = (
+            select(Dispatch)
+            .where(Dispatch.state == DispatchState.acknowledged, Dispatch.on_scene_deadline <= now)
+            .order_by(Dispatch.on_scene_deadline)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return self.session.scalars(query).all()
+
+    # Evidence
+
+    def get_evidence(self, evidence_id: int) -> Evidence | None:
+        return self.session.get(Evidence, evidence_id)
+
+    def sighting_incident(self, sighting_id: int) -> int | None:
+        return self.session.scalar(select(Sighting.incident_id).where(Sighting.id == sighting_id))
+
+    def evidence_of(self, incident_id: int) -> Sequence[Evidence]:
+        query = select(Evidence).where(Evidence.incident_id == incident_id).order_by(Evidence.id)
+        return self.session.scalars(query).all()
+
+    def evidence_to_purge(
+        self, *, minor_before: datetime, adult_before: datetime, limit: int
+    ) -> Sequence[Evidence]:
+        query = (
+            select(Evidence)
+            .where(
+                Evidence.purged_at.is_(None),
+                or_(
+                    Evidence.shows_minor.is_(True) & (Evidence.created_at < minor_before),
+                    Evidence.created_at < adult_before,
+                ),
+            )
+            .order_by(Evidence.id)
+            .limit(limit)
+        )
+        return self.session.scalars(query).all()

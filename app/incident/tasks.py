@@ -1,0 +1,35 @@
+"""Worker entry point for the escalation timers stored on ``dispatches``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.audit import service as audit_service
+from app.db import session_scope
+from app.incident import service as incident_service
+
+WORKER_ACTOR = audit_service.Actor("worker", "system")
+
+
+def run_timers(factory: sessionmaker[Session], *, now: datetime) -> int:
+    with session_scope(factory) as session:
+        audit_service.set_actor(session, WORKER_ACTOR)
+        return incident_service.run_due_timers(session, now=now)
+
+
+def purge_evidence(
+    factory: sessionmaker[Session],
+    *,
+    now: datetime,
+    media_dir: Path,
+    minor_days: int,
+    adult_days: int,
+) -> int:
+    with session_scope(factory) as session:
+        audit_service.set_actor(session, WORKER_ACTOR)
+        return incident_service.purge_evidence(
+            session, now=now, media_dir=media_dir, minor_days=minor_days, adult_days=adult_days
+        )

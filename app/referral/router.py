@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.db import SessionDep, utcnow
+from app.errors import ERROR_RESPONSES
+from app.referral import service as referral_service
+from app.referral.models import FollowUpTask, Person, Referral, TaskStatus
+from app.referral.permissions import PersonReader, PersonRecorder, TaskWorker
+from app.referral.schemas import (
+    FollowUpTaskRead,
+    PersonCreate,
+    PersonRead,
+    ReferralCreate,
+    ReferralRead,
+    ReferralReadDetail,
+    TaskComplete,
+)
+from app.schemas import Limit, Offset, Page, PathId
+
+router = APIRouter(tags=["referrals"], responses=ERROR_RESPONSES)
+
+
+@router.get("/persons", response_model=Page[PersonRead])
+def list_persons(
+    session: SessionDep,
+    principal: PersonReader,
+    limit: Annotated[Limit, Query()] = 100,
+    offset: Annotated[Offset, Query()] = 0,
+) -> Page[PersonRead]:
+    rows, total = referral_service.list_persons(session, principal, limit=limit, offset=offset)
+    return Page[PersonRead](
+        items=[referral_service.view(principal, r) for r in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.post("/persons", response_model=PersonRead, status_code=201)
+def record_person(body: PersonCreate, session: SessionDep, principal: PersonRecorder) -> Person:
+    return referral_service.create_person(session, principal, body)
+
+
+@router.get("/persons/{person_id}", response_model=PersonRead)
+def get_person(person_id: PathId, session: SessionDep, principal: PersonReader) -> PersonRead:
+    return referral_service.view(
+        principal, referral_service.get_person(session, principal, person_id)
+    )
+
+
+def _detail(referral: Referral, tasks: Sequence[FollowUpTask]) -> ReferralReadDetail:
+    base = ReferralRead.model_validate(referral).model_dump()
+    return ReferralReadDetail(**base, tasks=[FollowUpTaskRead.model_validate(t) for t in tasks])
+
+
+@router.get("/referrals", response_model=Page[ReferralRead])
+def list_referrals(
+    session: SessionDep,
+    principal: PersonReader,
+    limit: Annotated[Limit, Query()] = 100,
+    offset: Annotated[Offset, Query()] = 0,
+) -> Page[ReferralRead]:
+    rows, total = referral_service.list_referrals(session, principal, limit=limit, offset=offset)
+    return Page[ReferralRead](
+        items=[ReferralRead.model_validate(r) for r in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.post("/referrals", response_model=ReferralReadDetail, status_code=201)
+def refer_person(
+    body: ReferralCreate, session: SessionDep, principal: PersonRecorder
+) -> ReferralReadDetail:
+    referral, tasks = referral_service.refer(session, principal, body, utcnow())
+    return _detail(referral, tasks)
+
+
+@router.get("/referrals/{referral_id}", response_model=ReferralReadDetail)
+def get_referral(
+    referral_id: PathId, session: SessionDep, principal: PersonReader
+) -> ReferralReadDetail:
+    referral, tasks = referral_service.get_referral(session, principal, referral_id)
+    return _detail(referral, tasks)
+
+
+@router.get("/follow-up-tasks", response_model=Page[FollowUpTaskRead])
+def list_follow_up_tasks(
+    session: SessionDep,
+    principal: TaskWorker,
+    status: Annotated[TaskStatus | None, Query()] = None,
+    limit: Annotated[Limit, Query()] = 100,
+    offset: Annotated[Offset, Query()] = 0,
+) -> Page[FollowUpTaskRead]:
+    rows, total = referral_service.list_tasks(
+        session, principal, status=status, limit=limit, offset=offset
+    )
+    return Page[FollowUpTaskRead](
+        items=[FollowUpTaskRead.model_validate(r) for r in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/follow-up-tasks/{task_id}", response_model=FollowUpTaskRead)
+def get_follow_up_task(task_id: PathId, session: SessionDep, principal: TaskWorker) -> FollowUpTask:
+    return referral_service.get_task(session, principal, task_id)
+
+
+@router.post("/follow-up-tasks/{task_id}/complete", response_model=FollowUpTaskRead)
+def complete_follow_up_task(
+    task_id: PathId, body: TaskComplete, session: SessionDep, principal: TaskWorker
+) -> FollowUpTask:
+    return referral_service.complete_task(session, principal, task_id, body, utcnow())

@@ -1,0 +1,372 @@
+"""Persons, referrals and follow-up tasks.
+
+A person is visible only to the jurisdictions involved: their home community (and the
+station and district above it) and the station whose incident identified them. Every read
+of a person is audited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from app.alert import service as alert_service
+from app.alert.models import AlertKind
+from app.audit import service as audit_service
+from app.auth.models import Role
+from app.auth.principal import Principal
+from app.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.incident import service as incident_service
+from app.jurisdiction.models import Jurisdiction, JurisdictionKind
+from app.referral.models import (
+    FollowUpTask,
+    Person,
+    Referral,
+    ReferralStatus,
+    TaskKind,
+    TaskStatus,
+)
+from app.referral.repository import ReferralRepository
+from app.referral.schemas import PersonCreate, PersonRead, ReferralCreate, TaskComplete
+
+EDUCATION_DUE = timedelta(days=3)
+HOME_VISIT_DUE = timedelta(days=2)
+REMIND_BEFORE_DUE = timedelta(days=1)
+REDACTED = "<redacted>"
+
+
+class PersonNotFound(NotFound):
+    pass
+
+
+class ReferralNotFound(NotFound):
+    pass
+
+
+class FollowUpTaskNotFound(NotFound):
+    pass
+
+
+class CommunityOutOfScope(Forbidden):
+    pass
+
+
+class NotACommunity(Unprocessable):
+    pass
+
+
+class TaskNotYours(Forbidden):
+    pass
+
+
+class TaskAlreadyDone(Conflict):
+    pass
+
+
+def _can_see_person(session: Session, principal: Principal, person: Person) -> bool:
+    repo = ReferralRepository(session)
+    return principal.can_see(repo.path(person.community_id)) or principal.can_see(
+        repo.path(person.reporting_station_id)
+    )
+
+
+def _person(session: Session, principal: Principal, person_id: int) -> Person:
+    person = ReferralRepository(session).get_person(person_id)
+    if person is None or not _can_see_person(session, principal, person):
+        raise PersonNotFound(f"person {person_id} not found")
+    return person
+
+
+def view(principal: Principal, person: Person) -> PersonRead:
+    """Field-level rule: the guardian's phone is for police staff, not grid workers."""
+    read = PersonRead.model_validate(person)
+    if principal.role == Role.grid_worker:
+        return read.model_copy(update={"guardian_phone": None})
+    return read
+
+
+def get_person(session: Session, principal: Principal, person_id: int) -> Person:
+    person = _person(session, principal, person_id)
+    audit_service.record_read(
+        session, resource_type="persons", resource_id=person.id, jurisdiction_id=person.community_id
+    )
+    return person
+
+
+def list_persons(
+    session: Session, principal: Principal, *, limit: int, offset: int
+) -> tuple[Sequence[Person], int]:
+    rows, total = ReferralRepository(session).persons_under(
+        principal.jurisdiction_path, limit=limit, offset=offset
+    )
+    audit_service.record_read(
+        session, resource_type="persons", resource_id=None, detail={"ids": [r.id for r in rows]}
+    )
+    return rows, total
+
+
+def _home_community(session: Session, principal: Principal, community_id: int) -> Jurisdiction:
+    """The person's community: any community of the caller's district."""
+    community = ReferralRepository(session).jurisdiction(community_id)
+    district_prefix = f"/{incident_service.district_id_of(principal.jurisdiction_path)}/"
+    if community is None or not community.path.startswith(district_prefix):
+        raise CommunityOutOfScope(f"community {community_id} is outside your district")
+    if community.kind != JurisdictionKind.community or community.parent_id is None:
+        raise NotACommunity(f"jurisdiction {community_id} is a {community.kind}, not a community")
+    return community
+
+
+def create_person(session: Session, principal: Principal, data: PersonCreate) -> Person:
+    incident = incident_service.get(session, principal, data.incident_id)
+    community = _home_community(session, principal, data.community_id)
+    assert community.parent_id is not None
+    person = Person(
+        community_id=community.id,
+        station_id=community.parent_id,
+        reporting_station_id=incident.station_id,
+        name=data.name,
+        is_minor=data.is_minor,
+        guardian_name=data.guardian_name,
+        guardian_phone=data.guardian_phone,
+    )
+    ReferralRepository(session).add(person)
+    return person
+
+
+def _referral(session: Session, principal: Principal, referral_id: int) -> Referral:
+    repo = ReferralRepository(session)
+    referral = repo.get_referral(referral_id)
+    if referral is None:
+        raise ReferralNotFound(f"referral {referral_id} not found")
+    if not (
+        principal.can_see(repo.path(referral.community_id))
+        or principal.can_see(repo.path(referral.station_id))
+    ):
+        raise ReferralNotFound(f"referral {referral_id} not found")
+    return referral
+
+
+def get_referral(
+    session: Session, principal: Principal, referral_id: int
+) -> tuple[Referral, Sequence[FollowUpTask]]:
+    referral = _referral(session, principal, referral_id)
+    return referral, ReferralRepository(session).tasks_of(referral.id)
+
+
+def list_referrals(
+    session: Session, principal: Principal, *, limit: int, offset: int
+) -> tuple[Sequence[Referral], int]:
+    return ReferralRepository(session).referrals_under(
+        principal.jurisdiction_path, limit=limit, offset=offset
+    )
+
+
+def refer(
+    session: Session, principal: Principal, data: ReferralCreate, now: datetime
+) -> tuple[Referral, Sequence[FollowUpTask]]:
+    """Refer a person to their station and grid worker; tasks with owners and due dates."""
+    repo = ReferralRepository(session)
+    person = _person(session, principal, data.person_id)
+    incident = incident_service.get(session, principal, data.incident_id)
+    is_repeat = bool(repo.referrals_of(person.id))
+    worker = repo.grid_worker_of(person.community_id)
+    referral = Referral(
+        person_id=person.id,
+        incident_id=incident.id,
+        station_id=person.station_id,
+        community_id=person.community_id,
+        grid_worker_id=worker.id if worker else None,
+        is_repeat=is_repeat,
+        created_by=principal.actor_name,
+        created_at=now,
+    )
+    repo.add(referral)
+    tasks = [
+        FollowUpTask(
+            referral_id=referral.id,
+            kind=TaskKind.education_talk,
+            jurisdiction_id=person.community_id,
+            owner_grid_worker_id=worker.id if worker else None,
+            owner_user_id=worker.user_id if worker else None,
+            due_at=now + EDUCATION_DUE,
+            created_at=now,
+        )
+    ]
+    if person.is_minor:
+        tasks.append(
+            FollowUpTask(
+                referral_id=referral.id,
+                kind=TaskKind.guardian_home_visit,
+                jurisdiction_id=person.station_id,
+                due_at=now + HOME_VISIT_DUE,
+                created_at=now,
+            )
+        )
+    for task in tasks:
+        repo.add(task)
+        _notify_owner(session, task, AlertKind.referral, now=now, referral=referral)
+    return referral, tasks
+
+
+def _owners(session: Session, task: FollowUpTask) -> list[int]:
+    repo = ReferralRepository(session)
+    if task.owner_user_id is not None:
+        return [task.owner_user_id]
+    jurisdiction = repo.jurisdiction(task.jurisdiction_id)
+    if jurisdiction is None:
+        return []
+    station_id = (
+        jurisdiction.parent_id
+        if jurisdiction.kind == JurisdictionKind.community and jurisdiction.parent_id
+        else jurisdiction.id
+    )
+    return [u.id for u in repo.users(role=Role.station_officer, jurisdiction_id=station_id)]
+
+
+def _notify_owner(
+    session: Session,
+    task: FollowUpTask,
+    kind: AlertKind,
+    *,
+    now: datetime,
+    referral: Referral | None = None,
+    users: list[int] | None = None,
+) -> int:
+    """Thin alerts: task and referral ids, kind and due date; never names or phones."""
+    repo = ReferralRepository(session)
+    jurisdiction = repo.jurisdiction(task.jurisdiction_id)
+    assert jurisdiction is not None
+    referral = referral or repo.get_referral(task.referral_id)
+    recipients = users if users is not None else _owners(session, task)
+    for user_id in recipients:
+        alert_service.enqueue(
+            session,
+            kind=kind,
+            jurisdiction=jurisdiction,
+            incident_id=referral.incident_id if referral else None,
+            user_id=user_id,
+            payload={
+                "task_id": task.id,
+                "referral_id": task.referral_id,
+                "task_kind": str(task.kind),
+                "due_at": task.due_at.isoformat(),
+                "is_repeat": bool(referral and referral.is_repeat),
+            },
+            now=now,
+        )
+    return len(recipients)
+
+
+def _task(session: Session, principal: Principal, task_id: int) -> FollowUpTask:
+    repo = ReferralRepository(session)
+    task = repo.get_task(task_id)
+    if task is None or not principal.can_see(repo.path(task.jurisdiction_id)):
+        raise FollowUpTaskNotFound(f"follow-up task {task_id} not found")
+    return task
+
+
+def get_task(session: Session, principal: Principal, task_id: int) -> FollowUpTask:
+    return _task(session, principal, task_id)
+
+
+def list_tasks(
+    session: Session,
+    principal: Principal,
+    *,
+    status: TaskStatus | None,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence[FollowUpTask], int]:
+    return ReferralRepository(session).tasks_under(
+        principal.jurisdiction_path, status=status, limit=limit, offset=offset
+    )
+
+
+def complete_task(
+    session: Session, principal: Principal, task_id: int, data: TaskComplete, now: datetime
+) -> FollowUpTask:
+    """Record the outcome. Idempotent for the same outcome; a home visit is an officer's."""
+    task = _task(session, principal, task_id)
+    if task.status == TaskStatus.done:
+        if task.outcome == data.outcome:
+            return task
+        raise TaskAlreadyDone(f"follow-up task {task.id} is already done")
+    if task.kind == TaskKind.guardian_home_visit and principal.role == Role.grid_worker:
+        raise TaskNotYours("guardian home visits are done by station officers")
+    task.status = TaskStatus.done
+    task.outcome = data.outcome
+    task.done_at = now
+    task.done_by = principal.actor_name
+    repo = ReferralRepository(session)
+    session.flush()
+    if all(t.status != TaskStatus.open for t in repo.tasks_of(task.referral_id)):
+        referral = repo.get_referral(task.referral_id)
+        if referral is not None:
+            referral.status = ReferralStatus.done
+            referral.done_at = now
+    session.flush()
+    return task
+
+
+def send_reminders(
+    session: Session, *, now: datetime, interval_s: int, escalate_after_s: int, limit: int = 200
+) -> int:
+    """Remind owners of tasks due within a day or overdue (once per interval); escalate
+    tasks overdue for longer to the station's officers and district command (once)."""
+    repo = ReferralRepository(session)
+    sent = 0
+    for task in repo.tasks_to_remind(
+        due_before=now + REMIND_BEFORE_DUE,
+        reminded_before=now - timedelta(seconds=interval_s),
+        limit=limit,
+    ):
+        sent += _notify_owner(session, task, AlertKind.task_reminder, now=now)
+        task.last_reminder_at = now
+        task.reminder_count += 1
+    for task in repo.tasks_to_escalate(
+        due_before=now - timedelta(seconds=escalate_after_s), limit=limit
+    ):
+        jurisdiction = repo.jurisdiction(task.jurisdiction_id)
+        assert jurisdiction is not None
+        station_id = (
+            jurisdiction.parent_id
+            if jurisdiction.kind == JurisdictionKind.community and jurisdiction.parent_id
+            else jurisdiction.id
+        )
+        district_id = incident_service.district_id_of(jurisdiction.path)
+        chiefs = [u.id for u in repo.users(role=Role.station_officer, jurisdiction_id=station_id)]
+        command = [u.id for u in repo.users(role=Role.command, jurisdiction_id=district_id)]
+        sent += _notify_owner(
+            session, task, AlertKind.task_overdue, now=now, users=sorted({*chiefs, *command})
+        )
+        task.escalated_at = now
+    session.flush()
+    return sent
+
+
+def redact_expired(
+    session: Session, *, now: datetime, minor_days: int, adult_days: int, limit: int = 500
+) -> int:
+    """Retention: blank identifying fields of persons past their class's retention."""
+    persons = ReferralRepository(session).persons_to_redact(
+        minor_before=now - timedelta(days=minor_days),
+        adult_before=now - timedelta(days=adult_days),
+        limit=limit,
+    )
+    for person in persons:
+        person.name = REDACTED if person.name else None
+        person.guardian_name = REDACTED if person.guardian_name else None
+        person.guardian_phone = None
+        person.redacted_at = now
+        audit_service.record(
+            session,
+            action="purge",
+            resource_type="persons",
+            resource_id=person.id,
+            jurisdiction_id=person.community_id,
+            detail={"reason": "retention", "is_minor": person.is_minor},
+        )
+    session.flush()
+    return len(persons)

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from app.auth.deps import require
+from app.auth.models import Role
+from app.auth.principal import Principal
+
+# Exports carry the rows behind the figures: the same readers as the statistics.
+ReportReader = Annotated[
+    Principal,
+    Depends(require(Role.admin, Role.command, Role.operator, Role.station_officer)),
+]

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from app.auth.deps import require
+from app.auth.models import Role
+from app.auth.principal import Principal
+
+ScheduleReader = Annotated[
+    Principal,
+    Depends(require(Role.admin, Role.command, Role.operator, Role.station_officer)),
+]
+SchedulePlanner = Annotated[Principal, Depends(require(Role.admin, Role.operator))]
+OperationManager = Annotated[Principal, Depends(require(Role.admin, Role.command, Role.operator))]

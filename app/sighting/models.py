@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, utcnow
+
+
+class Sighting(Base):
+    """One tracked person (or group) seen in the water during a sortie."""
+
+    __tablename__ = "sightings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"), index=True)
+    sortie_ref: Mapped[str | None] = mapped_column(String(64), default=None)
+    track_id: Mapped[int | None] = mapped_column(default=None)
+    lon: Mapped[float]
+    lat: Mapped[float]
+    seen_at: Mapped[datetime] = mapped_column(index=True)
+    people_count: Mapped[int] = mapped_column(default=1)
+    is_deep_water: Mapped[bool] = mapped_column(default=False)
+    is_suspected_minor: Mapped[bool] = mapped_column(default=False)
+    has_left_water: Mapped[bool] = mapped_column(default=False)
+    confidence: Mapped[float | None] = mapped_column(default=None)
+    reported_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

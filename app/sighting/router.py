@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from app.config import Settings
+from app.db import SessionDep, utcnow
+from app.errors import ERROR_RESPONSES
+from app.schemas import PathId
+from app.sighting import service as sighting_service
+from app.sighting.models import Sighting
+from app.sighting.permissions import SightingReader, SightingReporter
+from app.sighting.schemas import SightingCreate, SightingRead
+
+router = APIRouter(tags=["sightings"], responses=ERROR_RESPONSES)
+
+
+@router.post(
+    "/sightings",
+    response_model=SightingRead,
+    status_code=201,
+    responses={200: {"model": SightingRead, "description": "Replay of a known client_id"}},
+)
+def report_sighting(
+    body: SightingCreate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: SightingReporter,
+) -> Sighting:
+    settings: Settings = request.app.state.settings
+    sighting, created = sighting_service.ingest(
+        session,
+        principal,
+        body,
+        now=utcnow(),
+        distance_limit_m=settings.incident_group_distance_m,
+        window_s=settings.incident_group_window_s,
+        zone=settings.zone,
+    )
+    if not created:
+        response.status_code = 200
+    return sighting
+
+
+@router.get("/incidents/{incident_id}/sightings", response_model=list[SightingRead])
+def list_incident_sightings(
+    incident_id: PathId, session: SessionDep, principal: SightingReader
+) -> list[Sighting]:
+    return list(sighting_service.of_incident(session, principal, incident_id))

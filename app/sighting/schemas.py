@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.schemas import Id, Latitude, Longitude
+
+
+class SightingCreate(BaseModel):
+    """One person (or group) in the water, from the detection pipeline or an operator.
+
+    ``client_id`` is the producer's idempotency key: sending the same sighting again
+    answers the stored one (200) instead of creating a second.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    client_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    lon: Longitude
+    lat: Latitude
+    seen_at: datetime
+    people_count: int = Field(default=1, ge=1, le=200)
+    is_deep_water: bool = False
+    is_suspected_minor: bool = False
+    has_left_water: bool = False
+    confidence: float | None = Field(default=None, ge=0, le=1)
+    sortie_ref: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    track_id: int | None = Field(default=None, ge=0, le=2_147_483_647)
+    jurisdiction_id: Id | None = Field(
+        default=None,
+        description="Owning station or district; default: the station whose boundary "
+        "contains the position, else the caller's own",
+    )
+
+
+class SightingRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    client_id: str
+    incident_id: int
+    station_id: int
+    lon: float
+    lat: float
+    seen_at: datetime
+    people_count: int
+    is_deep_water: bool
+    is_suspected_minor: bool
+    has_left_water: bool
+    confidence: float | None
+    sortie_ref: str | None
+    track_id: int | None
+    reported_by: str
+    created_at: datetime

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from app.auth.deps import require
+from app.auth.models import DeviceScope, Role
+from app.auth.principal import Principal
+
+SortieReader = Annotated[
+    Principal,
+    Depends(require(Role.admin, Role.command, Role.operator, Role.station_officer)),
+]
+SortieBooker = Annotated[Principal, Depends(require(Role.admin, Role.operator))]
+# Only the assigned operator, or command, may move a sortie (checked in the service).
+SortiePilot = Annotated[Principal, Depends(require(Role.command, Role.operator))]
+TelemetryWriter = Annotated[
+    Principal, Depends(require(Role.operator, scopes=[DeviceScope.telemetry_write]))
+]

@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+
+from app.db import SessionDep
+from app.errors import ERROR_RESPONSES
+from app.schemas import Id, Limit, Offset, Page, PathId
+from app.waterway import service as waterway_service
+from app.waterway.models import NoFlyZone, Waterway
+from app.waterway.permissions import WaterwayEditor, WaterwayReader
+from app.waterway.schemas import (
+    NoFlyZoneCreate,
+    NoFlyZoneRead,
+    WaterwayCreate,
+    WaterwayCreated,
+    WaterwayImported,
+    WaterwayRead,
+    WaterwayUpdate,
+)
+from missions import WaterwayKind
+
+router = APIRouter(tags=["waterways"], responses=ERROR_RESPONSES)
+
+
+@router.get("/waterways", response_model=Page[WaterwayRead])
+def list_waterways(
+    session: SessionDep,
+    principal: WaterwayReader,
+    station_id: Annotated[Id | None, Query()] = None,
+    limit: Annotated[Limit, Query()] = 100,
+    offset: Annotated[Offset, Query()] = 0,
+) -> Page[WaterwayRead]:
+    rows, total = waterway_service.list_visible(
+        session, principal, station_id=station_id, limit=limit, offset=offset
+    )
+    return Page[WaterwayRead](
+        items=[WaterwayRead.model_validate(r) for r in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.post("/waterways", response_model=WaterwayCreated, status_code=201)
+def create_waterway(
+    body: WaterwayCreate, session: SessionDep, principal: WaterwayEditor
+) -> WaterwayCreated:
+    return waterway_service.create(session, principal, body)
+
+
+@router.post("/waterways/import", response_model=WaterwayImported, status_code=201)
+def import_waterways(
+    session: SessionDep,
+    principal: WaterwayEditor,
+    file: Annotated[UploadFile, File(description="GeoJSON, KML or KMZ with polygons")],
+    station_id: Annotated[Id, Form()],
+    kind: Annotated[WaterwayKind, Form()] = WaterwayKind.river_reach,
+    risk_level: Annotated[int, Form(ge=1, le=5)] = 3,
+    repair: Annotated[bool, Form()] = False,
+) -> WaterwayImported:
+    data = file.file.read(waterway_service.MAX_UPLOAD_BYTES + 1)
+    items = waterway_service.import_file(
+        session,
+        principal,
+        filename=file.filename or "upload",
+        data=data,
+        station_id=station_id,
+        kind=kind,
+        risk_level=risk_level,
+        repair=repair,
+    )
+    return WaterwayImported(items=items)
+
+
+@router.get("/waterways/{waterway_id}", response_model=WaterwayRead)
+def get_waterway(waterway_id: PathId, session: SessionDep, principal: WaterwayReader) -> Waterway:
+    return waterway_service.get(session, principal, waterway_id)
+
+
+@router.patch("/waterways/{waterway_id}", response_model=WaterwayRead)
+def update_waterway(
+    waterway_id: PathId, body: WaterwayUpdate, session: SessionDep, principal: WaterwayEditor
+) -> Waterway:
+    return waterway_service.update(session, principal, waterway_id, body)
+
+
+@router.delete("/waterways/{waterway_id}", status_code=204)
+def delete_waterway(waterway_id: PathId, session: SessionDep, principal: WaterwayEditor) -> None:
+    waterway_service.delete(session, principal, waterway_id)
+
+
+@router.get("/no-fly-zones", response_model=Page[NoFlyZoneRead])
+def list_no_fly_zones(
+    session: SessionDep,
+    principal: WaterwayReader,
+    limit: Annotated[Limit, Query()] = 100,
+    offset: Annotated[Offset, Query()] = 0,
+) -> Page[NoFlyZoneRead]:
+    rows, total = waterway_service.list_zones(session, principal, limit=limit, offset=offset)
+    return Page[NoFlyZoneRead](
+        items=[NoFlyZoneRead.model_validate(r) for r in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.post("/no-fly-zones", response_model=NoFlyZoneRead, status_code=201)
+def create_no_fly_zone(
+    body: NoFlyZoneCreate, session: SessionDep, principal: WaterwayEditor
+) -> NoFlyZone:
+    return waterway_service.create_zone(session, principal, body)
+
+
+@router.get("/no-fly-zones/{no_fly_zone_id}", response_model=NoFlyZoneRead)
+def get_no_fly_zone(
+    no_fly_zone_id: PathId, session: SessionDep, principal: WaterwayReader
+) -> NoFlyZone:
+    return waterway_service.get_zone(session, principal, no_fly_zone_id)
+
+
+@router.delete("/no-fly-zones/{no_fly_zone_id}", status_code=204)
+def delete_no_fly_zone(
+    no_fly_zone_id: PathId, session: SessionDep, principal: WaterwayEditor
+) -> None:
+    waterway_service.delete_zone(session, principal, no_fly_zone_id)

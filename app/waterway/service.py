@@ -1,0 +1,432 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from shapely.geometry import LineString, MultiPolygon, Point, Polygon
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.auth.principal import Principal
+from app.errors import Conflict, NotFound, Unprocessable
+from app.geojson import (
+    LineStringGeometry,
+    MultiPolygonGeometry,
+    PolygonGeometry,
+    area_from_geojson,
+    line_from_geojson,
+    polygon_from_geojson,
+    raw_polygons,
+    to_geojson,
+)
+from app.jurisdiction import service as jurisdiction_service
+from app.jurisdiction.models import JurisdictionKind
+from app.waterway.models import NoFlyZone, Waterway
+from app.waterway.repository import NoFlyZoneRepository, WaterwayRepository
+from app.waterway.schemas import (
+    DeepWaterZoneIn,
+    GeometryProblemRead,
+    NamedPoint,
+    NoFlyZoneCreate,
+    WaterwayCreate,
+    WaterwayCreated,
+    WaterwayRead,
+    WaterwayUpdate,
+)
+from missions import (
+    GeometryProblem,
+    HotSpot,
+    InvalidWaterwayError,
+    LaunchPoint,
+    LocalProjection,
+    LonLat,
+    WaterwayKind,
+    check_polygons,
+    load_area_file,
+)
+from missions import NoFlyZone as CoreNoFlyZone
+from missions import Waterway as CoreWaterway
+
+# A hot spot may sit on the bank next to the water; a launch point is on the bank.
+HOT_SPOT_MAX_FROM_WATER_M = 200.0
+LAUNCH_MAX_FROM_WATER_M = 2_000.0
+ZONE_OUTSIDE_TOLERANCE = 0.01
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+class WaterwayNotFound(NotFound):
+    pass
+
+
+class NoFlyZoneNotFound(NotFound):
+    pass
+
+
+class InvalidWaterway(Unprocessable):
+    pass
+
+
+class InvalidWaterwayFile(Unprocessable):
+    pass
+
+
+# --- validation ---------------------------------------------------------------------------
+
+
+def _problems(problems: Sequence[GeometryProblem]) -> list[dict[str, str]]:
+    return [{"code": p.code, "message": p.message} for p in problems]
+
+
+def checked_area(
+    geometry: PolygonGeometry | MultiPolygonGeometry, *, what: str, repair: bool
+) -> tuple[Polygon | MultiPolygon, list[GeometryProblem]]:
+    """Validate a drawn area; refuse it with every problem, or return it (repaired)."""
+    outcome = check_polygons(raw_polygons(geometry))
+    if outcome.area is None:
+        raise InvalidWaterway(
+            {"message": f"{what} is unusable", "problems": _problems(outcome.problems)}
+        )
+    if outcome.problems and not repair:
+        raise InvalidWaterway(
+            {
+                "message": f"{what} has problems that can be repaired; resend with "
+                "repair=true to accept the repaired shape",
+                "problems": _problems(outcome.problems),
+                "repaired": to_geojson(outcome.area),
+                "area_change_ratio": round(outcome.area_change_ratio, 6),
+            }
+        )
+    return outcome.area, list(outcome.problems)
+
+
+def _check_inside(area_m: Polygon | MultiPolygon, zone_m: Polygon, name: str) -> None:
+    outside = zone_m.difference(area_m).area
+    if zone_m.area > 0 and outside / zone_m.area > ZONE_OUTSIDE_TOLERANCE:
+        raise InvalidWaterway(
+            f"deep-water zone {name!r} lies {outside / zone_m.area:.0%} outside the water"
+        )
+
+
+def _check_near(
+    area_m: Polygon | MultiPolygon,
+    projection: LocalProjection,
+    point: NamedPoint,
+    *,
+    limit_m: float,
+    what: str,
+) -> None:
+    x, y = projection.lonlat_to_xy(point.lon, point.lat)
+    distance_m = area_m.distance(Point(x, y))
+    if distance_m > limit_m:
+        raise InvalidWaterway(
+            f"{what} {point.name!r} is {distance_m:,.0f} m from the water (limit {limit_m:g} m)"
+        )
+
+
+def _features(
+    area: Polygon | MultiPolygon,
+    *,
+    zones: Sequence[DeepWaterZoneIn],
+    hot_spots: Sequence[NamedPoint],
+    launch_points: Sequence[NamedPoint],
+    centre_line: LineStringGeometry | None,
+) -> dict[str, Any]:
+    projection = LocalProjection.around(area)
+    area_m = projection.to_m(area)
+    stored_zones = []
+    for zone in zones:
+        shape, _ = checked_area(zone.area, what=f"deep-water zone {zone.name!r}", repair=False)
+        if not isinstance(shape, Polygon):
+            raise InvalidWaterway(f"deep-water zone {zone.name!r} must be one polygon")
+        _check_inside(area_m, projection.to_m(shape), zone.name)
+        stored_zones.append({"name": zone.name, "area": to_geojson(shape)})
+    for spot in hot_spots:
+        _check_near(area_m, projection, spot, limit_m=HOT_SPOT_MAX_FROM_WATER_M, what="hot spot")
+    for launch in launch_points:
+        _check_near(
+            area_m, projection, launch, limit_m=LAUNCH_MAX_FROM_WATER_M, what="launch point"
+        )
+    line = None
+    if centre_line is not None:
+        line_ll = LineString([(p[0], p[1]) for p in centre_line.coordinates])
+        if not line_ll.is_valid or line_ll.length == 0:
+            raise InvalidWaterway("centre line is degenerate")
+        if not all(-180 <= x <= 180 and -90 <= y <= 90 for x, y in line_ll.coords):
+            raise InvalidWaterway("centre line is not lon/lat in degrees")
+        if projection.to_m(line_ll).distance(area_m) > 0:
+            raise InvalidWaterway("centre line does not touch the water")
+        line = to_geojson(line_ll)
+    return {
+        "deep_water_zones": stored_zones,
+        "hot_spots": [p.model_dump() for p in hot_spots],
+        "launch_points": [p.model_dump() for p in launch_points],
+        "centre_line": line,
+        "area_m2": round(area_m.area, 1),
+    }
+
+
+# --- waterways ------------------------------------------------------------------------------
+
+
+def get(session: Session, principal: Principal, waterway_id: int) -> Waterway:
+    repo = WaterwayRepository(session)
+    waterway = repo.get(waterway_id)
+    if waterway is None or not principal.can_see(repo.station_path(waterway)):
+        raise WaterwayNotFound(f"waterway {waterway_id} not found")
+    return waterway
+
+
+def list_visible(
+    session: Session, principal: Principal, *, station_id: int | None, limit: int, offset: int
+) -> tuple[Sequence[Waterway], int]:
+    return WaterwayRepository(session).list_under(
+        principal.jurisdiction_path, station_id=station_id, limit=limit, offset=offset
+    )
+
+
+def _check_communities(session: Session, principal: Principal, ids: Sequence[int]) -> list[int]:
+    for community_id in ids:
+        jurisdiction_service.get_for_assignment(
+            session, principal, community_id, kinds={JurisdictionKind.community}
+        )
+    return sorted(set(ids))
+
+
+def _created(waterway: Waterway, repairs: Sequence[GeometryProblem]) -> WaterwayCreated:
+    read = WaterwayRead.model_validate(waterway)
+    return WaterwayCreated(
+        **read.model_dump(),
+        repairs=[GeometryProblemRead(code=p.code, message=p.message) for p in repairs],
+    )
+
+
+def create(session: Session, principal: Principal, data: WaterwayCreate) -> WaterwayCreated:
+    station = jurisdiction_service.get_for_assignment(
+        session, principal, data.station_id, kinds={JurisdictionKind.station}
+    )
+    communities = _check_communities(session, principal, data.community_ids)
+    area, repairs = checked_area(data.area, what="the water area", repair=data.repair)
+    features = _features(
+        area,
+        zones=data.deep_water_zones,
+        hot_spots=data.hot_spots,
+        launch_points=data.launch_points,
+        centre_line=data.centre_line,
+    )
+    waterway = WaterwayRepository(session).add(
+        Waterway(
+            name=data.name,
+            kind=data.kind,
+            risk_level=data.risk_level,
+            station_id=station.id,
+            community_ids=communities,
+            area=to_geojson(area),
+            **features,
+        )
+    )
+    return _created(waterway, repairs)
+
+
+def import_file(
+    session: Session,
+    principal: Principal,
+    *,
+    filename: str,
+    data: bytes,
+    station_id: int,
+    kind: str,
+    risk_level: int,
+    repair: bool,
+) -> list[WaterwayCreated]:
+    """Create one waterway per polygon feature of a GeoJSON/KML/KMZ file: all or nothing."""
+    station = jurisdiction_service.get_for_assignment(
+        session, principal, station_id, kinds={JurisdictionKind.station}
+    )
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise InvalidWaterwayFile(f"file is larger than {MAX_UPLOAD_BYTES // 2**20} MiB")
+    try:
+        areas = load_area_file(filename, data, repair=repair)
+    except InvalidWaterwayError as exc:
+        detail: dict[str, Any] = {"message": str(exc), "problems": _problems(exc.problems)}
+        if exc.repaired_wkt is not None:
+            detail["hint"] = "resend with repair=true to accept the repaired shapes"
+            detail["area_change_ratio"] = exc.area_change_ratio
+        raise InvalidWaterwayFile(detail) from exc
+    except ValueError as exc:
+        raise InvalidWaterwayFile(str(exc)) from exc
+    if not areas:
+        raise InvalidWaterwayFile("the file holds no polygon")
+    created = []
+    stem = filename.rsplit("/", 1)[-1].rsplit(".", 1)[0][:100] or "waterway"
+    for imported in areas:
+        features = _features(
+            imported.area, zones=(), hot_spots=(), launch_points=(), centre_line=None
+        )
+        waterway = WaterwayRepository(session).add(
+            Waterway(
+                name=(imported.name or f"{stem} {imported.feature_index + 1}")[:120],
+                kind=kind,
+                risk_level=risk_level,
+                station_id=station.id,
+                community_ids=[],
+                area=to_geojson(imported.area),
+                **features,
+            )
+        )
+        created.append(_created(waterway, imported.repairs))
+    return created
+
+
+def update(
+    session: Session, principal: Principal, waterway_id: int, data: WaterwayUpdate
+) -> Waterway:
+    waterway = get(session, principal, waterway_id)
+    changes = data.model_dump(exclude_unset=True)
+    if data.name is not None:
+        waterway.name = data.name
+    if data.kind is not None:
+        waterway.kind = data.kind
+    if data.risk_level is not None:
+        waterway.risk_level = data.risk_level
+    if data.community_ids is not None:
+        waterway.community_ids = _check_communities(session, principal, data.community_ids)
+    feature_keys = {"deep_water_zones", "hot_spots", "launch_points", "centre_line"}
+    if feature_keys & changes.keys():
+        features = _features(
+            area_from_geojson(waterway.area),
+            zones=data.deep_water_zones
+            if data.deep_water_zones is not None
+            else [DeepWaterZoneIn.model_validate(z) for z in waterway.deep_water_zones],
+            hot_spots=data.hot_spots
+            if data.hot_spots is not None
+            else [NamedPoint.model_validate(p) for p in waterway.hot_spots],
+            launch_points=data.launch_points
+            if data.launch_points is not None
+            else [NamedPoint.model_validate(p) for p in waterway.launch_points],
+            centre_line=data.centre_line
+            if "centre_line" in changes
+            else (
+                LineStringGeometry.model_validate(waterway.centre_line)
+                if waterway.centre_line
+                else None
+            ),
+        )
+        for key in feature_keys:
+            setattr(waterway, key, features[key])
+    session.flush()
+    return waterway
+
+
+class WaterwayInUse(Conflict):
+    pass
+
+
+def delete(session: Session, principal: Principal, waterway_id: int) -> None:
+    """Remove a waterway nothing refers to any more (missions, sorties, incidents...)."""
+    waterway = get(session, principal, waterway_id)
+    session.delete(waterway)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise WaterwayInUse(
+            f"waterway {waterway_id} is still used by missions or records; delete those first"
+        ) from exc
+
+
+# Sightings this close to a waterway's water belong to it (banks, beaches, piers).
+LOCATE_MAX_DISTANCE_M = 300.0
+
+
+def locate(session: Session, principal: Principal, *, lon: float, lat: float) -> Waterway | None:
+    """The waterway (among those the caller may see) whose water holds the point, else the
+    nearest one within LOCATE_MAX_DISTANCE_M, else None."""
+    rows, _ = WaterwayRepository(session).list_under(
+        principal.jurisdiction_path, station_id=None, limit=10_000, offset=0
+    )
+    point = Point(lon, lat)
+    projection = LocalProjection.around(point)
+    here_m = projection.to_m(point)
+    best: tuple[float, Waterway] | None = None
+    for waterway in rows:
+        area = area_from_geojson(waterway.area)
+        if area.covers(point):
+            return waterway
+        distance_m = projection.to_m(area).distance(here_m)
+        if distance_m <= LOCATE_MAX_DISTANCE_M and (best is None or distance_m < best[0]):
+            best = (distance_m, waterway)
+    return None if best is None else best[1]
+
+
+# --- conversions to the planning core ------------------------------------------------------
+
+
+def as_core(waterway: Waterway) -> CoreWaterway:
+    """Row -> ``missions.Waterway`` (lon/lat)."""
+    return CoreWaterway(
+        name=waterway.name,
+        area=area_from_geojson(waterway.area),
+        kind=WaterwayKind(waterway.kind),
+        risk_level=waterway.risk_level,
+        deep_water_zones=tuple(polygon_from_geojson(z["area"]) for z in waterway.deep_water_zones),
+        hot_spots=tuple(HotSpot(p["name"], LonLat(p["lon"], p["lat"])) for p in waterway.hot_spots),
+        launch_points=tuple(
+            LaunchPoint(p["name"], LonLat(p["lon"], p["lat"])) for p in waterway.launch_points
+        ),
+        centre_line=line_from_geojson(waterway.centre_line) if waterway.centre_line else None,
+    )
+
+
+def no_fly_zones_for(
+    session: Session, waterway: Waterway, *, at: datetime | None
+) -> list[CoreNoFlyZone]:
+    repo = WaterwayRepository(session)
+    rows = NoFlyZoneRepository(session).in_district_of(repo.station_path(waterway), at=at)
+    return [
+        CoreNoFlyZone(
+            z.name, polygon_from_geojson(z.area), valid_from=z.valid_from, valid_until=z.valid_until
+        )
+        for z in rows
+    ]
+
+
+# --- no-fly zones -----------------------------------------------------------------------------
+
+
+def get_zone(session: Session, principal: Principal, zone_id: int) -> NoFlyZone:
+    repo = NoFlyZoneRepository(session)
+    zone = repo.get(zone_id)
+    if zone is None or not principal.can_see(repo.jurisdiction_path(zone)):
+        raise NoFlyZoneNotFound(f"no-fly zone {zone_id} not found")
+    return zone
+
+
+def list_zones(
+    session: Session, principal: Principal, *, limit: int, offset: int
+) -> tuple[Sequence[NoFlyZone], int]:
+    return NoFlyZoneRepository(session).list_under(
+        principal.jurisdiction_path, limit=limit, offset=offset
+    )
+
+
+def create_zone(session: Session, principal: Principal, data: NoFlyZoneCreate) -> NoFlyZone:
+    jurisdiction = jurisdiction_service.get_for_assignment(session, principal, data.jurisdiction_id)
+    shape, _ = checked_area(data.area, what="the no-fly zone", repair=False)
+    if not isinstance(shape, Polygon):
+        raise InvalidWaterway("a no-fly zone must be one polygon")
+    return NoFlyZoneRepository(session).add(
+        NoFlyZone(
+            name=data.name,
+            jurisdiction_id=jurisdiction.id,
+            area=to_geojson(shape),
+            valid_from=data.valid_from,
+            valid_until=data.valid_until,
+            reason=data.reason,
+        )
+    )
+
+
+def delete_zone(session: Session, principal: Principal, zone_id: int) -> None:
+    zone = get_zone(session, principal, zone_id)
+    session.delete(zone)
+    session.flush()

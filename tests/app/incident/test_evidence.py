@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from app.db import session_scope
+from app.incident import media
+from app.incident import service as incident_service
+from tests.app.conftest import Auth
+from tests.app.incident.conftest import Reporter, later
+from tests.factories import TEST_SECRET
+
+
+def _jpeg_with_gps() -> bytes:
+    image = Image.new("RGB", (64, 48), (200, 30, 30))
+    exif = Image.Exif()
+    exif[0x010F] = "DJI"  # Make
+    exif[0x8825] = {1: "N", 2: (29.0, 17.0, 24.0)}  # GPSInfo
+    out = io.BytesIO()
+    image.save(out, format="JPEG", exif=exif)
+    return out.getvalue()
+
+
+def _upload(client: TestClient, auth: Auth, incident_id: int, *, shows_minor: bool = False) -> dict:  # type: ignore[type-arg]
+    response = client.post(
+        f"/incidents/{incident_id}/evidence",
+        headers=auth.role("operator"),
+        files={"file": ("crop.jpg", _jpeg_with_gps(), "image/jpeg")},
+        data={"kind": "crop", "shows_minor": str(shows_minor).lower()},
+    )
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def test_uploaded_images_are_stored_without_exif(
+    client: TestClient, auth: Auth, reporter: Reporter
+) -> None:
+    assert Image.open(io.BytesIO(_jpeg_with_gps())).getexif()  # the fixture does carry EXIF
+    evidence = _upload(client, auth, reporter.incident())
+
+    link = client.post(f"/evidence/{evidence['id']}/links", headers=auth.role("operator")).json()
+    content = client.get(link["url"], headers=auth.role("operator"))
+
+    assert content.status_code == 200
+    assert content.headers["cache-control"] == "no-store"
+    stored = Image.open(io.BytesIO(content.content))
+    assert not stored.getexif()
+    assert stored.size == (64, 48)
+
+
+def test_a_link_is_bound_to_the_caller_who_minted_it(
+    client: TestClient, auth: Auth, reporter: Reporter
+) -> None:
+    evidence = _upload(client, auth, reporter.incident())
+    link = client.post(f"/evidence/{evidence['id']}/links", headers=auth.role("operator")).json()
+
+    borrowed = client.get(link["url"], headers=auth.role("command"))
+    anonymous = client.get(link["url"])
+
+    assert borrowed.status_code == 403
+    assert borrowed.json()["error"] == "EvidenceLinkInvalid"
+    assert anonymous.status_code == 401
+
+
+def test_expired_or_foreign_tokens_are_refused() -> None:
+    token = media.sign(TEST_SECRET, evidence_id=5, actor="user:operator")
+
+    assert media.check(TEST_SECRET, token, evidence_id=5, actor="user:operator", max_age_s=60)
+    assert not media.check(TEST_SECRET, token, evidence_id=5, actor="user:operator", max_age_s=-1)
+    assert not media.check(TEST_SECRET, token, evidence_id=6, actor="user:operator", max_age_s=60)
+    assert not media.check("x" * 40, token, evidence_id=5, actor="user:operator", max_age_s=60)
+
+
+def test_not_an_image_is_refused(client: TestClient, auth: Auth, reporter: Reporter) -> None:
+    response = client.post(
+        f"/incidents/{reporter.incident()}/evidence",
+        headers=auth.role("operator"),
+        files={"file": ("x.jpg", b"GIF89a not really", "image/jpeg")},
+    )
+
+    assert response.status_code == 422
+    assert response.json()["error"] == "EvidenceNotAnImage"
+
+
+def test_views_and_link_minting_are_audited(
+    client: TestClient, auth: Auth, reporter: Reporter
+) -> None:
+    evidence = _upload(client, auth, reporter.incident())
+    link = client.post(f"/evidence/{evidence['id']}/links", headers=auth.role("operator")).json()
+    client.get(link["url"], headers=auth.role("operator"))
+
+    events = client.get("/audit/events?resource_type=evidence", headers=auth.role("admin")).json()
+    actions = [e["action"] for e in events["items"] if e["resource_id"] == str(evidence["id"])]
+
+    assert "mint_link" in actions
+    assert "read" in actions
+
+
+def test_retention_purges_a_minors_media_first_and_audits_it(
+    app: FastAPI, client: TestClient, auth: Auth, reporter: Reporter
+) -> None:
+    incident_id = reporter.incident()
+    minor = _upload(client, auth, incident_id, shows_minor=True)
+    adult = _upload(client, auth, incident_id)
+    media_dir: Path = app.state.settings.media_dir
+
+    with session_scope(app.state.sessionmaker) as session:
+        incident_service.purge_evidence(
+            session, now=later(40 * 24 * 60), media_dir=media_dir, minor_days=30, adult_days=90
+        )
+
+    gone = client.post(f"/evidence/{minor['id']}/links", headers=auth.role("operator"))
+    kept = client.post(f"/evidence/{adult['id']}/links", headers=auth.role("operator"))
+    assert gone.status_code == 404
+    assert gone.json()["error"] == "EvidencePurged"
+    assert kept.status_code == 201
+    assert len(list((media_dir / "evidence").iterdir())) == 1
+    events = client.get("/audit/events?resource_type=evidence", headers=auth.role("admin")).json()
+    assert any(e["action"] == "purge" for e in events["items"])
