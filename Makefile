@@ -32,7 +32,8 @@ install: $(VENV)/.dev-installed ## create .venv with the dev extras
 run: $(VENV)/.run-installed ## migrate, seed the demo district, serve on :8000 with the demo day running live
 	$(BIN)/waterguard migrate
 	$(BIN)/waterguard seed-demo --if-missing
-	$(BIN)/waterguard serve --host 127.0.0.1 --port 8000 --demo-speed 20
+	$(BIN)/waterguard demo --day $$(TZ=Asia/Shanghai date -d yesterday +%F) --if-missing
+	$(BIN)/waterguard serve --host 127.0.0.1 --port 8000 --demo-speed 1
 
 .PHONY: migrate
 migrate: $(VENV)/.run-installed ## apply migrations to WATERGUARD_DATABASE_URL (default var/)

@@ -272,6 +272,9 @@ def demo(
         float, typer.Option(help="Times faster than real time; 0 = no waiting.", min=0)
     ] = 0.0,
     seed: Annotated[int, typer.Option(help="Random seed of the scenes and outcomes.")] = 7,
+    if_missing: Annotated[
+        bool, typer.Option("--if-missing", help="Do nothing when that day was already played.")
+    ] = False,
 ) -> None:
     """Simulate a patrol day on the demo district through the real services and detector."""
     from datetime import date
@@ -284,7 +287,9 @@ def demo(
     except ValueError as exc:
         raise _fail(f"--day must be YYYY-MM-DD, got {day!r}", 2) from exc
     try:
-        report = demo_loop.run(settings, day=the_day, speed=speed, seed=seed, say=console.print)
+        report = demo_loop.run(
+            settings, day=the_day, speed=speed, seed=seed, say=console.print, if_missing=if_missing
+        )
     except RuntimeError as exc:
         raise _fail(str(exc)) from exc
     for line in report.lines():

@@ -42,7 +42,7 @@ from app.auth.deps import user_principal
 from app.auth.models import User
 from app.auth.principal import Principal
 from app.config import Settings
-from app.db import make_engine, make_sessionmaker
+from app.db import make_engine, make_sessionmaker, session_scope
 from app.drone.models import Drone
 from app.incident import service as incident_service
 from app.incident.models import Dispatch
@@ -55,6 +55,7 @@ from app.referral import service as referral_service
 from app.referral.models import TaskKind
 from app.referral.schemas import PersonCreate, ReferralCreate, TaskComplete
 from app.schedule import service as schedule_service
+from app.schedule.models import PatrolOperation
 from app.schedule.schemas import PatrolOperationCreate
 from app.sighting import service as sighting_service
 from app.sighting.schemas import SightingCreate
@@ -572,7 +573,7 @@ class Demo:
                 session,
                 actors.operator,
                 PatrolOperationCreate(
-                    name=f"演示巡查行动 demo patrol {day.isoformat()}",
+                    name=operation_name(day),
                     starts_on=day,
                     ends_on=day,
                     jurisdiction_id=actors.operator.jurisdiction_id,
@@ -587,6 +588,10 @@ class Demo:
             except Exception:  # loop edge: log with context, go on with the next sortie
                 log.exception("demo sortie at %s failed", start.isoformat())
         return self.report
+
+
+def operation_name(day: date) -> str:
+    return f"演示巡查行动 demo patrol {day.isoformat()}"
 
 
 def _metres(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -612,13 +617,23 @@ def run(
     stop: threading.Event | None = None,
     say: Callable[[str], None] = log.info,
     detector: Callable[[np.ndarray], list[Detection]] | None = None,
+    if_missing: bool = False,
 ) -> DemoReport:
-    """Simulate one patrol day (default: today in the display zone, from now on)."""
+    """Simulate one patrol day (default: today in the display zone, from now on).
+
+    With ``if_missing``, a day whose demo patrol operation exists is left as it is.
+    """
     engine = make_engine(settings.database_url)
     try:
         factory = make_sessionmaker(engine)
         audit_service.install_listener()
         zone = settings.zone
+        if day is not None and if_missing:
+            with session_scope(factory) as session:
+                name = operation_name(day)
+                if session.scalar(select(PatrolOperation.id).where(PatrolOperation.name == name)):
+                    say(f"demo day {day.isoformat()} is already there")
+                    return DemoReport()
         if day is None:
             # Live: four sorties from a minute from now, 40 minutes apart.
             start = datetime.now(UTC).replace(microsecond=0)

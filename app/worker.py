@@ -29,6 +29,7 @@ from app.config import Settings
 from app.db import utcnow
 from app.incident import tasks as incident_tasks
 from app.referral import tasks as referral_tasks
+from app.sortie import tasks as sortie_tasks
 
 log = logging.getLogger("waterguard.worker")
 PURGE_INTERVAL = timedelta(hours=1)
@@ -72,6 +73,9 @@ class Worker:
                 now=self.clock(),
                 interval_s=self.settings.task_reminder_interval_s,
                 escalate_after_s=self.settings.task_escalate_after_s,
+            ),
+            "silent_sorties": sortie_tasks.sweep_silent(
+                self.factory, now=self.clock(), silence_s=self.settings.telemetry_silence_s
             ),
         }
         now = self.clock()

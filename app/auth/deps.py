@@ -6,13 +6,16 @@ Every route must depend on ``require(...)`` or ``public()``; the route walk in
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit_service
@@ -32,6 +35,9 @@ from app.jurisdiction.models import Jurisdiction
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
 DEVICE_TOUCH_INTERVAL = timedelta(minutes=1)
+TOUCH_BUSY_TIMEOUT_MS = 200
+SQLITE_BUSY_TIMEOUT_MS = 30_000  # what app.db.make_engine sets (timeout=30)
+log = logging.getLogger("waterguard.auth")
 
 
 def client_ip(request: Request) -> str | None:
@@ -54,6 +60,32 @@ def _jurisdiction_path(session: Session, jurisdiction_id: int) -> str:
     return path
 
 
+def _touch_device(session: Session, device_id: int, now: datetime) -> None:
+    """Record a device's last use in its own short transaction, best effort.
+
+    Done in the request's transaction, this bookkeeping would take SQLite's single write lock
+    for the whole request as soon as a device authenticates, and hundreds of terminals coming
+    online together would queue behind each other. It is a plain UPDATE (not an ORM write), so
+    it is not an audit row: it records no decision, only a timestamp.
+    """
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    try:
+        with engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                connection.exec_driver_sql(f"PRAGMA busy_timeout = {TOUCH_BUSY_TIMEOUT_MS}")
+            try:
+                connection.execute(
+                    update(DeviceToken).where(DeviceToken.id == device_id).values(last_used_at=now)
+                )
+                connection.commit()
+            finally:
+                if connection.dialect.name == "sqlite":
+                    connection.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    except OperationalError:
+        log.warning("device %s: last-use time not recorded (database busy)", device_id)
+
+
 def _device_principal(session: Session, token: str) -> Principal:
     device = session.scalar(
         select(DeviceToken).where(DeviceToken.token_hash == token_digest(token))
@@ -64,7 +96,7 @@ def _device_principal(session: Session, token: str) -> Principal:
     if device.expires_at is not None and device.expires_at <= now:
         raise Unauthorized("device token has expired")
     if device.last_used_at is None or now - device.last_used_at > DEVICE_TOUCH_INTERVAL:
-        device.last_used_at = now
+        _touch_device(session, device.id, now)
     return Principal(
         kind="device",
         id=device.id,

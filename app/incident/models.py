@@ -102,7 +102,9 @@ class Incident(Base):
     station_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"), index=True)
     district_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"), index=True)
     # Waterways (issue 3) come later: a plain column, no foreign key yet.
-    waterway_id: Mapped[int | None] = mapped_column(default=None)
+    waterway_id: Mapped[int | None] = mapped_column(
+        ForeignKey("waterways.id"), default=None, index=True
+    )
     state: Mapped[IncidentState] = mapped_column(String(16), default=IncidentState.detected)
     severity: Mapped[Severity] = mapped_column(String(16), default=Severity.low)
     outcome: Mapped[Outcome | None] = mapped_column(String(16), default=None)

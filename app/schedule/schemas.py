@@ -7,7 +7,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from app.schemas import Id
 from app.sortie.schemas import SortieRead
-from missions.schedule import Anchor, parse_rule
+from missions import Anchor, parse_rule
 
 Name = Annotated[str, Field(min_length=1, max_length=120)]
 AnchorText = Annotated[

@@ -25,8 +25,7 @@ from app.sortie import service as sortie_service
 from app.sortie.models import Sortie
 from app.sortie.schemas import SortieRead
 from app.waterway import service as waterway_service
-from missions import LonLat
-from missions.schedule import Anchor, Booking, PatrolWindow, ScheduleError, expand
+from missions import Anchor, Booking, LonLat, PatrolWindow, ScheduleError, expand
 
 MAX_PERIOD = timedelta(days=62)
 MAX_LISTED_PROBLEMS = 6

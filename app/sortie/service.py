@@ -44,8 +44,7 @@ from app.sortie.schemas import (
 from app.waterway import service as waterway_service
 from app.waterway.models import Waterway
 from detection import SrtParseError, parse_srt
-from missions import NoFlyZone, PatrolRoute
-from missions.schedule import Booking, conflicts
+from missions import Booking, NoFlyZone, PatrolRoute, conflicts
 
 # Maker's wind resistance (m/s) where published; preflight refuses stronger wind.
 WIND_LIMIT_MPS = {"m30t": 15.0, "m3t": 12.0, "m3e": 12.0, "m3td": 12.0, "m4t": 12.0}

@@ -46,3 +46,13 @@ def test_the_same_seed_gives_the_same_day(settings: Settings) -> None:
     second = demo.run(settings, day=date(2026, 7, 16), speed=0, seed=11, say=lambda _line: None)
 
     assert first.lines() == second.lines()
+
+
+def test_a_day_already_played_is_left_alone(settings: Settings) -> None:
+    first = demo.run(settings, day=DAY, speed=0, seed=3, say=lambda _line: None)
+
+    again = demo.run(settings, day=DAY, speed=0, seed=3, say=lambda _line: None, if_missing=True)
+
+    assert first.sorties == 4
+    assert again.sorties == 0
+    assert again.sightings == 0

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.auth.models import DeviceToken, User
 from app.auth.security import ALGORITHM
 from tests.app.conftest import Auth
-from tests.factories import TEST_SECRET, World, access_token
+from tests.factories import DEMO_METRICS_TOKEN, TEST_SECRET, World, access_token
 
 
 def _login(client: TestClient, username: str, password: str) -> object:
@@ -277,3 +277,11 @@ def test_an_expired_access_token_is_refused(client: TestClient, world: World) ->
 
     assert response.status_code == 401
     assert response.json()["detail"] == "access token is invalid or expired"
+
+
+def test_a_device_tokens_last_use_is_recorded(client: TestClient, auth: Auth, world: World) -> None:
+    client.get("/metrics", headers={"Authorization": f"Bearer {DEMO_METRICS_TOKEN}"})
+
+    tokens = client.get("/device-tokens", headers=auth.role("admin")).json()["items"]
+    used = [t for t in tokens if t["name"] == "prometheus"]
+    assert used[0]["last_used_at"] is not None

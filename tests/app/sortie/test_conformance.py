@@ -153,3 +153,36 @@ def test_silence_is_flagged_by_the_sweep_once_and_cleared_by_the_next_sample(
     assert silent == ["telemetry_lost"]
     assert back["violations"] == []
     assert _kinds(client, auth, sortie["id"]) == ["telemetry_lost", "cleared"]
+
+
+def test_the_background_worker_sweeps_for_silent_drones(
+    app: FastAPI,
+    client: TestClient,
+    auth: Auth,
+    flying: tuple[tuple[float, float], dict[str, Any]],
+) -> None:
+    import random
+
+    from app.worker import Worker
+
+    (lon, lat), sortie = flying
+    _post(client, auth, sortie["id"], {"lon": lon, "lat": lat})
+    later = datetime.now(UTC) + timedelta(seconds=60)
+    worker = Worker(
+        app.state.sessionmaker,
+        app.state.settings,
+        secret_key=app.state.secret_key,
+        clock=lambda: later,
+        rng=random.Random(1),
+    )
+
+    try:
+        done = worker.run_once()
+    finally:
+        worker.close()
+
+    assert done["silent_sorties"] >= 1  # the other district's seeded sortie may be silent too
+    with session_scope(app.state.sessionmaker) as session:
+        row = session.get(Sortie, sortie["id"])
+        assert row is not None
+        assert any("telemetry" in v or "silen" in v for v in row.violations), row.violations

@@ -4,7 +4,7 @@ Hand-checked after autogenerate. ``incidents.waterway_id`` is a plain integer wi
 foreign key until waterways (issue 3) are wired to incidents; the integrator adds it then.
 
 Revision ID: 9cff4f3c9a34
-Revises: 7853a7f4c0d2
+Revises: 29b43d1f2a98
 Create Date: 2026-11-29 00:46:21.284880
 """
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import app.db
 
 
 revision: str = '9cff4f3c9a34'
-down_revision: str | None = '7853a7f4c0d2'
+down_revision: str | None = '29b43d1f2a98'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -65,12 +65,14 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['district_id'], ['jurisdictions.id'], name=op.f('fk_incidents_district_id_jurisdictions')),
     sa.ForeignKeyConstraint(['station_id'], ['jurisdictions.id'], name=op.f('fk_incidents_station_id_jurisdictions')),
+    sa.ForeignKeyConstraint(['waterway_id'], ['waterways.id'], name=op.f('fk_incidents_waterway_id_waterways')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_incidents'))
     )
     with op.batch_alter_table('incidents', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_incidents_district_id'), ['district_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_incidents_last_seen_at'), ['last_seen_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_incidents_station_id'), ['station_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_incidents_waterway_id'), ['waterway_id'], unique=False)
 
     op.create_table('persons',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -383,6 +385,7 @@ def downgrade() -> None:
 
     op.drop_table('persons')
     with op.batch_alter_table('incidents', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_incidents_waterway_id'))
         batch_op.drop_index(batch_op.f('ix_incidents_station_id'))
         batch_op.drop_index(batch_op.f('ix_incidents_last_seen_at'))
         batch_op.drop_index(batch_op.f('ix_incidents_district_id'))

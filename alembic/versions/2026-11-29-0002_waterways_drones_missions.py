@@ -1,7 +1,7 @@
 """waterways, no-fly zones, drones, missions
 
 Revision ID: 29b43d1f2a98
-Revises: 9cff4f3c9a34
+Revises: 7853a7f4c0d2
 Create Date: 2026-11-29 00:46:44.404706
 """
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ import app.db
 
 
 revision: str = '29b43d1f2a98'
-down_revision: str | None = '9cff4f3c9a34'
+down_revision: str | None = '7853a7f4c0d2'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """schedules sorties telemetry
 
 Revision ID: 547ec2c869bf
-Revises: 29b43d1f2a98
+Revises: 9cff4f3c9a34
 Create Date: 2026-11-29 01:00:16.962384
 """
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ import app.db
 
 
 revision: str = '547ec2c869bf'
-down_revision: str | None = '29b43d1f2a98'
+down_revision: str | None = '9cff4f3c9a34'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
