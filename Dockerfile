@@ -20,6 +20,10 @@ RUN /opt/venv/bin/pip install --no-deps .
 FROM python:3.11-slim-bookworm AS runtime
 ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 YOLO_OFFLINE=1 \
     WATERGUARD_VAR_DIR=/var/lib/waterguard
+# A CJK font for the Chinese PDF season report (found at run time, never downloaded).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends fonts-noto-cjk \
+ && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --home-dir /srv/waterguard waterguard \
  && mkdir -p /var/lib/waterguard /srv/waterguard \
  && chown waterguard /var/lib/waterguard
