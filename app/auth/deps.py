@@ -187,5 +187,3 @@ def access_rule_of(call: Any) -> AccessRule | None:
 
 
 ALL_ROLES = tuple(Role)
-AnyUser = Annotated[Principal, Depends(require(*ALL_ROLES))]
-Public = Annotated[None, Depends(public())]

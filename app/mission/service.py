@@ -12,7 +12,7 @@ from app.drone import service as drone_service
 from app.errors import NotFound, Unprocessable
 from app.mission.models import Mission
 from app.mission.repository import MissionRepository
-from app.mission.schemas import MissionRead, PlanRead, PlanRequest, SortieRead
+from app.mission.schemas import PlanRead, PlanRequest, SortieRead
 from app.waterway import service as waterway_service
 from app.waterway.models import Waterway
 from missions import (
@@ -179,10 +179,6 @@ def get(session: Session, principal: Principal, mission_id: int) -> Mission:
     if mission is None or not principal.can_see(repo.station_path(mission)):
         raise MissionNotFound(f"mission {mission_id} not found")
     return mission
-
-
-def read(mission: Mission) -> MissionRead:
-    return MissionRead.model_validate(mission)
 
 
 def list_visible(

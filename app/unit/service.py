@@ -3,7 +3,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
@@ -136,7 +135,3 @@ def report_position(
         unit.last_lon, unit.last_lat, unit.last_position_at = data.lon, data.lat, at
     session.flush()
     return unit
-
-
-def unit_for_user(session: Session, user_id: int) -> int | None:
-    return session.scalar(select(GroundUnit.id).where(GroundUnit.user_id == user_id))
