@@ -9,15 +9,13 @@ non-zero exit status, never a traceback.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import random
 import shutil
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -25,19 +23,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.ops import unary_union
 
-import detection
+from app.detection_job import runner
+from app.detection_job.runner import DEFAULT_HFOV_DEG, DEFAULT_ONNX, DEFAULT_PT, WEIGHTS_DIR
 from detection import (
     DetectionError,
-    EvidenceKeeper,
     Frame,
+    FrameResult,
     Observation,
     ZoneMap,
-    aggregate_sightings,
-    analyse,
-    build_detector,
-    build_locator,
-    build_motion,
-    build_tracker,
     frame_record,
     load_config,
     read_srt,
@@ -45,15 +38,8 @@ from detection import (
     telemetry_record,
 )
 from detection.coco import coco_to_yolo
-from detection.types import CameraIntrinsics, TelemetrySample
 
-#: The shipped model: trained by the project on generated scenes (see detection/MODEL_CARD.md).
-WEIGHTS_DIR = Path(detection.__file__).resolve().parent / "weights"
-DEFAULT_ONNX = WEIGHTS_DIR / "swimmer-yolo-n.onnx"
-DEFAULT_PT = WEIGHTS_DIR / "swimmer-yolo-n.pt"
-
-#: Horizontal field of view assumed when the SRT carries no focal length (DJI wide cameras).
-DEFAULT_HFOV_DEG = 82.0
+__all__ = ["DEFAULT_HFOV_DEG", "DEFAULT_ONNX", "DEFAULT_PT", "WEIGHTS_DIR", "detect_cli"]
 
 detect_cli = typer.Typer(add_completion=False)
 console = Console()
@@ -309,31 +295,6 @@ def _zones(path: Path, bank_width_m: float) -> ZoneMap:
         raise CliError(f"{path}: {exc}") from exc
 
 
-def _camera(
-    telemetry: list[TelemetrySample], width_px: int, height_px: int, hfov_deg: float | None
-) -> CameraIntrinsics:
-    if hfov_deg is None:
-        focal = next((s.focal_len_mm for s in telemetry if s.focal_len_mm), None)
-        if focal:
-            return CameraIntrinsics.from_35mm_equivalent(
-                width_px=width_px, height_px=height_px, focal_equiv_mm=focal
-            )
-        hfov_deg = DEFAULT_HFOV_DEG
-    return CameraIntrinsics.from_hfov(width_px=width_px, height_px=height_px, hfov_deg=hfov_deg)
-
-
-def _model(path: Path, min_confidence: float, device: str) -> Any:
-    if path.suffix == ".onnx":
-        from detection.onnx import OnnxDetector
-
-        return OnnxDetector(path, min_confidence=min_confidence)
-    if path.suffix == ".pt":
-        from detection.yolo import YoloDetector
-
-        return YoloDetector(path, device=device, min_confidence=min_confidence)
-    raise CliError(f"model {path} is neither .onnx nor .pt")
-
-
 @detect_cli.command("detect")
 def detect(
     video: Annotated[str, typer.Argument(help="Video file, image folder or stream URL.")],
@@ -368,111 +329,70 @@ def detect(
     annotate: Annotated[bool, typer.Option(help="Also write annotated.mp4.")] = False,
 ) -> None:
     """Find swimmers in a video: detections.jsonl, sightings.json and evidence JPEGs."""
-    from detection.video import (
-        ImageFolderSource,
-        OpenCvFrameSource,
-        OpenCvVideoWriter,
-        encode_jpeg,
-    )
+    from detection.video import OpenCvVideoWriter
     from detection.video import annotate as draw
 
     try:
-        settings = load_config(config)
-        if tile is not None:
-            tiling = (
-                replace(settings.tiling, enabled=False)
-                if tile == 0
-                else replace(settings.tiling, enabled=True, tile_px=tile)
+        zones = None
+        if waterway is not None:
+            zones = _zones(waterway, load_config(config).zones.bank_width_m)
+        prepared = runner.prepare(
+            runner.RunRequest(
+                source=video,
+                model_path=model,
+                srt_path=srt_file,
+                zones=zones,
+                fps=fps,
+                tile_px=tile,
+                config_path=config,
+                hfov_deg=hfov_deg,
+                device=device,
+                max_frames=max_frames,
             )
-            settings = replace(settings, tiling=tiling)
-        telemetry = read_srt(srt_file) if srt_file is not None else []
-        zones = _zones(waterway, settings.zones.bank_width_m) if waterway is not None else None
-        source: Any
-        if Path(video).is_dir():
-            source = ImageFolderSource(video, fps=fps or 1.0)
-        else:
-            source = OpenCvFrameSource(video, target_fps=fps, max_frames=max_frames)
-        detector = build_detector(_model(model, settings.detector.min_confidence, device), settings)
+        )
         out.mkdir(parents=True, exist_ok=True)
         (out / "evidence").mkdir(exist_ok=True)
-    except (CliError, DetectionError, ValueError) as exc:
+    except (CliError, runner.RunError, DetectionError) as exc:
         raise _fail(str(exc)) from exc
     except OSError as exc:
         raise _fail(f"{exc.filename or video}: {exc.strerror}") from exc
 
-    frames_iter: Iterator[tuple[int, float, Frame]] = iter(source)
-    try:
-        first = next(frames_iter, None)
-    except DetectionError as exc:
-        raise _fail(str(exc)) from exc
-    if first is None:
-        raise _fail(f"{video} holds no frames")
-    height_px, width_px = first[2].shape[:2]
-    camera = _camera(telemetry, width_px, height_px, hfov_deg)
-    latest: list[Frame] = []
-
-    def frames() -> Iterator[tuple[int, float, Frame]]:
-        for item in itertools.chain([first], frames_iter):
-            latest[:] = [item[2]]
-            yield item
-
-    keeper = EvidenceKeeper()
-    observations: list[Observation] = []
     zone_of: dict[int, str] = {}
-    total = getattr(source, "frame_count", 0) or len(getattr(source, "paths", ())) or None
-    if total and fps and getattr(source, "fps", 0):
-        total = int(total * min(1.0, fps / source.fps)) + 1
-    if total and max_frames:
-        total = min(total, max_frames)
     writer = None
     if annotate:
-        video_fps = fps or getattr(source, "fps", 0) or 10.0
+        video_fps = fps or prepared.source_fps or 10.0
         writer = OpenCvVideoWriter(out / "annotated.mp4", fps=video_fps)
-    frame_count = 0
     try:
         with (out / "detections.jsonl").open("w", encoding="utf-8") as lines, _progress() as bar:
-            task = bar.add_task("detecting", total=total)
-            for result, seen in analyse(
-                frames(),
-                detector=detector,
-                tracker=build_tracker(settings),
-                locator=build_locator(settings, telemetry=telemetry, camera=camera, zones=zones),
-                labels=frozenset(settings.detector.labels),
-                min_confidence=settings.detector.min_confidence,
-                motion=build_motion(settings, telemetry=telemetry, camera=camera),
-            ):
-                frame = latest[0]
+            task = bar.add_task("detecting", total=prepared.frames_total)
+
+            def on_frame(frame: Frame, result: FrameResult, seen: Sequence[Observation]) -> None:
                 lines.write(json.dumps(frame_record(result)) + "\n")
-                keeper.update(frame, seen)
-                observations.extend(seen)
                 for o in seen:
                     if o.detection.track_id is not None:
                         zone_of[o.detection.track_id] = o.zone.value
                 if writer is not None:
                     writer.write(draw(frame, result.detections, zones=zone_of))
-                frame_count += 1
-                bar.advance(task)
-    except DetectionError as exc:
+
+            outcome = runner.execute(
+                prepared,
+                on_frame=on_frame,
+                on_progress=lambda p: bar.update(task, completed=p.frames_done),
+            )
+    except runner.RunError as exc:
         raise _fail(str(exc)) from exc
     finally:
         if writer is not None:
             writer.close()
 
-    sightings = aggregate_sightings(
-        observations,
-        merge_gap_s=settings.sightings.merge_gap_s,
-        merge_distance_m=settings.sightings.merge_distance_m,
-        min_observations=settings.sightings.min_observations,
-    )
     records = []
-    for number, sighting in enumerate(sightings, start=1):
-        record: dict[str, object] = dict(sighting_record(sighting))
-        evidence = keeper.for_sighting(sighting)
-        if evidence is not None:
+    for number, found in enumerate(outcome.sightings, start=1):
+        record: dict[str, object] = dict(sighting_record(found.sighting))
+        if found.frame_jpeg is not None and found.crop_jpeg is not None:
             full_name = f"evidence/sighting-{number:03d}-frame.jpg"
             crop_name = f"evidence/sighting-{number:03d}-crop.jpg"
-            (out / full_name).write_bytes(encode_jpeg(evidence.frame))
-            (out / crop_name).write_bytes(encode_jpeg(evidence.cropped()))
+            (out / full_name).write_bytes(found.frame_jpeg)
+            (out / crop_name).write_bytes(found.crop_jpeg)
             record["evidence_frame"] = full_name
             record["evidence_crop"] = crop_name
         records.append(record)
@@ -480,7 +400,7 @@ def detect(
         json.dumps(records, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
     )
     console.print(
-        f"{frame_count} frames analysed, {len(sightings)} sightings; "
+        f"{outcome.frames} frames analysed, {len(outcome.sightings)} sightings; "
         f"wrote {out / 'detections.jsonl'}, {out / 'sightings.json'}"
         + (f", {out / 'annotated.mp4'}" if writer is not None else "")
     )

@@ -1,0 +1,1 @@
+"""Detection jobs: a sortie's video or live stream analysed in the background."""
