@@ -98,6 +98,17 @@ class Settings(BaseSettings):
     return_battery_pct: float = Field(default=30.0, ge=0, le=100)
     telemetry_silence_s: float = Field(default=15.0, gt=0, le=3_600)
     telemetry_max_ahead_s: float = Field(default=300.0, ge=0, le=86_400)
+    # Detection jobs: uploaded videos and live streams analysed by the worker (issue 5).
+    detection_dir: Path | None = None  # uploads and per-job outputs; default var_dir/detection
+    detection_model_path: Path | None = None  # .onnx or .pt; default: the shipped ONNX model
+    detection_max_upload_bytes: int = Field(default=4 * 1024**3, ge=1, le=64 * 1024**3)
+    detection_fps: float = Field(default=5.0, gt=0, le=60)  # frames analysed per second
+    detection_tile_px: int | None = Field(default=None, ge=0, le=4096)  # None: the model config
+    detection_concurrency: int = Field(default=1, ge=0, le=16)  # 0: this process runs none
+    detection_lease_s: int = Field(default=120, ge=5, le=3_600)  # silent longer: worker died
+    detection_max_attempts: int = Field(default=2, ge=1, le=10)
+    detection_stream_max_s: int = Field(default=4 * 3_600, ge=1, le=86_400)
+    detection_stream_report_s: float = Field(default=10.0, gt=0, le=3_600)
 
     @field_validator("display_timezone")
     @classmethod
@@ -116,6 +127,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.var_dir / 'waterguard.sqlite3'}"
         if self.media_dir is None:
             self.media_dir = self.var_dir / "media"
+        if self.detection_dir is None:
+            self.detection_dir = self.var_dir / "detection"
         return self
 
     @property

@@ -14,6 +14,7 @@ from app.auth.ratelimit import SlidingWindowLimiter
 from app.auth.router import router as auth_router
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
+from app.detection_job.router import router as detection_job_router
 from app.drone.router import router as drone_router
 from app.errors import install_handlers
 from app.gridworker.router import router as gridworker_router
@@ -60,6 +61,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     sortie_router,
     audit_router,
     sighting_router,
+    detection_job_router,
     incident_router,
     warning_library_router,
     escalation_policy_router,

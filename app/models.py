@@ -4,6 +4,7 @@ from app.alert.models import Alert, WebhookDelivery, WebhookEndpoint
 from app.audit.models import AuditEvent, AuditHead
 from app.auth.models import DeviceToken, RefreshToken, User
 from app.db import Base
+from app.detection_job.models import DetectionJob
 from app.drone.models import Drone
 from app.gridworker.models import GridWorker
 from app.incident.models import (
@@ -28,6 +29,7 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Base",
+    "DetectionJob",
     "DeviceToken",
     "Dispatch",
     "Drone",

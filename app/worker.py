@@ -1,11 +1,15 @@
 """Composition root for background work: escalation timers, the alert outbox (fan-out and
-webhook delivery), follow-up reminders and the retention purge.
+webhook delivery), follow-up reminders, the retention purge and detection jobs.
 
 It runs in-process in a daemon thread when ``WATERGUARD_EMBEDDED_WORKER`` is on (what
 ``waterguard serve`` does by default), or standalone as ``waterguard worker``. Every step
 is a short transaction on the database, so several workers (or a worker killed at any
 point) neither lose nor duplicate work: rows are claimed with ``FOR UPDATE SKIP LOCKED``
 on PostgreSQL and deliveries carry a lease that a restarted worker takes over.
+
+Detection jobs (videos, streams) run in the detection runner's own threads
+(``app.detection_job.tasks.JobRunner``): a pass only re-queues jobs of dead workers and
+hands queued ones to a free thread, so a long video never holds up alerts.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from app.alert.hub import HUB
 from app.alert.signing import KeyRing
 from app.config import Settings
 from app.db import utcnow
+from app.detection_job import queue as detection_queue
+from app.detection_job import tasks as detection_tasks
 from app.incident import tasks as incident_tasks
 from app.referral import tasks as referral_tasks
 from app.sortie import tasks as sortie_tasks
@@ -52,6 +58,7 @@ class Worker:
         self.pool = ThreadPoolExecutor(
             max_workers=self.settings.webhook_concurrency, thread_name_prefix="webhook"
         )
+        self.detection = detection_tasks.JobRunner(self.factory, self.settings, clock=self.clock)
 
     def run_once(self) -> dict[str, int]:
         """One pass over every job; returns how much each did (tests drive this)."""
@@ -77,6 +84,7 @@ class Worker:
             "silent_sorties": sortie_tasks.sweep_silent(
                 self.factory, now=self.clock(), silence_s=self.settings.telemetry_silence_s
             ),
+            "detection_jobs": self.detection.step(),
         }
         now = self.clock()
         if self._last_purge is None or now - self._last_purge >= PURGE_INTERVAL:
@@ -99,6 +107,7 @@ class Worker:
     def run_forever(self, stop: threading.Event) -> None:
         wake = threading.Event()
         HUB.watch(wake)
+        detection_queue.DEFAULT.watch(wake)
         try:
             while not stop.is_set():
                 wake.clear()
@@ -112,8 +121,10 @@ class Worker:
                 wake.wait(self.settings.worker_poll_s)
         finally:
             HUB.unwatch(wake)
+            detection_queue.DEFAULT.unwatch(wake)
 
     def close(self) -> None:
+        self.detection.close()
         self.pool.shutdown(wait=True)
         close = getattr(self.sender, "close", None)
         if callable(close):

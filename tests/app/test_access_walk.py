@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from app.auth.deps import access_rule_of
 from app.auth.models import Role
 from app.auth.principal import AccessRule
 from app.config import Settings
+from app.detection_job.models import DetectionJob, DetectionJobSource
 from app.main import create_app
+from app.sortie.models import Sortie
 from tests.app.conftest import ROLE_USERS, Auth
 from tests.factories import (
     DEMO_METRICS_TOKEN,
@@ -28,6 +32,7 @@ from tests.factories import (
     OTHER_SQUARE,
     TEST_SECRET,
     World,
+    load_world,
 )
 
 # Routes FastAPI or Starlette add by themselves (schema, vendored docs files).
@@ -275,6 +280,44 @@ FORMS |= {
                 b"1\n00:00:00,000 --> 00:00:00,040\n[latitude: 39.905] [longitude: 116.305]\n",
             )
         },
+    ),
+}
+
+
+# Detection jobs (issue 5): the seed has none, so the walk adds one to the other district.
+@dataclass(frozen=True)
+class WalkWorld(World):
+    other_detection_job: int = 0
+
+
+@pytest.fixture
+def world(session: Session) -> WalkWorld:
+    base = load_world(session)
+    sortie = session.get(Sortie, base.other_sortie)
+    assert sortie is not None
+    job = DetectionJob(
+        sortie_id=sortie.id,
+        station_id=sortie.station_id,
+        source=DetectionJobSource.stream,
+        stream_url="rtsp://192.0.2.1:8554/walk",
+        created_by="walk",
+    )
+    session.add(job)
+    session.commit()
+    values = {f.name: getattr(base, f.name) for f in fields(World)}
+    return WalkWorld(**values, other_detection_job=job.id)
+
+
+OTHER_RECORD |= {"detection_job_id": "other_detection_job"}
+BODIES |= {
+    ("POST", "/sorties/{sortie_id}/detection-jobs/stream"): {
+        "stream_url": "rtsp://192.0.2.1:8554/live"
+    },
+}
+FORMS |= {
+    ("POST", "/sorties/{sortie_id}/detection-jobs"): (
+        {},
+        {"file": ("clip.mp4", b"\x00\x00\x00\x18ftypmp42")},
     ),
 }
 

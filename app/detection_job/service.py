@@ -1,0 +1,679 @@
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import BinaryIO, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from app.auth.models import DeviceScope
+from app.auth.principal import Principal
+from app.config import Settings
+from app.detection_job import queue
+from app.detection_job.models import (
+    FINISHED,
+    DetectionJob,
+    DetectionJobSource,
+    DetectionJobStatus,
+)
+from app.detection_job.repository import DetectionJobRepository
+from app.detection_job.schemas import DetectionJobStreamCreate, DetectionJobUploadOptions
+from app.drone import service as drone_service
+from app.errors import AppError, Conflict, NotFound, Unprocessable
+from app.geojson import area_from_geojson
+from app.incident import service as incident_service
+from app.incident.models import EvidenceKind
+from app.sighting import service as sighting_service
+from app.sighting.schemas import SightingCreate
+from app.sortie import service as sortie_service
+from app.sortie.models import Sortie, SortieStatus
+from app.waterway import service as waterway_service
+from detection import (
+    Sighting,
+    SrtParseError,
+    TelemetrySample,
+    Zone,
+    ZoneMap,
+    load_config,
+    parse_srt,
+)
+from missions import CameraKind
+
+MAX_SRT_BYTES = 20 * 1024 * 1024
+COPY_CHUNK_BYTES = 1024 * 1024
+ORPHAN_AGE = timedelta(hours=1)
+DRONE_FIX_WINDOW_S = 30.0
+FLOWN = frozenset(
+    {SortieStatus.airborne, SortieStatus.returning, SortieStatus.landed, SortieStatus.aborted}
+)
+STREAMABLE = frozenset({SortieStatus.preflight, SortieStatus.airborne, SortieStatus.returning})
+
+
+class DetectionJobNotFound(NotFound):
+    pass
+
+
+class SortieNotFlown(Conflict):
+    pass
+
+
+class SortieNotFlying(Conflict):
+    pass
+
+
+class DetectionJobFinished(Conflict):
+    pass
+
+
+class VideoTooLarge(AppError):
+    status_code = 413
+
+
+class UnsupportedVideo(AppError):
+    status_code = 415
+
+
+class EmptyVideo(Unprocessable):
+    pass
+
+
+class InvalidSrtFile(Unprocessable):
+    pass
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def get(session: Session, principal: Principal, job_id: int) -> DetectionJob:
+    repo = DetectionJobRepository(session)
+    job = repo.get(job_id)
+    if job is None or not principal.can_see(repo.station_path(job.station_id)):
+        raise DetectionJobNotFound(f"detection job {job_id} not found")
+    return job
+
+
+def of_sortie(
+    session: Session, principal: Principal, sortie_id: int, *, limit: int, offset: int
+) -> tuple[Sequence[DetectionJob], int]:
+    sortie = sortie_service.get(session, principal, sortie_id)
+    return DetectionJobRepository(session).of_sortie(sortie.id, limit=limit, offset=offset)
+
+
+# --- creating ----------------------------------------------------------------------------
+
+# Container signatures: ISO BMFF (MP4, MOV), Matroska/WebM, AVI, MPEG-TS/PS, FLV.
+_BMFF_BOXES = {b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"pnot"}
+
+
+def video_suffix(head: bytes) -> str | None:
+    """The container of a video from its first bytes (``.mp4``...), or ``None``.
+
+    Examples:
+        >>> video_suffix(b"\\x00\\x00\\x00\\x18ftypmp42"), video_suffix(b"hello world")
+        ('.mp4', None)
+    """
+    if len(head) >= 8 and head[4:8] in _BMFF_BOXES:
+        return ".mp4"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return ".mkv"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return ".avi"
+    if len(head) > 188 and head[0] == 0x47 and head[188] == 0x47:
+        return ".ts"
+    if head[:4] == b"\x00\x00\x01\xba":
+        return ".mpg"
+    if head[:3] == b"FLV":
+        return ".flv"
+    return None
+
+
+def display_name(filename: str | None, fallback: str) -> str:
+    """The client's file name without folders or control characters, for display only."""
+    name = re.split(r"[\\/]", filename or "")[-1]
+    name = "".join(c for c in name if c.isprintable()).strip()
+    return (name or fallback)[:200]
+
+
+def _copy_limited(source: BinaryIO, target: Path, *, limit_bytes: int) -> tuple[int, bytes]:
+    """Copy in chunks; returns (size, first bytes). Raises VideoTooLarge past the limit."""
+    size = 0
+    head = b""
+    with target.open("wb") as out:
+        while chunk := source.read(COPY_CHUNK_BYTES):
+            if len(head) < 512:
+                head += chunk[: 512 - len(head)]
+            size += len(chunk)
+            if size > limit_bytes:
+                raise VideoTooLarge(f"the video is larger than {limit_bytes} bytes")
+            out.write(chunk)
+    return size, head
+
+
+def parse_srt_upload(name: str, data: bytes) -> list[TelemetrySample]:
+    if len(data) > MAX_SRT_BYTES:
+        raise InvalidSrtFile(f"{name}: larger than {MAX_SRT_BYTES // (1024 * 1024)} MiB")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidSrtFile(f"{name}: not UTF-8 text (byte {exc.start})") from exc
+    try:
+        return parse_srt(text)
+    except SrtParseError as exc:
+        raise InvalidSrtFile(f"{name}: {exc}") from exc
+
+
+def video_start(
+    samples: Sequence[TelemetrySample], *, started_at: datetime | None, zone: ZoneInfo
+) -> datetime | None:
+    """When the video began: given, else the SRT's clock (local time) less its offset."""
+    if started_at is not None:
+        return started_at.astimezone(UTC)
+    for sample in samples:
+        if sample.recorded_at is not None:
+            at = sample.recorded_at.replace(tzinfo=zone).astimezone(UTC)
+            return at - timedelta(seconds=sample.t_s)
+    return None
+
+
+def _job_dir(settings: Settings) -> Path:
+    assert settings.detection_dir is not None
+    return settings.detection_dir
+
+
+def _new_storage(settings: Settings) -> tuple[str, Path]:
+    key = f"jobs/{uuid.uuid4().hex}"
+    path = _job_dir(settings) / key
+    path.mkdir(parents=True)
+    return key, path
+
+
+def create_upload(
+    session: Session,
+    principal: Principal,
+    sortie_id: int,
+    *,
+    video: BinaryIO,
+    video_filename: str | None,
+    srt: bytes | None,
+    srt_filename: str | None,
+    options: DetectionJobUploadOptions,
+    settings: Settings,
+    now: datetime,
+) -> DetectionJob:
+    """Store an uploaded video (and SRT) of a flown sortie and queue its analysis.
+
+    Nothing is kept when the upload is refused: the files written so far are removed.
+    """
+    sortie = sortie_service.get(session, principal, sortie_id)
+    if sortie.status not in FLOWN or sortie.airborne_at is None:
+        raise SortieNotFlown(f"sortie {sortie.id} has not flown ({sortie.status}): no video yet")
+    key, folder = _new_storage(settings)
+    try:
+        size, head = _copy_limited(
+            video, folder / "upload", limit_bytes=settings.detection_max_upload_bytes
+        )
+        name = display_name(video_filename, "video")
+        if size == 0:
+            raise EmptyVideo(f"{name}: the file is empty")
+        suffix = video_suffix(head)
+        if suffix is None:
+            raise UnsupportedVideo(
+                f"{name}: not a video container we read (MP4/MOV, MKV/WebM, AVI, MPEG-TS, FLV)"
+            )
+        (folder / "upload").rename(folder / f"video{suffix}")
+        samples: list[TelemetrySample] = []
+        srt_name = None
+        if srt is not None:
+            srt_name = display_name(srt_filename, "telemetry.SRT")
+            samples = parse_srt_upload(srt_name, srt)
+            (folder / "telemetry.SRT").write_bytes(srt)
+        started = video_start(samples, started_at=options.started_at, zone=settings.zone)
+        job = DetectionJobRepository(session).add(
+            DetectionJob(
+                sortie_id=sortie.id,
+                station_id=sortie.station_id,
+                source=DetectionJobSource.upload,
+                video_name=name,
+                srt_name=srt_name,
+                storage_dir=key,
+                video_started_at=started or sortie.airborne_at,
+                fps=options.fps if options.fps is not None else settings.detection_fps,
+                tile_px=options.tile_px
+                if options.tile_px is not None
+                else settings.detection_tile_px,
+                created_by=principal.actor_name,
+                created_at=now,
+            )
+        )
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    queue.mark_submitted(session, job.id)
+    return job
+
+
+def create_stream(
+    session: Session,
+    principal: Principal,
+    sortie_id: int,
+    data: DetectionJobStreamCreate,
+    *,
+    settings: Settings,
+    now: datetime,
+) -> DetectionJob:
+    """Register a live stream of a sortie that is flying (or about to)."""
+    sortie = sortie_service.get(session, principal, sortie_id)
+    if sortie.status not in STREAMABLE:
+        raise SortieNotFlying(
+            f"sortie {sortie.id} is {sortie.status}: a stream is analysed while it flies"
+        )
+    max_s = min(data.max_duration_s or settings.detection_stream_max_s, 86_400)
+    job = DetectionJobRepository(session).add(
+        DetectionJob(
+            sortie_id=sortie.id,
+            station_id=sortie.station_id,
+            source=DetectionJobSource.stream,
+            stream_url=data.stream_url,
+            fps=data.fps if data.fps is not None else settings.detection_fps,
+            tile_px=data.tile_px if data.tile_px is not None else settings.detection_tile_px,
+            max_duration_s=max_s,
+            created_by=principal.actor_name,
+            created_at=now,
+        )
+    )
+    queue.mark_submitted(session, job.id)
+    return job
+
+
+def cancel(session: Session, principal: Principal, job_id: int, *, now: datetime) -> DetectionJob:
+    """Cancel a queued or running job; a running one stops at its next frame."""
+    job = get(session, principal, job_id)
+    job = DetectionJobRepository(session).get(job.id, for_update=True) or job
+    if job.status in FINISHED:
+        raise DetectionJobFinished(f"detection job {job.id} is already {job.status}")
+    job.status = DetectionJobStatus.cancelled
+    job.finished_at = now
+    session.flush()
+    return job
+
+
+# --- running (the worker side) -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class JobPlan:
+    """Everything a worker needs to run one job, as plain values."""
+
+    job_id: int
+    sortie_id: int
+    is_stream: bool
+    source: str
+    srt_path: Path | None
+    output_dir: Path
+    zones: ZoneMap | None
+    fallback_hfov_deg: float | None
+    model_path: Path | None
+    fps: float | None
+    tile_px: int | None
+    max_duration_s: int | None
+    video_started_at: datetime | None
+
+
+class JobNotRunnable(Exception):
+    """The job's inputs cannot be assembled (its files are gone, its sortie moved...)."""
+
+
+def job_principal(session: Session, job: DetectionJob) -> Principal:
+    """Who reports a job's sightings: the job itself, as a device of the sortie's station
+    (as the drone's own edge device would)."""
+    return Principal(
+        kind="device",
+        id=job.id,
+        name=f"detection-job-{job.id}",
+        role=None,
+        scopes=frozenset({DeviceScope.detections_write.value}),
+        jurisdiction_id=job.station_id,
+        jurisdiction_path=DetectionJobRepository(session).station_path(job.station_id),
+    )
+
+
+def _zones(session: Session, principal: Principal, sortie: Sortie) -> ZoneMap | None:
+    waterway = waterway_service.get(session, principal, sortie.waterway_id)
+    deep = [area_from_geojson(z["area"]) for z in waterway.deep_water_zones if z.get("area")]
+    return ZoneMap(
+        area_from_geojson(waterway.area),
+        deep_water=deep,
+        bank_width_m=load_config(None).zones.bank_width_m,
+    )
+
+
+def _hfov(session: Session, principal: Principal, sortie: Sortie) -> float | None:
+    drone = drone_service.get(session, principal, sortie.drone_id)
+    try:
+        profile = drone_service.profile(drone.model_id)
+    except AppError:
+        return None
+    kinds = [CameraKind.thermal, CameraKind.wide] if sortie.needs_thermal else [CameraKind.wide]
+    for kind in kinds:
+        try:
+            return profile.camera(kind).horizontal_fov_deg
+        except ValueError:
+            continue
+    return profile.cameras[0].horizontal_fov_deg if profile.cameras else None
+
+
+def plan(session: Session, job_id: int, *, settings: Settings) -> JobPlan:
+    job = DetectionJobRepository(session).get(job_id)
+    if job is None:
+        raise JobNotRunnable(f"detection job {job_id} does not exist")
+    principal = job_principal(session, job)
+    try:
+        sortie = sortie_service.get(session, principal, job.sortie_id)
+        zones = _zones(session, principal, sortie)
+        hfov = _hfov(session, principal, sortie)
+    except (AppError, ValueError) as exc:
+        raise JobNotRunnable(f"sortie {job.sortie_id}: {exc}") from exc
+    base = _job_dir(settings)
+    if job.source == DetectionJobSource.stream:
+        if job.storage_dir is None:
+            job.storage_dir = f"jobs/{uuid.uuid4().hex}"
+        folder = base / job.storage_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        source = job.stream_url or ""
+        srt_path = None
+    else:
+        folder = base / (job.storage_dir or "missing")
+        videos = sorted(folder.glob("video.*")) if job.storage_dir else []
+        if not videos:
+            raise JobNotRunnable(f"the uploaded video of detection job {job.id} is gone")
+        source = str(videos[0])
+        srt_file = folder / "telemetry.SRT"
+        srt_path = srt_file if srt_file.is_file() else None
+    return JobPlan(
+        job_id=job.id,
+        sortie_id=sortie.id,
+        is_stream=job.source == DetectionJobSource.stream,
+        source=source,
+        srt_path=srt_path,
+        output_dir=folder,
+        zones=zones,
+        fallback_hfov_deg=hfov,
+        model_path=settings.detection_model_path,
+        fps=job.fps,
+        tile_px=job.tile_px,
+        max_duration_s=job.max_duration_s,
+        video_started_at=job.video_started_at,
+    )
+
+
+def claim_next(session: Session, *, worker: str, now: datetime) -> int | None:
+    """Claim the oldest queued job for ``worker``; ``None`` when there is none left."""
+    repo = DetectionJobRepository(session)
+    for job_id in repo.queued_ids(limit=10):
+        if repo.claim(job_id, worker=worker, now=now):
+            return job_id
+    return None
+
+
+def claim(session: Session, job_id: int, *, worker: str, now: datetime) -> bool:
+    return DetectionJobRepository(session).claim(job_id, worker=worker, now=now)
+
+
+def report(
+    session: Session,
+    job_id: int,
+    *,
+    worker: str,
+    frames_done: int,
+    frames_total: int | None,
+    seconds_done: float,
+    max_duration_s: int | None,
+    now: datetime,
+) -> bool:
+    """Progress and heartbeat (a plain UPDATE); False when the job is no longer ours."""
+    if frames_total:
+        progress = min(frames_done / frames_total, 1.0)
+    elif max_duration_s:
+        progress = min(seconds_done / max_duration_s, 1.0)
+    else:
+        progress = 0.0
+    return DetectionJobRepository(session).report(
+        job_id,
+        worker=worker,
+        values={
+            "frames_done": frames_done,
+            "frames_total": frames_total,
+            "seconds_done": round(seconds_done, 3),
+            "progress": round(progress, 4),
+            "heartbeat_at": now,
+        },
+    )
+
+
+class StopReason(StrEnum):
+    cancelled = "cancelled"
+    lost = "lost"  # taken over by another worker after the lease ran out, or deleted
+    landed = "landed"  # a stream's sortie landed or was aborted
+
+
+def stop_reason(
+    session: Session, job_id: int, *, worker: str, stream_sortie_id: int | None
+) -> StopReason | None:
+    """Why a running job should stop now, if it should. ``stream_sortie_id``: the sortie
+    whose landing ends a stream job (``None`` for uploads)."""
+    state = DetectionJobRepository(session).state_of(job_id)
+    if state is None:
+        return StopReason.lost
+    status, owner = state
+    if status == DetectionJobStatus.cancelled:
+        return StopReason.cancelled
+    if status != DetectionJobStatus.running or owner != worker:
+        return StopReason.lost
+    if stream_sortie_id is None:
+        return None
+    flight = DetectionJobRepository(session).sortie_status(stream_sortie_id)
+    if flight is None or flight in {SortieStatus.landed, SortieStatus.aborted}:
+        return StopReason.landed
+    return None
+
+
+class Found(Protocol):
+    """A person found by the run, with its evidence (``runner.FoundSighting``)."""
+
+    @property
+    def key(self) -> int: ...
+    @property
+    def sighting(self) -> Sighting: ...
+    @property
+    def frame_jpeg(self) -> bytes | None: ...
+    @property
+    def crop_jpeg(self) -> bytes | None: ...
+
+
+class Stored(StrEnum):
+    created = "created"
+    created_at_drone = "created_at_drone"  # no camera fix: placed where the drone was
+    known = "known"  # reported before (a re-run, or an earlier report of a stream)
+    unplaced = "unplaced"  # no position: nothing to put on the map
+    too_old = "too_old"  # outside the window the incident flow accepts
+
+
+def client_id(job_id: int, key: int) -> str:
+    return f"job-{job_id}-track-{key}"
+
+
+def store_sighting(
+    session: Session,
+    job_id: int,
+    found: Found,
+    *,
+    settings: Settings,
+    run_started_at: datetime,
+    now: datetime,
+) -> tuple[Stored, int]:
+    """Report one person to the incident flow (idempotent) with its evidence.
+
+    Returns what happened and the number of evidence files stored.
+    """
+    job = DetectionJobRepository(session).get(job_id)
+    if job is None:
+        raise JobNotRunnable(f"detection job {job_id} does not exist")
+    sighting = found.sighting
+    start = run_started_at if job.source == DetectionJobSource.stream else job.video_started_at
+    start = start or run_started_at
+    if sighting.positions:
+        last = sighting.positions[-1]
+        seen_at = start + timedelta(seconds=last.timestamp_s)
+        lon, lat, placed = last.lon_deg, last.lat_deg, Stored.created
+    else:
+        # No camera fix (no SRT, or a stream): where the drone was, from its telemetry.
+        seen_at = start + timedelta(seconds=sighting.last_t_s)
+        fix = DetectionJobRepository(session).drone_fix(
+            job.sortie_id, at=seen_at, window_s=DRONE_FIX_WINDOW_S
+        )
+        if fix is None:
+            return Stored.unplaced, 0
+        lon, lat = fix
+        placed = Stored.created_at_drone
+    principal = job_principal(session, job)
+    try:
+        row, created = sighting_service.ingest(
+            session,
+            principal,
+            SightingCreate(
+                client_id=client_id(job.id, found.key),
+                lon=lon,
+                lat=lat,
+                seen_at=seen_at,
+                people_count=1,
+                is_deep_water=sighting.zone == Zone.deep_water,
+                confidence=round(min(max(sighting.peak_confidence, 0.0), 1.0), 4),
+                sortie_ref=f"sortie-{job.sortie_id}",
+                track_id=found.key,
+            ),
+            now=now,
+            distance_limit_m=settings.incident_group_distance_m,
+            window_s=settings.incident_group_window_s,
+            zone=settings.zone,
+        )
+    except sighting_service.SightingTimeRefused:
+        return Stored.too_old, 0
+    if not created:
+        return Stored.known, 0
+    stored = 0
+    assert settings.media_dir is not None
+    for kind, raw in ((EvidenceKind.crop, found.crop_jpeg), (EvidenceKind.frame, found.frame_jpeg)):
+        if raw is None:
+            continue
+        incident_service.attach_evidence(
+            session,
+            principal,
+            row.incident_id,
+            raw=raw,
+            kind=kind,
+            shows_minor=False,
+            sighting_id=row.id,
+            captured_at=seen_at,
+            media_dir=settings.media_dir,
+            now=now,
+        )
+        stored += 1
+    return placed, stored
+
+
+def add_counts(
+    session: Session, job_id: int, *, created: int, unplaced: int, evidence: int
+) -> None:
+    job = DetectionJobRepository(session).get(job_id, for_update=True)
+    if job is None or (created, unplaced, evidence) == (0, 0, 0):
+        return
+    job.sightings_created += created
+    job.sightings_unplaced += unplaced
+    job.evidence_created += evidence
+    session.flush()
+
+
+def finish(
+    session: Session,
+    job_id: int,
+    *,
+    worker: str,
+    status: DetectionJobStatus,
+    now: datetime,
+    error: str | None = None,
+    note: str | None = None,
+    frames_done: int | None = None,
+) -> bool:
+    """Record a run's outcome (an audited ORM write); False when the job is no longer ours."""
+    job = DetectionJobRepository(session).get(job_id, for_update=True)
+    if job is None or job.status != DetectionJobStatus.running or job.worker != worker:
+        return False
+    job.status = status
+    job.finished_at = now
+    job.heartbeat_at = now
+    if error is not None:
+        job.error = error[:500]
+    if note is not None:
+        job.note = note[:500]
+    if frames_done is not None:
+        job.frames_done = frames_done
+    if status == DetectionJobStatus.succeeded:
+        job.progress = 1.0
+        if job.frames_total is None or job.source == DetectionJobSource.upload:
+            job.frames_total = job.frames_done
+    session.flush()
+    return True
+
+
+def recover(session: Session, *, now: datetime, lease_s: int, max_attempts: int) -> int:
+    """Running jobs whose worker went silent for ``lease_s``: back to queued, or failed
+    after ``max_attempts``. Returns how many were touched."""
+    touched = 0
+    for job in DetectionJobRepository(session).stale(before=now - timedelta(seconds=lease_s)):
+        if job.attempts >= max_attempts:
+            job.status = DetectionJobStatus.failed
+            job.finished_at = now
+            job.error = (
+                f"the worker stopped while running it (attempt {job.attempts} of {max_attempts})"
+            )
+        else:
+            job.status = DetectionJobStatus.queued
+            job.worker = None
+            job.error = f"requeued: the worker stopped during attempt {job.attempts}"
+        touched += 1
+    session.flush()
+    return touched
+
+
+def release(session: Session, *, worker: str) -> int:
+    """Back to the queue: the running jobs of a worker that is shutting down."""
+    jobs = DetectionJobRepository(session).running_of(worker)
+    for job in jobs:
+        job.status = DetectionJobStatus.queued
+        job.worker = None
+    session.flush()
+    return len(jobs)
+
+
+def sweep_orphans(session: Session, *, settings: Settings, now: datetime) -> int:
+    """Remove upload folders that no job row names (a request that died mid-way)."""
+    root = _job_dir(settings) / "jobs"
+    if not root.is_dir():
+        return 0
+    known = DetectionJobRepository(session).storage_dirs()
+    removed = 0
+    cutoff = (now - ORPHAN_AGE).timestamp()
+    for folder in root.iterdir():
+        key = f"jobs/{folder.name}"
+        if key in known or not folder.is_dir() or folder.stat().st_mtime > cutoff:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed += 1
+    return removed
