@@ -479,3 +479,60 @@ def test_a_job_runs_once_however_often_it_is_claimed(
 
     assert (first, second) == (True, False)
     assert job_of(client, auth, job_id)["status"] == "running"
+
+
+@pytest.mark.parametrize(
+    ("data", "files"),
+    [
+        ({"file": "not a file"}, {}),
+        ({"srt": "1\n00:00:00,000 --> 00:00:01,000\n"}, {"file": None}),
+        ({"started_at": "2026-07-01T12:00:00"}, {"file": None}),
+        ({"fps": "0"}, {"file": None}),
+        ({"fps": "nan"}, {"file": None}),
+        ({"tile_px": "-1"}, {"file": None}),
+    ],
+    ids=["file-as-text", "srt-as-text", "naive-start", "zero-fps", "nan-fps", "negative-tile"],
+)
+def test_odd_forms_are_answered_with_a_4xx(
+    client: TestClient,
+    auth: Auth,
+    flight: Flight,
+    settings: Settings,
+    data: dict[str, str],
+    files: dict[str, object],
+) -> None:
+    sent = {k: ("clip.mp4", flight.video) if v is None else v for k, v in files.items()}
+
+    response = client.post(
+        f"/sorties/{flight.sortie_id}/detection-jobs",
+        headers=auth.role("operator"),
+        data=data,
+        files=sent or None,
+    )
+
+    assert 400 <= response.status_code < 500, response.text
+    assert response.json()["error"]
+    assert stored_files(settings) == []
+
+
+def test_the_client_file_name_is_only_shown_never_used(
+    client: TestClient, auth: Auth, flight: Flight, settings: Settings
+) -> None:
+    response = client.post(
+        f"/sorties/{flight.sortie_id}/detection-jobs",
+        headers=auth.role("operator"),
+        files={"file": ("../../etc/飞行.mp4", flight.video)},
+    )
+
+    assert response.status_code == 201, response.text
+    assert response.json()["video_name"] == "飞行.mp4"
+    names = {p.name for p in stored_files(settings) if p.is_file()}
+    assert names == {"video.mp4"}
+
+
+@pytest.mark.parametrize(
+    ("sent", "shown"),
+    [("C:\\DCIM\\DJI_0001.MP4", "DJI_0001.MP4"), ("a/b\x07c.mp4", "bc.mp4"), ("", "video")],
+)
+def test_display_names_lose_folders_and_control_characters(sent: str, shown: str) -> None:
+    assert detection_job_service.display_name(sent, "video") == shown
