@@ -214,6 +214,12 @@ def create_upload(
     sortie = sortie_service.get(session, principal, sortie_id)
     if sortie.status not in FLOWN or sortie.airborne_at is None:
         raise SortieNotFlown(f"sortie {sortie.id} has not flown ({sortie.status}): no video yet")
+    samples: list[TelemetrySample] = []
+    srt_name = None
+    if srt is not None:  # checked first: it is small, the video may be gigabytes
+        srt_name = display_name(srt_filename, "telemetry.SRT")
+        samples = parse_srt_upload(srt_name, srt)
+    started = video_start(samples, started_at=options.started_at, zone=settings.zone)
     key, folder = _new_storage(settings)
     try:
         size, head = _copy_limited(
@@ -228,13 +234,8 @@ def create_upload(
                 f"{name}: not a video container we read (MP4/MOV, MKV/WebM, AVI, MPEG-TS, FLV)"
             )
         (folder / "upload").rename(folder / f"video{suffix}")
-        samples: list[TelemetrySample] = []
-        srt_name = None
         if srt is not None:
-            srt_name = display_name(srt_filename, "telemetry.SRT")
-            samples = parse_srt_upload(srt_name, srt)
             (folder / "telemetry.SRT").write_bytes(srt)
-        started = video_start(samples, started_at=options.started_at, zone=settings.zone)
         job = DetectionJobRepository(session).add(
             DetectionJob(
                 sortie_id=sortie.id,
