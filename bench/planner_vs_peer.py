@@ -14,6 +14,7 @@ import argparse
 import dataclasses
 import json
 import math
+import os
 import statistics
 import sys
 import time
@@ -215,20 +216,22 @@ def run_peer(name: str, area: Polygon, spacing_m: float, footprint_m: float) -> 
     )
 
 
-def timing(area: Polygon, pattern: str, repeats: int) -> float:
+def timing(area: Polygon, pattern: str, repeats: int) -> tuple[float, float]:
+    """Median wall-clock and CPU seconds of a plan (CPU time says less about other load)."""
     launch = LonLat(*area.exterior.coords[0])
     water = Waterway("reach", area, launch_points=(LaunchPoint("bank", launch),))
-    samples = []
+    walls, cpus = [], []
     for _ in range(repeats):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         plan_patrol(
             water,
             pattern=pattern,
             drone=dataclasses.replace(drone_profile(DRONE), usable_flight_time_s=1e9),
             limits=PlanningLimits(altitude_m=FOOTPRINT_ALTITUDE_M),
         )
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
+        walls.append(time.perf_counter() - started)
+        cpus.append(time.process_time() - cpu_started)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def main() -> None:
@@ -236,6 +239,7 @@ def main() -> None:
     parser.add_argument("--spacing-m", type=float, default=70.0)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
+    loads = os.getloadavg()  # the machine may be shared: note how busy it was
     reach = river_reach()
     outlines = [*real_outlines(), ("generated river reach", reach)]
     rows: list[Row] = []
@@ -249,6 +253,7 @@ def main() -> None:
         if peer is not None:
             rows.append(peer)
     print(f"# planner benchmark {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, spacing {args.spacing_m} m")
+    print(f"load average before: {loads[0]:.2f} {loads[1]:.2f} {loads[2]:.2f} (1, 5, 15 min)")
     print(
         "| outline | vertices | area km² | spacing m | planner | plan s | path km | bound km "
         "| turns | coverage |"
@@ -261,11 +266,13 @@ def main() -> None:
             f"{r.length_km:.1f} | {r.lower_bound_km:.1f} | {r.turns} | {r.coverage:.1%} |"
         )
     for pattern in ("bank", "coverage"):
-        median = timing(reach, pattern, args.repeats)
+        wall, cpu = timing(reach, pattern, args.repeats)
         print(
             f"\n{pattern} patrol of the {vertex_count(reach)}-vertex reach: "
-            f"median {median:.3f} s over {args.repeats} runs"
+            f"median {wall:.3f} s over {args.repeats} runs ({cpu:.3f} s CPU)"
         )
+    after = os.getloadavg()
+    print(f"\nload average after: {after[0]:.2f} {after[1]:.2f} {after[2]:.2f} (1, 5, 15 min)")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TypeVar
@@ -27,6 +28,10 @@ G = TypeVar("G", bound=BaseGeometry)
 
 Coords = NDArray[np.float64]
 """An N x 2 array of (x, y) coordinates."""
+
+_PROBE_MARGIN_M = 1e-3
+"""How far the region is grown for the cheap midpoint pre-test of a segment (see
+:meth:`PathFinder._visible_from`)."""
 
 
 def utm_epsg(lon_deg: float, lat_deg: float) -> int:
@@ -184,6 +189,7 @@ class PathFinder:
             for ring in [oriented.exterior, *oriented.interiors]:
                 nodes.extend(_reflex_vertices(np.asarray(ring.coords)[:-1]))
         self._nodes = np.array(nodes, dtype=np.float64).reshape(-1, 2)
+        self._grown: Polygon | MultiPolygon | None = None
 
     def is_clear(self, a: tuple[float, float], b: tuple[float, float]) -> bool:
         """Say whether the straight segment ``a``-``b`` stays in the region."""
@@ -197,18 +203,20 @@ class PathFinder:
         Raises:
             RouteBlockedError: An end is outside the region, or no path joins them.
         """
-        for p in (a, b):
-            if not self.region.covers(Point(p)):
+        inside = shapely.covers(self.region, shapely.points([a, b]))
+        for p, ok in zip((a, b), inside, strict=True):
+            if not ok:
                 raise RouteBlockedError(
                     f"point ({p[0]:.0f}, {p[1]:.0f}) is outside the flyable region"
                 )
         if self.is_clear(a, b):
             return [a, b]
-        # Search first among the nodes inside ellipses around a and b (a detour at most
-        # 1.5x, then 3x the straight distance), then among all nodes: the answer is the same
-        # path whenever it fits the ellipse, found much faster in a long winding reach.
-        straight = math.dist(a, b)
-        for limit in (1.5 * straight + 50.0, 3.0 * straight + 200.0, math.inf):
+        # Search for a path at most a little longer than the straight line, then allow longer
+        # and longer ones: a search bounded by ``limit`` only visits nodes (and only tests the
+        # edges) inside a thin ellipse around ``a`` and ``b``, and it finds the shortest path
+        # whenever that is within the limit, so every bound gives the same path, the first
+        # one fast. Most joins along a winding reach are within a few per cent of straight.
+        for limit in _search_limits(math.dist(a, b)):
             found = self._astar(a, b, limit_m=limit)
             if found is not None:
                 return found
@@ -218,15 +226,45 @@ class PathFinder:
         )
 
     def _visible_from(self, p: tuple[float, float], candidates: Coords) -> NDArray[np.bool_]:
+        """Which segments from ``p`` to each candidate stay in the region (``covers``).
+
+        The midpoints are tested first, against the region grown by ``_PROBE_MARGIN_M``: a
+        segment whose midpoint is outside it cannot be covered (the margin is far above the
+        rounding of the midpoint), and a point test is cheaper than a segment test, which for
+        a long segment across a winding reach meets many boundary edges. Only the others get
+        the segment test, so the answer is exactly ``covers(region, segment)``.
+        """
+        visible = np.zeros(len(candidates), dtype=bool)
         if len(candidates) == 0:
-            return np.zeros(0, dtype=bool)
-        starts = np.repeat(np.array([p], dtype=np.float64), len(candidates), axis=0)
-        segs = shapely.linestrings(np.stack([starts, candidates], axis=1))
-        return np.asarray(shapely.covers(self.region, segs), dtype=bool)
+            return visible
+        origin = np.array(p, dtype=np.float64)
+        mids = shapely.points((candidates + origin) / 2)
+        alive = np.flatnonzero(shapely.covers(self._probe_region(), mids))
+        if len(alive) == 0:
+            return visible
+        ends = np.empty((len(alive), 2, 2), dtype=np.float64)
+        ends[:, 0] = origin
+        ends[:, 1] = candidates[alive]
+        visible[alive] = shapely.covers(self.region, shapely.linestrings(ends))
+        return visible
+
+    def _probe_region(self) -> Polygon | MultiPolygon:
+        if self._grown is None:
+            grown = self.region.buffer(_PROBE_MARGIN_M)
+            assert isinstance(grown, Polygon | MultiPolygon)
+            shapely.prepare(grown)
+            self._grown = grown
+        return self._grown
 
     def _astar(
         self, a: tuple[float, float], b: tuple[float, float], *, limit_m: float
     ) -> list[tuple[float, float]] | None:
+        """Shortest path on the visibility graph among the nodes, or ``None``.
+
+        With a finite ``limit_m`` only paths no longer than it are searched for: a node is
+        only reached (and its edge only tested) when the distance flown to it plus the
+        straight distance on to ``b`` is within the limit.
+        """
         nodes = self._nodes
         if math.isfinite(limit_m) and len(nodes):
             da = np.hypot(nodes[:, 0] - a[0], nodes[:, 1] - a[1])
@@ -235,10 +273,12 @@ class PathFinder:
         pts = np.vstack([np.array([a, b], dtype=np.float64), nodes])
         goal = 1
         gx, gy = pts[goal]
-        dist = {0: 0.0}
+        to_goal = np.hypot(pts[:, 0] - gx, pts[:, 1] - gy)
+        dist = np.full(len(pts), math.inf)
+        dist[0] = 0.0
         parent: dict[int, int] = {}
         alive = np.ones(len(pts), dtype=bool)
-        heap: list[tuple[float, int]] = [(math.hypot(gx - a[0], gy - a[1]), 0)]
+        heap: list[tuple[float, int]] = [(float(to_goal[0]), 0)]
         while heap:
             _, u = heapq.heappop(heap)
             if not alive[u]:
@@ -250,19 +290,42 @@ class PathFinder:
                 return [(float(pts[i][0]), float(pts[i][1])) for i in reversed(out)]
             alive[u] = False
             open_idx = np.flatnonzero(alive)
+            ux, uy = pts[u]
+            step = np.hypot(pts[open_idx, 0] - ux, pts[open_idx, 1] - uy)
+            # Test only the edges that would improve a node (and keep within the limit).
+            better = dist[u] + step < dist[open_idx] - 1e-9
+            if math.isfinite(limit_m):
+                better &= dist[u] + step + to_goal[open_idx] <= limit_m
+            open_idx = open_idx[better]
             if len(open_idx) == 0:
                 continue
-            ux, uy = pts[u]
             visible = self._visible_from((float(ux), float(uy)), pts[open_idx])
             for v in open_idx[visible]:
                 vi = int(v)
-                nd = dist[u] + math.hypot(pts[vi][0] - ux, pts[vi][1] - uy)
-                if nd < dist.get(vi, math.inf) - 1e-9:
+                nd = float(dist[u]) + math.hypot(pts[vi][0] - ux, pts[vi][1] - uy)
+                if nd < dist[vi] - 1e-9:
                     dist[vi] = nd
                     parent[vi] = u
                     h = math.hypot(gx - pts[vi][0], gy - pts[vi][1])
                     heapq.heappush(heap, (nd + h, vi))
         return None
+
+
+def _search_limits(straight_m: float) -> Iterator[float]:
+    """Growing bounds on a path's length for :meth:`PathFinder.path`, ending unbounded.
+
+    Examples:
+        >>> *bounded, last = _search_limits(1000.0)
+        >>> [round(x) for x in bounded], last
+        ([1015, 1045, 1135, 1405, 2215, 4645], inf)
+    """
+    slack = 0.01 * straight_m + 5.0
+    while True:
+        yield straight_m + slack
+        if slack >= 2 * straight_m + 200.0:
+            break
+        slack *= 3
+    yield math.inf
 
 
 def _reflex_vertices(ring: Coords) -> list[tuple[float, float]]:

@@ -431,16 +431,16 @@ def _lanes(region: Polygon | MultiPolygon, spacing: float, angle_deg: float) -> 
     minx, miny, maxx, maxy = turned.bounds
     ys = _lane_ys(miny, maxy, spacing)
     count = len(ys)
-    lines = shapely.linestrings(
-        np.stack(
-            [
-                np.column_stack([np.full(count, minx - 1), ys]),
-                np.column_stack([np.full(count, maxx + 1), ys]),
-            ],
-            axis=1,
-        )
-    )
-    parts = shapely.get_parts(shapely.intersection(lines, turned))
+    lines = np.stack(
+        [
+            np.column_stack([np.full(count, minx - 1), ys]),
+            np.column_stack([np.full(count, maxx + 1), ys]),
+        ],
+        axis=1,
+    )  # (lanes, 2 ends, xy)
+    # One overlay of all the lines with the region (not one per line: each overlay nodes the
+    # whole outline again), then the parts lane by lane, west to east.
+    parts = shapely.get_parts(shapely.intersection(shapely.multilinestrings(lines), turned))
     keep = (shapely.get_type_id(parts) == 1) & (shapely.length(parts) > 1.0)
     parts = parts[keep]
     if len(parts) == 0:
@@ -452,6 +452,8 @@ def _lanes(region: Polygon | MultiPolygon, spacing: float, angle_deg: float) -> 
         ],
         axis=1,
     )  # (lanes, 2 ends, xy) in the turned frame
+    lane = np.abs(ends[:, 0, 1, None] - ys[None, :]).argmin(axis=1)
+    ends = ends[np.lexsort((ends[:, 0, 0], lane))]
     theta = math.radians(angle_deg)
     cos_t, sin_t = math.cos(theta), math.sin(theta)
     ox, oy = origin.x, origin.y
@@ -462,7 +464,7 @@ def _lanes(region: Polygon | MultiPolygon, spacing: float, angle_deg: float) -> 
             ((float(xs[k, 0]), float(ys_back[k, 0])), (float(xs[k, 1]), float(ys_back[k, 1]))),
             "lane",
         )
-        for k in range(len(parts))
+        for k in range(len(ends))
     ]
 
 
@@ -477,35 +479,87 @@ def _angles(region: Polygon | MultiPolygon) -> list[float]:
 
 
 def _lane_ys(miny: float, maxy: float, spacing: float) -> NDArray[np.float64]:
-    """Sweep line positions: outer lanes half a spacing inside, the rest spread evenly."""
+    """Sweep line positions: outer lanes half a spacing inside, the rest spread evenly.
+
+    Examples:
+        >>> _lane_ys(0.0, 100.0, 30.0).tolist()
+        [15.0, 38.33333333333333, 61.666666666666664, 85.0]
+        >>> _lane_ys(0.0, 20.0, 30.0).tolist()
+        [10.0]
+    """
     height = maxy - miny
     if height <= spacing:
         return np.array([(miny + maxy) / 2])
     count = math.ceil((height - spacing) / spacing - 1e-9) + 1
-    return np.linspace(miny + spacing / 2, maxy - spacing / 2, count)
+    start, stop = miny + spacing / 2, maxy - spacing / 2
+    if count == 1:
+        return np.array([start])
+    # As numpy.linspace(start, stop, count) computes them, without its overhead.
+    ys = np.arange(count, dtype=np.float64) * ((stop - start) / (count - 1)) + start
+    ys[-1] = stop
+    return ys
 
 
-def _lane_count(region: Polygon | MultiPolygon, spacing: float, angle_deg: float) -> int:
-    """How many lanes :func:`_lanes` makes, counted from edge crossings (no clipping)."""
-    edges: list[NDArray[np.float64]] = []
-    for poly in area_polygons(region):
-        for ring in [poly.exterior, *poly.interiors]:
-            xy = np.asarray(ring.coords, dtype=np.float64)
-            edges.append(np.stack([xy[:-1], xy[1:]], axis=1))
-    if not edges:
-        return 0
-    seg = np.concatenate(edges)  # (edges, 2 ends, xy)
-    theta = math.radians(-angle_deg)
-    ys_turned = seg[..., 0] * math.sin(theta) + seg[..., 1] * math.cos(theta)
-    lanes = _lane_ys(float(ys_turned.min()), float(ys_turned.max()), spacing)
-    lo = np.minimum(ys_turned[:, 0], ys_turned[:, 1])[:, None]
-    hi = np.maximum(ys_turned[:, 0], ys_turned[:, 1])[:, None]
-    crossings = np.count_nonzero((lo <= lanes[None, :]) & (lanes[None, :] < hi), axis=0)
-    return int(crossings.sum() // 2)
+def _lane_counts(
+    region: Polygon | MultiPolygon, spacing: float, angles: Sequence[float]
+) -> list[int]:
+    """How many lanes :func:`_lanes` makes at each angle, counted from edge crossings.
+
+    No clipping: a lane crosses the outline twice for each piece it makes. The lanes that
+    cross an edge are those with ``lo <= y < hi`` between the edge's turned ends, found for
+    every edge and angle at once by bisection in the lanes of all angles, keyed by the complex
+    number ``angle index + 1j * y`` (numpy orders complex numbers by real, then imaginary
+    part), so a call costs a few array operations whatever the number of angles.
+    """
+    if region.is_empty or not angles:
+        return [0 for _ in angles]
+    rings = shapely.get_rings(shapely.get_parts(region))
+    xy, ring = shapely.get_coordinates(rings, return_index=True)
+    first = np.flatnonzero(ring[:-1] == ring[1:])  # edges join vertices of the same ring
+    thetas = [math.radians(-a) for a in angles]
+    sin_t = np.array([math.sin(t) for t in thetas])
+    cos_t = np.array([math.cos(t) for t in thetas])
+    ys_turned = xy[:, 0, None] * sin_t[None, :] + xy[:, 1, None] * cos_t[None, :]  # (V, A)
+    index, lanes = _lane_ys_many(ys_turned.min(axis=0), ys_turned.max(axis=0), spacing)
+    keys = index + 1j * lanes
+    a, b = ys_turned[first], ys_turned[first + 1]  # (E, A)
+    column = np.arange(len(angles), dtype=np.float64)[None, :]
+    lo = column + 1j * np.minimum(a, b)
+    hi = column + 1j * np.maximum(a, b)
+    crossings = np.searchsorted(keys, hi, side="left") - np.searchsorted(keys, lo, side="left")
+    return [int(c) // 2 for c in crossings.sum(axis=0)]
+
+
+def _lane_ys_many(
+    miny: NDArray[np.float64], maxy: NDArray[np.float64], spacing: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """:func:`_lane_ys` for many extents at once: ``(extent index, lane y)`` per lane.
+
+    Examples:
+        >>> index, ys = _lane_ys_many(np.array([0.0, 0.0]), np.array([100.0, 20.0]), 30.0)
+        >>> index.tolist(), ys.tolist()
+        ([0.0, 0.0, 0.0, 0.0, 1.0], [15.0, 38.33333333333333, 61.666666666666664, 85.0, 10.0])
+    """
+    height = maxy - miny
+    wide = height > spacing
+    counts = np.ones(len(height), dtype=np.int64)
+    counts[wide] = np.ceil((height[wide] - spacing) / spacing - 1e-9).astype(np.int64) + 1
+    start = np.where(wide, miny + spacing / 2, (miny + maxy) / 2)
+    stop = maxy - spacing / 2
+    step = np.zeros(len(height))
+    many = counts > 1
+    step[many] = (stop[many] - start[many]) / (counts[many] - 1)
+    owner = np.repeat(np.arange(len(height)), counts)
+    offsets = np.cumsum(counts) - counts
+    k = np.arange(len(owner), dtype=np.float64) - offsets[owner]
+    ys = k * step[owner] + start[owner]
+    last = offsets[many] + counts[many] - 1
+    ys[last] = stop[many]
+    return owner.astype(np.float64), ys
 
 
 def _fewest_lanes(region: Polygon | MultiPolygon, spacing: float) -> int:
-    counts = [_lane_count(region, spacing, a) for a in _angles(region)]
+    counts = _lane_counts(region, spacing, _angles(region))
     return min((c for c in counts if c > 0), default=0)
 
 
@@ -525,10 +579,11 @@ def _best_lanes(cell: Polygon, spacing: float, footprint_m: float) -> list[_Piec
     if not options:
         return []
     fewest = min(o[0] for o in options)
+    tied = [o for o in options if o[0] == fewest]
+    if len(tied) == 1:  # nothing to weigh: skip measuring what the lanes see
+        return tied[0][2] + _gap_lanes(cell, tied[0][2], spacing, footprint_m)
     best: tuple[tuple[int, float, float], list[_Piece]] | None = None
-    for count, length, lanes in options:
-        if count != fewest:
-            continue
+    for count, length, lanes in tied:
         tracks = [LineString(p.coords) for p in lanes]
         seen = round(_coverage(cell, tracks, footprint_m), 6)
         score = (count, -seen, length)
@@ -616,10 +671,17 @@ def _decompose(cell: Polygon, spacing: float, depth: int) -> list[Polygon]:
         parts = area_polygons(split(simple, cutter))
         if len(parts) < 2 or min(g.area for g in parts) < spacing * spacing:
             continue  # slivers would cost a transition each; never drop them either
-        total = sum(_fewest_lanes(g, spacing) for g in parts)
-        if best is None or total < best[0]:
+        # Only a cut that saves two lanes and beats the best so far matters: stop counting
+        # a cut's parts once they reach more lanes than that.
+        most = base - 2 if best is None else best[0] - 1
+        total = 0
+        for part in parts:
+            total += _fewest_lanes(part, spacing)
+            if total > most:
+                break
+        else:
             best = (total, cutter)
-    if best is None or best[0] > base - 2:
+    if best is None:
         return [cell]
     real_parts = area_polygons(split(cell, best[1]))
     if len(real_parts) < 2:

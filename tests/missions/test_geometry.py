@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import heapq
 import math
 
 import numpy as np
 import pytest
-from hypothesis import example, given, settings
+import shapely
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from shapely import LineString, MultiPolygon, Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
@@ -93,3 +95,111 @@ def test_path_finder_takes_the_straight_line_when_it_is_clear() -> None:
     finder = PathFinder(box(0, 0, 100, 100))
 
     assert finder.path((1.0, 1.0), (99.0, 99.0)) == [(1.0, 1.0), (99.0, 99.0)]
+
+
+# --- the path finder's search against a brute-force visibility graph ----------------------
+
+zones = st.lists(
+    st.tuples(
+        st.floats(min_value=5, max_value=90),
+        st.floats(min_value=5, max_value=90),
+        st.floats(min_value=2, max_value=50),
+        st.floats(min_value=2, max_value=50),
+    ),
+    min_size=1,
+    max_size=7,
+)
+spots = st.tuples(st.floats(min_value=0, max_value=100), st.floats(min_value=0, max_value=100))
+
+
+def zoned(boxes: list[tuple[float, float, float, float]]) -> Polygon | MultiPolygon:
+    region: BaseGeometry = box(0, 0, 100, 100)
+    for x, y, w, h in boxes:
+        region = region.difference(box(x, y, x + w, y + h))
+    return area(region)
+
+
+def shortest_on_full_graph(
+    finder: PathFinder, a: tuple[float, float], b: tuple[float, float]
+) -> float | None:
+    """Dijkstra over every node pair tested with ``covers``: what the search must match."""
+    pts = [a, b, *((float(x), float(y)) for x, y in finder._nodes)]
+    pairs = [(i, j) for i in range(len(pts)) for j in range(i + 1, len(pts))]
+    segments = shapely.linestrings([[pts[i], pts[j]] for i, j in pairs])
+    clear = shapely.covers(finder.region, segments)
+    edges: dict[int, list[int]] = {i: [] for i in range(len(pts))}
+    for (i, j), ok in zip(pairs, clear, strict=True):
+        if ok:
+            edges[i].append(j)
+            edges[j].append(i)
+    dist = {0: 0.0}
+    heap = [(0.0, 0)]
+    done: set[int] = set()
+    while heap:
+        d, u = heapq.heappop(heap)
+        if u in done:
+            continue
+        if u == 1:
+            return d
+        done.add(u)
+        for v in edges[u]:
+            nd = d + math.dist(pts[u], pts[v])
+            if nd < dist.get(v, math.inf):
+                dist[v] = nd
+                heapq.heappush(heap, (nd, v))
+    return None
+
+
+@settings(max_examples=100, deadline=None)
+@given(boxes=zones, a=spots, b=spots)
+@example(boxes=[(45, -1, 10, 102)], a=(10.0, 50.0), b=(90.0, 50.0))  # blocked
+@example(boxes=[(20, 5, 60, 90)], a=(10.0, 50.0), b=(90.0, 50.0))  # around a long zone
+@example(boxes=[(20, 16, 31, 37)], a=(58.0, 19.0), b=(19.0, 46.0))  # the shorter way round
+@example(  # three zones: a greedy search takes the longer gap
+    boxes=[(57, 52, 4, 22), (40, 81, 26, 48), (68, 64, 8, 32)], a=(12.0, 84.0), b=(88.0, 94.0)
+)
+def test_path_finder_finds_the_shortest_path_of_its_visibility_graph(
+    boxes: list[tuple[float, float, float, float]],
+    a: tuple[float, float],
+    b: tuple[float, float],
+) -> None:
+    region = zoned(boxes)
+    assume(region.covers(Point(a)) and region.covers(Point(b)))
+    finder = PathFinder(region, clearance_m=0.5)
+
+    expected = shortest_on_full_graph(finder, a, b)
+
+    if expected is None:
+        with pytest.raises(RouteBlockedError):
+            finder.path(a, b)
+    else:
+        path = finder.path(a, b)
+        assert path[0] == a
+        assert path[-1] == b
+        assert region.covers(LineString(path)) or a == b
+        assert path_length_m(path) == pytest.approx(expected, abs=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(boxes=zones)
+@example(boxes=[(45, -1, 10, 102)])  # two parts
+def test_visibility_is_exactly_covers_even_along_the_edges(
+    boxes: list[tuple[float, float, float, float]],
+) -> None:
+    # Segments between the region's own corners and edge midpoints run along its edges and
+    # touch it at corners: the cases where a pre-test could disagree with ``covers``.
+    region = zoned(boxes)
+    assume(not region.is_empty)
+    finder = PathFinder(region, clearance_m=0.5)
+    rings = shapely.get_rings(shapely.get_parts(region))
+    corners = shapely.get_coordinates(rings)
+    mids = np.concatenate(
+        [(xy[:-1] + xy[1:]) / 2 for xy in (shapely.get_coordinates(r) for r in rings)]
+    )
+    candidates = np.unique(np.vstack([corners, mids]), axis=0)
+
+    for p in candidates[:: max(1, len(candidates) // 12)]:
+        origin = (float(p[0]), float(p[1]))
+        others = candidates[np.any(candidates != p, axis=1)]
+        expected = shapely.covers(region, shapely.linestrings([[origin, tuple(q)] for q in others]))
+        assert finder._visible_from(origin, others).tolist() == expected.tolist()
