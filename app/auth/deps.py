@@ -7,13 +7,19 @@ Every route must depend on ``require(...)`` or ``public()``; the route walk in
 from __future__ import annotations
 
 import logging
+import threading
+import time
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -60,7 +66,7 @@ def _jurisdiction_path(session: Session, jurisdiction_id: int) -> str:
     return path
 
 
-def _touch_device(session: Session, device_id: int, now: datetime) -> None:
+def _touch_device(engine: Engine, device_id: int, now: datetime) -> None:
     """Record a device's last use in its own short transaction, best effort.
 
     Done in the request's transaction, this bookkeeping would take SQLite's single write lock
@@ -68,8 +74,6 @@ def _touch_device(session: Session, device_id: int, now: datetime) -> None:
     online together would queue behind each other. It is a plain UPDATE (not an ORM write), so
     it is not an audit row: it records no decision, only a timestamp.
     """
-    bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
     try:
         with engine.connect() as connection:
             if connection.dialect.name == "sqlite":
@@ -86,18 +90,160 @@ def _touch_device(session: Session, device_id: int, now: datetime) -> None:
         log.warning("device %s: last-use time not recorded (database busy)", device_id)
 
 
-def _device_principal(session: Session, token: str) -> Principal:
-    device = session.scalar(
-        select(DeviceToken).where(DeviceToken.token_hash == token_digest(token))
+# --- device principals, cached a few seconds ---------------------------------------------
+#
+# A drone posts telemetry every second or more often; looking its token and jurisdiction up
+# each time was a third of the ingest path's database time. A resolved device principal is
+# kept DEVICE_PRINCIPAL_TTL_S seconds per process and engine, keyed by the token's digest.
+# Revoking a token takes effect at once in the process that revoked it (the entry is dropped
+# when the revocation commits) and within DEVICE_PRINCIPAL_TTL_S in every other process; the
+# same bound holds for a deleted token or a moved jurisdiction. Expiry (``expires_at``) is
+# checked on every request, cached or not.
+DEVICE_PRINCIPAL_TTL_S = 5.0
+DEVICE_PRINCIPAL_CACHE_SIZE = 4096
+
+
+@dataclass(slots=True)
+class _CachedDevice:
+    principal: Principal
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    fresh_until: float  # monotonic clock
+
+
+class DevicePrincipalCache:
+    """Resolved device principals of one database, for a few seconds (thread-safe, LRU)."""
+
+    def __init__(
+        self,
+        *,
+        ttl_s: float = DEVICE_PRINCIPAL_TTL_S,
+        size: int = DEVICE_PRINCIPAL_CACHE_SIZE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl_s = ttl_s
+        self.size = size
+        self.clock = clock
+        self._entries: OrderedDict[str, _CachedDevice] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> _CachedDevice | None:
+        with self._lock:
+            entry = self._entries.get(digest)
+            if entry is None:
+                return None
+            if entry.fresh_until <= self.clock():
+                del self._entries[digest]
+                return None
+            self._entries.move_to_end(digest)
+            return entry
+
+    def put(
+        self,
+        digest: str,
+        principal: Principal,
+        *,
+        expires_at: datetime | None,
+        last_used_at: datetime | None,
+    ) -> None:
+        entry = _CachedDevice(principal, expires_at, last_used_at, self.clock() + self.ttl_s)
+        with self._lock:
+            self._entries[digest] = entry
+            self._entries.move_to_end(digest)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def forget_device(self, device_id: int) -> None:
+        with self._lock:
+            for digest in [d for d, e in self._entries.items() if e.principal.id == device_id]:
+                del self._entries[digest]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_DEVICE_CACHES: weakref.WeakKeyDictionary[Engine, DevicePrincipalCache] = (
+    weakref.WeakKeyDictionary()
+)
+_DEVICE_CACHES_LOCK = threading.Lock()
+
+
+def _engine_of(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+def device_principal_cache(session_or_engine: Session | Engine) -> DevicePrincipalCache:
+    """The cache of a database (one per engine, so per app and per test database)."""
+    engine = (
+        session_or_engine
+        if isinstance(session_or_engine, Engine)
+        else _engine_of(session_or_engine)
     )
+    with _DEVICE_CACHES_LOCK:
+        cache = _DEVICE_CACHES.get(engine)
+        if cache is None:
+            cache = _DEVICE_CACHES[engine] = DevicePrincipalCache()
+        return cache
+
+
+def forget_device_principal(session: Session, device_id: int) -> None:
+    """Drop a device's cached principal now and again when ``session`` commits (a request
+    that read the row before the commit may have cached it again meanwhile)."""
+    cache = device_principal_cache(session)
+    cache.forget_device(device_id)
+
+    def _after_commit(_session: Session) -> None:
+        cache.forget_device(device_id)
+
+    event.listen(session, "after_commit", _after_commit, once=True)
+
+
+def _touch_due(last_used_at: datetime | None, now: datetime) -> bool:
+    return last_used_at is None or now - last_used_at > DEVICE_TOUCH_INTERVAL
+
+
+def peek_device_principal(engine: Engine, token: str) -> Principal | None:
+    """The principal of a device token from the cache alone (no database, no I/O): safe to
+    call on the event loop. None when it is not cached or its last-use time is due a write
+    (then ``authenticate`` resolves it); raises when the cached token has expired."""
+    if not token.startswith(DEVICE_TOKEN_PREFIX):
+        return None
+    cached = device_principal_cache(engine).get(token_digest(token))
+    if cached is None:
+        return None
     now = utcnow()
+    if cached.expires_at is not None and cached.expires_at <= now:
+        raise Unauthorized("device token has expired")
+    if _touch_due(cached.last_used_at, now):
+        return None
+    return cached.principal
+
+
+def _device_principal(session: Session, token: str) -> Principal:
+    digest = token_digest(token)
+    engine = _engine_of(session)
+    cache = device_principal_cache(engine)
+    now = utcnow()
+    cached = cache.get(digest)
+    if cached is not None:
+        if cached.expires_at is not None and cached.expires_at <= now:
+            raise Unauthorized("device token has expired")
+        if _touch_due(cached.last_used_at, now):
+            cached.last_used_at = now
+            _touch_device(engine, cached.principal.id, now)
+        return cached.principal
+    device = session.scalar(select(DeviceToken).where(DeviceToken.token_hash == digest))
     if device is None or device.revoked_at is not None:
         raise Unauthorized("device token is unknown or revoked")
     if device.expires_at is not None and device.expires_at <= now:
         raise Unauthorized("device token has expired")
-    if device.last_used_at is None or now - device.last_used_at > DEVICE_TOUCH_INTERVAL:
-        _touch_device(session, device.id, now)
-    return Principal(
+    last_used_at = device.last_used_at
+    if _touch_due(last_used_at, now):
+        last_used_at = now
+        _touch_device(engine, device.id, now)
+    principal = Principal(
         kind="device",
         id=device.id,
         name=device.name,
@@ -107,6 +253,8 @@ def _device_principal(session: Session, token: str) -> Principal:
         jurisdiction_path=_jurisdiction_path(session, device.jurisdiction_id),
         ground_unit_id=device.ground_unit_id,
     )
+    cache.put(digest, principal, expires_at=device.expires_at, last_used_at=last_used_at)
+    return principal
 
 
 def _user_principal(session: Session, token: str, settings: Settings, key: str) -> Principal:
@@ -150,7 +298,21 @@ def authenticate(request: Request, session: Session, token: str | None) -> Princ
         principal = _user_principal(
             session, token, request.app.state.settings, request.app.state.secret_key
         )
+    act_as(request, session, principal)
+    return principal
+
+
+def act_as(request: Request, session: Session, principal: Principal) -> None:
+    """Make ``principal`` the actor of what ``session`` writes (the audit trail)."""
     audit_service.set_actor(session, request_actor(request, principal.name, principal.kind))
+
+
+def _enforce(rule: AccessRule, principal: Principal) -> Principal:
+    if principal.kind == "user":
+        if principal.role not in rule.roles:
+            raise Forbidden(f"role {principal.role} may not call this route")
+    elif not principal.scopes & rule.scopes:
+        raise Forbidden("device token lacks the scope this route needs")
     return principal
 
 
@@ -159,13 +321,36 @@ def require(*roles: Role, scopes: Iterable[str] = ()) -> Callable[..., Principal
     rule = AccessRule(roles=frozenset(roles), scopes=frozenset(scopes))
 
     def dependency(request: Request, session: SessionDep, token: TokenDep) -> Principal:
-        principal = authenticate(request, session, token)
-        if principal.kind == "user":
-            if principal.role not in rule.roles:
-                raise Forbidden(f"role {principal.role} may not call this route")
-        elif not principal.scopes & rule.scopes:
-            raise Forbidden("device token lacks the scope this route needs")
-        return principal
+        return _enforce(rule, authenticate(request, session, token))
+
+    dependency.access = rule  # type: ignore[attr-defined]
+    return dependency
+
+
+def _authenticate_alone(request: Request, token: str) -> Principal:
+    factory = request.app.state.sessionmaker
+    with factory() as session:
+        return authenticate(request, session, token)
+
+
+def require_sessionless(*roles: Role, scopes: Iterable[str] = ()) -> Callable[..., Any]:
+    """``require(...)`` for a hot route that opens its own session in one worker-thread call
+    (telemetry ingest): the same rule, checked before the body is validated, but without
+    the request session, so a sync dependency and ``SessionDep`` cost no thread hops.
+
+    A cached device principal (``peek_device_principal``) is checked on the event loop with
+    no I/O; anything else is authenticated in a worker thread with a short session of its
+    own. The route must call ``act_as`` on the session it writes with.
+    """
+    rule = AccessRule(roles=frozenset(roles), scopes=frozenset(scopes))
+
+    async def dependency(request: Request, token: TokenDep) -> Principal:
+        if not token:
+            raise Unauthorized("not authenticated: send 'Authorization: Bearer <token>'")
+        principal = peek_device_principal(request.app.state.engine, token)
+        if principal is None:
+            principal = await anyio.to_thread.run_sync(_authenticate_alone, request, token)
+        return _enforce(rule, principal)
 
     dependency.access = rule  # type: ignore[attr-defined]
     return dependency

@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit_service
+from app.auth.deps import forget_device_principal
 from app.auth.models import DeviceScope, DeviceToken, RefreshToken, Role, User
 from app.auth.principal import Principal
 from app.auth.ratelimit import SlidingWindowLimiter
@@ -366,4 +367,5 @@ def revoke_device_token(session: Session, principal: Principal, token_id: int) -
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         session.flush()
+        forget_device_principal(session, token.id)
     return token
