@@ -178,8 +178,11 @@ def expand_schedule(
         )
     except (ValueError, ScheduleError) as exc:
         raise InvalidSchedule(str(exc)) from exc
-    booked = sortie_service.scheduled_starts(session, schedule.id)
     candidates = _candidates(session, principal, schedule)
+    # Before reading what is booked: a concurrent booking or expansion of these drones waits
+    # until this one commits (two expansions of one schedule, too).
+    sortie_service.lock_drones(session, candidates)
+    booked = sortie_service.scheduled_starts(session, schedule.id)
     pending: list[Booking] = []
     plan: list[tuple[Drone, int, datetime, datetime, bool]] = []
     problems: list[str] = []

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from app.auth.deps import require
+from app.auth.deps import require, require_sessionless
 from app.auth.models import DeviceScope, Role
 from app.auth.principal import Principal
 
@@ -17,4 +17,9 @@ SortieBooker = Annotated[Principal, Depends(require(Role.admin, Role.operator))]
 SortiePilot = Annotated[Principal, Depends(require(Role.command, Role.operator))]
 TelemetryWriter = Annotated[
     Principal, Depends(require(Role.operator, scopes=[DeviceScope.telemetry_write]))
+]
+# The same rule for the telemetry ingest route, which opens its own session (hot path).
+TelemetrySender = Annotated[
+    Principal,
+    Depends(require_sessionless(Role.operator, scopes=[DeviceScope.telemetry_write])),
 ]

@@ -27,7 +27,7 @@ from app.sortie import live
 from app.sortie.conformance import Airspace, Breach, Fix, Limits, check
 from app.sortie.flightlog import TrackPoint, Water, figures
 from app.sortie.models import Sortie, SortieEvent, SortieEventKind, SortieStatus
-from app.sortie.repository import SortieRepository
+from app.sortie.repository import FlyingSortie, SortieRepository
 from app.sortie.schemas import (
     CalendarEntry,
     CalendarRead,
@@ -266,6 +266,19 @@ def airspace_problems(
     return problems
 
 
+def lock_drones(session: Session, drones: Sequence[Drone]) -> None:
+    """Hold these drones' bookings until the transaction ends, then re-read the drones.
+
+    Call before checking for overlaps: a concurrent booking of the same drones waits here
+    until this transaction commits or rolls back, then sees what it booked (see
+    ``SortieRepository.lock_drones``). The drones are re-read under the lock, so a status
+    changed meanwhile (maintenance) is seen too.
+    """
+    SortieRepository(session).lock_drones(d.id for d in drones)
+    for drone in drones:
+        session.refresh(drone)
+
+
 def booking_problems(
     session: Session,
     *,
@@ -398,6 +411,7 @@ def book(
         _check_operator(session, operator_id, repo.station_path(drone.station_id))
     start = data.planned_start
     end = start + duration_of(mission, data.route_index)
+    lock_drones(session, [drone])
     problems = booking_problems(
         session,
         drone=drone,
@@ -565,7 +579,7 @@ _AIRSPACE_CACHE_SIZE = 512
 _AIRSPACE_LOCK = threading.Lock()
 
 
-def _build_airspace(session: Session, sortie: Sortie) -> Airspace | None:
+def _build_airspace(session: Session, sortie: FlyingSortie) -> Airspace | None:
     mission = session.get(Mission, sortie.mission_id)
     waterway = session.get(Waterway, sortie.waterway_id)
     if mission is None or waterway is None:
@@ -578,7 +592,7 @@ def _build_airspace(session: Session, sortie: Sortie) -> Airspace | None:
     return Airspace.build(route, zones)
 
 
-def _airspace(session: Session, sortie: Sortie) -> Airspace | None:
+def _airspace(session: Session, sortie: FlyingSortie) -> Airspace | None:
     key = (sortie.id, sortie.created_at, sortie.mission_id, sortie.route_index)
     now = time.monotonic()
     with _AIRSPACE_LOCK:
@@ -604,7 +618,7 @@ def _limits(settings: Settings) -> Limits:
 
 
 def _new_event(
-    sortie: Sortie, kind: SortieEventKind, detail: str, *, at: datetime, data: dict[str, Any]
+    sortie: FlyingSortie, kind: SortieEventKind, detail: str, *, at: datetime, data: dict[str, Any]
 ) -> SortieEvent:
     return SortieEvent(
         sortie_id=sortie.id,
@@ -618,7 +632,7 @@ def _new_event(
 
 def _conformance(
     session: Session,
-    sortie: Sortie,
+    sortie: FlyingSortie,
     samples: Sequence[Sample],
     *,
     settings: Settings,
@@ -675,21 +689,45 @@ def _conformance(
 
 def _store(
     session: Session,
-    sortie: Sortie,
+    sortie: FlyingSortie,
     samples: Sequence[Sample],
     *,
     settings: Settings,
     on_route: bool,
 ) -> TelemetryAccepted:
-    """Store the samples not stored yet and check them. Everything is read and computed
-    first and written last, so the write lock (SQLite) is held as briefly as possible."""
+    """Store the samples not stored yet and check them, in time order.
+
+    One ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` stores the new samples and says which
+    they were (idempotent by drone and time, no separate duplicate check); conformance then
+    runs over those only, from the sortie's active breaches. The checks are pure CPU over the
+    cached airspace (well under a millisecond a batch), so the SQLite write lock the insert
+    takes is still held only briefly."""
     repo = SortieRepository(session)
     by_time: dict[datetime, Sample] = {}
     for sample in samples:
         by_time[sample.at] = sample
     ordered = [by_time[t] for t in sorted(by_time)]
-    existing = repo.existing_times(sortie.drone_id, list(by_time))
-    new = [s for s in ordered if s.at not in existing]
+    stored = repo.insert_new_samples(
+        [
+            {
+                "sortie_id": sortie.id,
+                "drone_id": sortie.drone_id,
+                "at": s.at,
+                "lon": s.lon,
+                "lat": s.lat,
+                "alt_m": s.alt_m,
+                "amsl_m": s.amsl_m,
+                "heading_deg": s.heading_deg,
+                "speed_mps": s.speed_mps,
+                "battery_pct": s.battery_pct,
+                "gimbal_pitch_deg": s.gimbal_pitch_deg,
+                "gimbal_yaw_deg": s.gimbal_yaw_deg,
+                "gimbal_roll_deg": s.gimbal_roll_deg,
+            }
+            for s in ordered
+        ]
+    )
+    new = [s for s in ordered if s.at in stored]
     violations = list(sortie.violations)
     last_at = sortie.last_telemetry_at
     if not new:
@@ -714,26 +752,6 @@ def _store(
             "last_battery_pct": newest.battery_pct,
             "last_telemetry_at": newest.at,
         }
-    repo.insert_samples(
-        [
-            {
-                "sortie_id": sortie.id,
-                "drone_id": sortie.drone_id,
-                "at": s.at,
-                "lon": s.lon,
-                "lat": s.lat,
-                "alt_m": s.alt_m,
-                "amsl_m": s.amsl_m,
-                "heading_deg": s.heading_deg,
-                "speed_mps": s.speed_mps,
-                "battery_pct": s.battery_pct,
-                "gimbal_pitch_deg": s.gimbal_pitch_deg,
-                "gimbal_yaw_deg": s.gimbal_yaw_deg,
-                "gimbal_roll_deg": s.gimbal_roll_deg,
-            }
-            for s in new
-        ]
-    )
     repo.set_last(sortie.id, values)
     session.add_all(events)
     live.mark(session)
@@ -746,8 +764,10 @@ def _store(
     )
 
 
-def _telemetry_target(session: Session, principal: Principal, sortie_id: int) -> Sortie:
-    sortie = get(session, principal, sortie_id)
+def _telemetry_target(session: Session, principal: Principal, sortie_id: int) -> FlyingSortie:
+    sortie = SortieRepository(session).flying_sortie(sortie_id)
+    if sortie is None or not principal.can_see(sortie.station_path):
+        raise SortieNotFound(f"sortie {sortie_id} not found")
     if principal.kind == "device" and principal.jurisdiction_id != sortie.station_id:
         raise NotYourSortie("this device token is not bound to the drone's station")
     return sortie
