@@ -141,6 +141,20 @@ class DetectionJobRepository:
         best = min(rows, key=lambda r: abs((r[0] - at).total_seconds()))
         return float(best[1]), float(best[2])
 
+    def samples_between(
+        self, sortie_id: int, *, start: datetime, end: datetime
+    ) -> Sequence[TelemetryRecord]:
+        """The sortie's stored telemetry from ``start`` to ``end``, oldest first."""
+        return self.session.scalars(
+            select(TelemetryRecord)
+            .where(
+                TelemetryRecord.sortie_id == sortie_id,
+                TelemetryRecord.at >= start,
+                TelemetryRecord.at <= end,
+            )
+            .order_by(TelemetryRecord.at)
+        ).all()
+
     def sortie_status(self, sortie_id: int) -> SortieStatus | None:
         status = self.session.scalar(select(Sortie.status).where(Sortie.id == sortie_id))
         return None if status is None else SortieStatus(status)

@@ -33,7 +33,7 @@ from app.incident.models import EvidenceKind
 from app.sighting import service as sighting_service
 from app.sighting.schemas import SightingCreate
 from app.sortie import service as sortie_service
-from app.sortie.models import Sortie, SortieStatus
+from app.sortie.models import Sortie, SortieStatus, TelemetryRecord
 from app.waterway import service as waterway_service
 from detection import (
     Sighting,
@@ -325,6 +325,7 @@ class JobPlan:
     tile_px: int | None
     max_duration_s: int | None
     video_started_at: datetime | None
+    telemetry: tuple[TelemetrySample, ...] | None = None
 
 
 class JobNotRunnable(Exception):
@@ -397,6 +398,18 @@ def plan(session: Session, job_id: int, *, settings: Settings) -> JobPlan:
         source = str(videos[0])
         srt_file = folder / "telemetry.SRT"
         srt_path = srt_file if srt_file.is_file() else None
+    telemetry = None
+    if job.source != DetectionJobSource.stream and srt_path is None and job.video_started_at:
+        # No SRT: the telemetry the drone sent while it flew places the camera instead.
+        telemetry = camera_track(
+            DetectionJobRepository(session).samples_between(
+                sortie.id,
+                start=job.video_started_at - TRACK_MARGIN,
+                end=(sortie.landed_at or sortie.aborted_at or job.video_started_at + MAX_TRACK)
+                + TRACK_MARGIN,
+            ),
+            start=job.video_started_at,
+        )
     return JobPlan(
         job_id=job.id,
         sortie_id=sortie.id,
@@ -411,7 +424,47 @@ def plan(session: Session, job_id: int, *, settings: Settings) -> JobPlan:
         tile_px=job.tile_px,
         max_duration_s=job.max_duration_s,
         video_started_at=job.video_started_at,
+        telemetry=telemetry or None,
     )
+
+
+#: Stored telemetry read around a video without its SRT, beyond its start and the landing.
+TRACK_MARGIN = timedelta(seconds=2)
+#: The longest flight read when the sortie has not landed yet.
+MAX_TRACK = timedelta(hours=2)
+
+
+def camera_track(
+    rows: Sequence[TelemetryRecord], *, start: datetime
+) -> tuple[TelemetrySample, ...]:
+    """The sortie's stored telemetry as the camera track of a video that began at ``start``.
+
+    For a video uploaded without its SRT: the samples the drone sent during the flight
+    (position, height above take-off, heading, gimbal angles) place the camera as an SRT
+    would, each sample lasting until the next. Samples without a height still pass; the
+    vision core refuses to georeference from them (and the worker then falls back to the
+    drone's position).
+    """
+    track = []
+    for rank, row in enumerate(rows):
+        t_s = (row.at - start).total_seconds()
+        end_t_s = (rows[rank + 1].at - start).total_seconds() if rank + 1 < len(rows) else t_s
+        track.append(
+            TelemetrySample(
+                t_s=t_s,
+                end_t_s=max(end_t_s, t_s),
+                line_no=rank + 1,
+                lon_deg=row.lon,
+                lat_deg=row.lat,
+                rel_alt_m=row.alt_m,
+                abs_alt_m=row.amsl_m,
+                gimbal_yaw_deg=row.gimbal_yaw_deg,
+                gimbal_pitch_deg=row.gimbal_pitch_deg,
+                gimbal_roll_deg=row.gimbal_roll_deg,
+                drone_yaw_deg=row.heading_deg,
+            )
+        )
+    return tuple(track)
 
 
 def claim_next(session: Session, *, worker: str, now: datetime) -> int | None:

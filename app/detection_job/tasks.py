@@ -181,6 +181,7 @@ def _run_claimed(
                 source=plan.source,
                 model_path=plan.model_path or runner.DEFAULT_ONNX,
                 srt_path=plan.srt_path,
+                telemetry=plan.telemetry,
                 zones=plan.zones,
                 fps=plan.fps,
                 tile_px=plan.tile_px,

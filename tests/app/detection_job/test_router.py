@@ -536,3 +536,64 @@ def test_the_client_file_name_is_only_shown_never_used(
 )
 def test_display_names_lose_folders_and_control_characters(sent: str, shown: str) -> None:
     assert detection_job_service.display_name(sent, "video") == shown
+
+
+def test_a_video_without_its_srt_is_placed_from_the_sorties_own_telemetry(
+    client: TestClient,
+    auth: Auth,
+    world: World,
+    session: Session,
+    video_bytes: bytes,
+    worker: Worker,
+) -> None:
+    sortie = flown_sortie(client, auth, world, session, land=False)
+    lon, lat = deep_water_point(session, sortie["waterway_id"])
+    # The drone hovers 30 m over deep water, camera straight down, at 5 Hz; no SRT is sent.
+    started = utcnow() - timedelta(seconds=30)
+    samples = [
+        {
+            "at": (started + timedelta(seconds=i / 5)).isoformat(),
+            "lon": lon,
+            "lat": lat,
+            "alt_m": 30.0,
+            "heading_deg": 0.0,
+            "gimbal_pitch_deg": -90.0,
+            "gimbal_yaw_deg": 0.0,
+        }
+        for i in range(15)
+    ]
+    sent = client.post(
+        f"/sorties/{sortie['id']}/telemetry",
+        headers=auth.role("operator"),
+        json={"samples": samples},
+    )
+    assert sent.status_code == 200, sent.text
+    response = client.post(
+        f"/sorties/{sortie['id']}/detection-jobs",
+        headers=auth.role("operator"),
+        files={"file": ("clip.mp4", video_bytes)},
+        data={"started_at": started.isoformat()},
+    )
+    assert response.status_code == 201, response.text
+
+    run_jobs(worker)
+    job = job_of(client, auth, response.json()["id"])
+
+    assert job["status"] == "succeeded", job
+    assert isinstance(job["sightings_created"], int)
+    assert job["sightings_created"] >= 1
+    assert "drone's position" not in str(job["note"])
+    rows = session.scalars(
+        select(Sighting).where(Sighting.client_id.like(f"job-{job['id']}-%"))
+    ).all()
+    assert len(rows) == job["sightings_created"]
+    # Placed through the camera: near the drone (a 1280 px frame from 30 m spans ~50 m),
+    # each at its own spot in the frame rather than all at the drone's position.
+    for row in rows:
+        assert row.is_deep_water
+        assert abs(row.lon - lon) < 0.001
+        assert abs(row.lat - lat) < 0.001
+        assert started <= row.seen_at <= started + timedelta(seconds=FRAMES / FPS)
+    if len(rows) > 1:
+        assert len({(row.lon, row.lat) for row in rows}) > 1
+    assert all((row.lon, row.lat) != (lon, lat) for row in rows)
