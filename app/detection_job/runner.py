@@ -29,6 +29,7 @@ from detection import (
     Observation,
     Sighting,
     TelemetrySample,
+    TelemetrySeries,
     ZoneMap,
     aggregate_sightings,
     analyse,
@@ -120,6 +121,9 @@ class RunResult:
 FrameHook = Callable[[Frame, FrameResult, Sequence[Observation]], None]
 ProgressHook = Callable[[RunProgress], None]
 SightingsHook = Callable[[Sequence[FoundSighting]], None]
+#: Given the video time reached, the telemetry to georeference with from now on (``None``:
+#: keep what you have). Streams use it to follow the drone's live telemetry.
+TelemetryHook = Callable[[float], Sequence[TelemetrySample] | None]
 
 
 @dataclass(slots=True, eq=False)
@@ -283,13 +287,16 @@ def execute(
     should_stop: Callable[[], bool] | None = None,
     on_sightings: SightingsHook | None = None,
     sightings_every_s: float | None = None,
+    live_telemetry: TelemetryHook | None = None,
+    telemetry_every_s: float = 1.0,
 ) -> RunResult:
     """Run the pipeline over a prepared source; returns the sightings with their evidence.
 
     ``should_stop`` is asked before every frame; when it answers yes the run ends early
     (``stopped``) with what it found so far. ``on_sightings`` receives every sighting found
     so far each ``sightings_every_s`` of video time (streams report while they run); the
-    result holds the final list.
+    result holds the final list. ``live_telemetry`` is asked for fresh telemetry every
+    ``telemetry_every_s`` of video time (a live stream's camera track grows as it runs).
 
     Raises:
         RunError: The source broke off with an error (a frame that cannot be decoded).
@@ -320,22 +327,33 @@ def execute(
     seconds = 0.0
     stopped = False
     next_report_s = sightings_every_s
+    next_telemetry_s = 0.0
+    locator = build_locator(
+        settings, telemetry=prepared.telemetry, camera=prepared.camera, zones=request.zones
+    )
+    motion = build_motion(settings, telemetry=prepared.telemetry, camera=prepared.camera)
     pairs = analyse(
         frames(),
         detector=prepared.detector,
         tracker=build_tracker(settings),
-        locator=build_locator(
-            settings, telemetry=prepared.telemetry, camera=prepared.camera, zones=request.zones
-        ),
+        locator=locator,
         labels=frozenset(settings.detector.labels),
         min_confidence=settings.detector.min_confidence,
-        motion=build_motion(settings, telemetry=prepared.telemetry, camera=prepared.camera),
+        motion=motion,
     )
     try:
         while True:
             if should_stop is not None and should_stop():
                 stopped = True
                 break
+            if live_telemetry is not None and seconds >= next_telemetry_s:
+                next_telemetry_s = seconds + telemetry_every_s
+                fresh = live_telemetry(seconds)
+                if fresh is not None:
+                    series = TelemetrySeries(fresh)
+                    locator.telemetry = series
+                    if motion is not None:
+                        motion.telemetry = series
             try:
                 result, seen = next(pairs)
             except StopIteration:

@@ -467,6 +467,24 @@ def camera_track(
     return tuple(track)
 
 
+#: How far back a stream's live camera track reaches from the frame being analysed.
+LIVE_WINDOW = timedelta(seconds=30)
+
+
+def live_track(
+    session: Session, sortie_id: int, *, origin: datetime, video_s: float, now: datetime
+) -> tuple[TelemetrySample, ...]:
+    """A stream's camera track around video time ``video_s``: the telemetry the drone has
+    sent since ``origin + video_s - LIVE_WINDOW`` (times from ``origin``, the moment the
+    stream was opened). The video's own delay is not known and not corrected: a frame is
+    matched with the telemetry sent at the time it was read."""
+    at = origin + timedelta(seconds=video_s)
+    rows = DetectionJobRepository(session).samples_between(
+        sortie_id, start=max(origin - TRACK_MARGIN, at - LIVE_WINDOW), end=now + TRACK_MARGIN
+    )
+    return camera_track(rows, start=origin)
+
+
 def claim_next(session: Session, *, worker: str, now: datetime) -> int | None:
     """Claim the oldest queued job for ``worker``; ``None`` when there is none left."""
     repo = DetectionJobRepository(session)

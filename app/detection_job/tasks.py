@@ -34,7 +34,7 @@ from app.detection_job import runner
 from app.detection_job import service as detection_job_service
 from app.detection_job.models import DetectionJobStatus
 from app.detection_job.service import Stored
-from detection import Frame, FrameResult, Observation, frame_record
+from detection import Frame, FrameResult, Observation, TelemetrySample, frame_record
 
 log = logging.getLogger("waterguard.detection_job")
 REPORT_INTERVAL_S = 1.0
@@ -200,6 +200,9 @@ def _run_claimed(
         )
         return DetectionJobStatus.failed
 
+    if plan.is_stream:
+        # A stream's times count from when it was opened (the end of prepare), not the claim.
+        run_started_at = clock()
     stop: list[detection_job_service.StopReason] = []
     last_report = [0.0]
     last_check = [0.0]
@@ -256,6 +259,12 @@ def _run_claimed(
             tally=tally,
         )
 
+    def live(video_s: float) -> Sequence[TelemetrySample]:
+        with session_scope(factory) as session:
+            return detection_job_service.live_track(
+                session, plan.sortie_id, origin=run_started_at, video_s=video_s, now=clock()
+            )
+
     lines_path = plan.output_dir / "detections.jsonl"
     with lines_path.open("w", encoding="utf-8") as lines:
 
@@ -270,6 +279,7 @@ def _run_claimed(
                 should_stop=check,
                 on_sightings=reported if plan.is_stream else None,
                 sightings_every_s=settings.detection_stream_report_s if plan.is_stream else None,
+                live_telemetry=live if plan.is_stream else None,
             )
         except runner.RunError as exc:
             _finish(

@@ -19,6 +19,7 @@ from app.detection_job import tasks
 from app.detection_job.models import DetectionJob
 from app.incident.models import Evidence, Incident
 from app.sighting.models import Sighting
+from app.sortie.models import TelemetryRecord
 from app.worker import Worker
 from tests.app.conftest import Auth
 from tests.app.detection_job.conftest import (
@@ -597,3 +598,56 @@ def test_a_video_without_its_srt_is_placed_from_the_sorties_own_telemetry(
     if len(rows) > 1:
         assert len({(row.lon, row.lat) for row in rows}) > 1
     assert all((row.lon, row.lat) != (lon, lat) for row in rows)
+
+
+def test_a_stream_follows_the_drones_live_telemetry_to_place_people(
+    client: TestClient,
+    auth: Auth,
+    world: World,
+    session: Session,
+    worker: Worker,
+    stream_url: str,
+) -> None:
+    sortie = flown_sortie(client, auth, world, session, land=False)
+    lon, lat = deep_water_point(session, sortie["waterway_id"])
+    # The telemetry the drone keeps sending while it streams: hovering 30 m over deep water,
+    # camera straight down, 5 Hz, from a little before the job starts to past its end.
+    now = utcnow()
+    session.add_all(
+        TelemetryRecord(
+            sortie_id=sortie["id"],
+            drone_id=sortie["drone_id"],
+            at=now + timedelta(seconds=i / 5),
+            lon=lon,
+            lat=lat,
+            alt_m=30.0,
+            heading_deg=0.0,
+            gimbal_pitch_deg=-90.0,
+            gimbal_yaw_deg=0.0,
+        )
+        for i in range(-10, 5 * 240)
+    )
+    session.commit()
+
+    response = client.post(
+        f"/sorties/{sortie['id']}/detection-jobs/stream",
+        headers=auth.role("operator"),
+        json={"stream_url": stream_url, "max_duration_s": 60},
+    )
+    assert response.status_code == 201, response.text
+    run_jobs(worker)
+    job = job_of(client, auth, response.json()["id"])
+
+    assert job["status"] == "succeeded", job
+    assert isinstance(job["sightings_created"], int)
+    assert job["sightings_created"] >= 1
+    assert "drone's position" not in str(job["note"])
+    rows = session.scalars(
+        select(Sighting).where(Sighting.client_id.like(f"job-{job['id']}-%"))
+    ).all()
+    assert len(rows) == job["sightings_created"]
+    for row in rows:
+        assert row.is_deep_water  # placed through the camera, so the zone is known
+        assert abs(row.lon - lon) < 0.001
+        assert abs(row.lat - lat) < 0.001
+        assert (row.lon, row.lat) != (lon, lat)
