@@ -13,8 +13,11 @@ Run from the repository root:
     .venv/bin/python bench/telemetry_ingest.py --drones 50 --rate-hz 5 --seconds 30
     .venv/bin/python bench/telemetry_ingest.py --db postgres --batch 5 --rate-hz 1
 
-Reported per run: samples/s accepted, requests/s, p50/p95/p99 latency, errors, and how far the
-slowest loop ended behind its schedule (a loop that falls behind is not sustaining the rate).
+Reported per run: samples/s accepted, requests/s, p50/p95/p99 latency, errors, how far the
+slowest loop ended behind its schedule (a loop that falls behind is not sustaining the rate),
+and the server process's CPU time per request answered inside the measured window (user +
+system, all its threads, from /proc): the figure least disturbed by other load on a shared
+machine; 1000 / (CPU ms per request) bounds the requests/s one process can serve.
 """
 
 from __future__ import annotations
@@ -81,6 +84,18 @@ class Target:
     url: str
     sortie_ids: list[int]
     tokens: list[str]
+    pid: int | None = None
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU time of a process so far (Linux /proc), or None."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
@@ -195,7 +210,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app_ref: str, env: dict[str, str]) -> Iterator[str]:
+def serve(app_ref: str, env: dict[str, str]) -> Iterator[tuple[str, int]]:
     port = free_port()
     log = open(LOG, "a")  # noqa: SIM115 (closed below)
     process = subprocess.Popen(
@@ -229,7 +244,7 @@ def serve(app_ref: str, env: dict[str, str]) -> Iterator[str]:
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise RuntimeError(f"{app_ref} did not start") from None
                 time.sleep(0.1)
-        yield url
+        yield url, process.pid
     finally:
         process.terminate()
         try:
@@ -269,6 +284,7 @@ async def drive(
     """One loop per drone; request k is due at start + k / rate_hz."""
     t0 = datetime.now(UTC) - timedelta(hours=1)  # sample times: in the past, never repeated
     latencies: list[float] = []
+    completed_in_window = 0  # responses received inside the measured window (CPU per request)
     accepted = 0
     errors: dict[str, int] = {}
     behind_s = 0.0
@@ -277,9 +293,15 @@ async def drive(
         start = time.perf_counter() + 0.5
         measure_from = start + warmup_s
         end = measure_from + seconds
+        cpu: list[float | None] = []
+
+        async def sample_cpu() -> None:
+            for moment in (measure_from, end):
+                await asyncio.sleep(max(0.0, moment - time.perf_counter()))
+                cpu.append(cpu_seconds(target.pid))
 
         async def loop(index: int, sortie_id: int) -> None:
-            nonlocal accepted, behind_s
+            nonlocal accepted, behind_s, completed_in_window
             headers = {"Authorization": f"Bearer {target.tokens[index]}"}
             k = 0
             # Spread the drones over one period so they do not all fire at once.
@@ -301,6 +323,8 @@ async def drive(
                 except httpx.HTTPError as exc:
                     status = type(exc).__name__
                 done = time.perf_counter()
+                if measure_from <= done <= end:
+                    completed_in_window += 1
                 if sent >= measure_from:
                     latencies.append(done - sent)
                     if status == "200":
@@ -310,8 +334,11 @@ async def drive(
                 k += 1
             behind_s = max(behind_s, time.perf_counter() - end)
 
-        await asyncio.gather(*(loop(i, s) for i, s in enumerate(target.sortie_ids)))
+        await asyncio.gather(sample_cpu(), *(loop(i, s) for i, s in enumerate(target.sortie_ids)))
     latencies.sort()
+    cpu_ms = None
+    if len(cpu) == 2 and cpu[0] is not None and cpu[1] is not None and completed_in_window:
+        cpu_ms = (cpu[1] - cpu[0]) * 1000 / completed_in_window
 
     def pct(p: float) -> float:
         return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
@@ -327,6 +354,7 @@ async def drive(
         "mean_ms": statistics.fmean(latencies) * 1000,
         "errors": errors,
         "behind_s": behind_s,
+        "cpu_ms": cpu_ms,
     }
 
 
@@ -340,8 +368,8 @@ def run(args: argparse.Namespace, kind: str) -> list[dict[str, Any]]:
             "WATERGUARD_VAR_DIR": tmp,
             "WATERGUARD_LOG_LEVEL": "WARNING",
         }
-        with serve("app.main:create_app", env) as app_url:
-            target = Target(f"waterguard/{kind}", app_url, sortie_ids, tokens)
+        with serve("app.main:create_app", env) as (app_url, pid):
+            target = Target(f"waterguard/{kind}", app_url, sortie_ids, tokens, pid)
             results.append(
                 asyncio.run(
                     drive(
@@ -353,8 +381,8 @@ def run(args: argparse.Namespace, kind: str) -> list[dict[str, Any]]:
                     )
                 )
             )
-    with serve("bench.telemetry_ingest:bare_app", {}) as bare_url:
-        target = Target("bare FastAPI (parse only)", bare_url, sortie_ids, tokens)
+    with serve("bench.telemetry_ingest:bare_app", {}) as (bare_url, pid):
+        target = Target("bare FastAPI (parse only)", bare_url, sortie_ids, tokens, pid)
         results.append(
             asyncio.run(
                 drive(
@@ -384,20 +412,28 @@ def main() -> None:
         f"{args.drones} drones x {args.rate_hz:g} req/s x {args.batch} samples "
         f"= {target:g} samples/s offered, {args.seconds:g} s measured"
     )
-    print("| server | req/s | samples/s | p50 ms | p95 ms | p99 ms | errors | behind s |")
-    print("|---|---:|---:|---:|---:|---:|---|---:|")
+    print(
+        "| server | req/s | samples/s | p50 ms | p95 ms | p99 ms | errors | behind s | CPU ms/req |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---|---:|---:|")
     for kind in kinds:
         results = run(args, kind)
         for r in results:
+            cpu_ms = "n/a" if r["cpu_ms"] is None else f"{r['cpu_ms']:.2f}"
             print(
                 f"| {r['name']} | {r['req_per_s']:.0f} | {r['samples_per_s']:.0f} | "
                 f"{r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} | "
-                f"{r['errors'] or 0} | {r['behind_s']:.2f} |"
+                f"{r['errors'] or 0} | {r['behind_s']:.2f} | {cpu_ms} |"
             )
         real, bare = results
+        cpu_ratio = (
+            f", CPU {real['cpu_ms'] / bare['cpu_ms']:.1f}x"
+            if real["cpu_ms"] and bare["cpu_ms"]
+            else ""
+        )
         print(
             f"ratio {kind}: p50 {real['p50_ms'] / bare['p50_ms']:.1f}x, "
-            f"p95 {real['p95_ms'] / bare['p95_ms']:.1f}x the bare endpoint"
+            f"p95 {real['p95_ms'] / bare['p95_ms']:.1f}x{cpu_ratio} the bare endpoint"
         )
 
 
