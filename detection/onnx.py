@@ -4,6 +4,13 @@ The only module that imports ``onnxruntime``. It loads a model file from a path 
 downloads anything), reads the class names and input size from the metadata ultralytics
 writes on export, and turns the output into :class:`~detection.types.Detection` values at
 the boundary; letterboxing and decoding are in :mod:`detection.postprocess`.
+
+Speed (measured in ``bench/detection_sahi.py``, see bench/RESULTS.md): the model call is
+almost all of the time, so the adapter keeps the work around it small. Frames that are
+already the model's input size (the tiles of :class:`~detection.tiling.TiledDetector`) skip
+letterboxing: the whole batch goes from H x W x 3 uint8 BGR to N x 3 x H x W float32 RGB in
+one pass, into one tensor, and through one ``session.run`` when the model's batch axis is
+dynamic (the shipped model's is).
 """
 
 from __future__ import annotations
@@ -16,8 +23,10 @@ import onnxruntime as ort  # type: ignore[import-untyped, import-not-found, unus
 
 from detection.errors import DetectionError
 from detection.ports import Frame
-from detection.postprocess import decode_yolo, letterbox, parse_names
+from detection.postprocess import InputTensor, Letterbox, decode_yolo, letterbox, parse_names
 from detection.types import Detection
+
+_MAX_LEVEL = np.float32(255.0)
 
 
 class ModelLoadError(DetectionError):
@@ -35,6 +44,10 @@ class OnnxDetector:
         min_confidence: Candidates below this are dropped before NMS.
         iou_threshold: NMS overlap threshold.
         providers: ONNX Runtime execution providers, in order of preference.
+        intra_op_threads: Threads one model call may use; ``None`` lets ONNX Runtime pick
+            (one per physical core).
+        max_batch: Most frames per model call when the batch axis is dynamic; a longer
+            list is run in chunks of this size (bounds the memory a call needs).
 
     Raises:
         ModelLoadError: The file does not exist or is not a usable detection model.
@@ -49,12 +62,23 @@ class OnnxDetector:
         min_confidence: float = 0.25,
         iou_threshold: float = 0.45,
         providers: Sequence[str] = ("CPUExecutionProvider",),
+        intra_op_threads: int | None = None,
+        max_batch: int = 16,
     ) -> None:
         path = Path(model_path)
         if not path.is_file():
             raise ModelLoadError(f"model file {path} does not exist")
+        if max_batch < 1:
+            raise ValueError(f"max_batch must be at least 1, got {max_batch}")
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        if intra_op_threads is not None:
+            options.intra_op_num_threads = intra_op_threads
         try:
-            self._session = ort.InferenceSession(str(path), providers=list(providers))
+            self._session = ort.InferenceSession(
+                str(path), sess_options=options, providers=list(providers)
+            )
         except Exception as exc:  # onnxruntime raises its own untyped exceptions
             raise ModelLoadError(f"cannot load {path}: {exc}") from exc
         metadata: dict[str, str] = dict(self._session.get_modelmeta().custom_metadata_map)
@@ -77,33 +101,56 @@ class OnnxDetector:
         self.input_px = input_px
         self.min_confidence = min_confidence
         self.iou_threshold = iou_threshold
+        self.max_batch = max_batch if self.batch_is_dynamic else 1
 
     def detect(self, frame: Frame) -> list[Detection]:
         """Detect in one BGR frame; boxes in its pixels."""
         return self.detect_batch([frame])[0]
 
     def detect_batch(self, frames: Sequence[Frame]) -> list[list[Detection]]:
-        """Detect in several frames, in one model call when the model's batch is dynamic."""
-        if not frames:
-            return []
-        prepared = [letterbox(frame, input_px=self.input_px) for frame in frames]
-        if self.batch_is_dynamic:
-            batch = np.concatenate([tensor for tensor, _ in prepared])
-            outputs = self._session.run(None, {self._input_name: batch})[0]
-        else:
-            outputs = np.concatenate(
-                [self._session.run(None, {self._input_name: t})[0] for t, _ in prepared]
+        """Detect in several frames, in one model call when the model's batch is dynamic.
+
+        Frames may differ in size; each is letterboxed unless it already is the model's
+        input size. With a fixed-batch model the frames are run one at a time.
+        """
+        results: list[list[Detection]] = []
+        for start in range(0, len(frames), self.max_batch):
+            chunk = frames[start : start + self.max_batch]
+            tensor, geometries = self.prepare(chunk)
+            outputs = self._session.run(None, {self._input_name: tensor})[0]
+            results.extend(
+                decode_yolo(
+                    outputs[i],
+                    geometry,
+                    names=self.names,
+                    min_confidence=self.min_confidence,
+                    iou_threshold=self.iou_threshold,
+                )
+                for i, geometry in enumerate(geometries)
             )
-        return [
-            decode_yolo(
-                outputs[i],
-                geometry,
-                names=self.names,
-                min_confidence=self.min_confidence,
-                iou_threshold=self.iou_threshold,
-            )
-            for i, (_tensor, geometry) in enumerate(prepared)
-        ]
+        return results
+
+    def prepare(self, frames: Sequence[Frame]) -> tuple[InputTensor, list[Letterbox]]:
+        """The model input for ``frames`` (N x 3 x S x S float32 RGB) and each one's geometry.
+
+        A frame of exactly S x S pixels goes in as it is (no resize, no padding): its BGR
+        uint8 pixels are reordered and scaled straight into the batch tensor, the same
+        values :func:`~detection.postprocess.letterbox` gives, without its copies.
+        """
+        side = self.input_px
+        tensor = np.empty((len(frames), 3, side, side), dtype=np.float32)
+        geometries = []
+        for i, frame in enumerate(frames):
+            height_px, width_px = frame.shape[:2]
+            if (height_px, width_px) == (side, side) and frame.dtype == np.uint8:
+                # uint8 BGR HWC -> float32 RGB CHW / 255 in one pass (float32 division)
+                np.divide(frame[:, :, ::-1].transpose(2, 0, 1), _MAX_LEVEL, out=tensor[i])
+                geometries.append(Letterbox(1.0, 0.0, 0.0, width_px, height_px))
+            else:
+                boxed, geometry = letterbox(frame, input_px=side)
+                tensor[i] = boxed[0]
+                geometries.append(geometry)
+        return tensor, geometries
 
 
 def _input_size(shape: Sequence[object], imgsz: str | None) -> int | None:

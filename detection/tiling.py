@@ -245,7 +245,7 @@ class TiledDetector:
         match_threshold: Overlap above which boxes are merged (see :func:`merge_detections`).
         metric: Overlap measure for merging.
         mode: ``"nmm"`` (merge) or ``"nms"`` (suppress).
-        batch_size: Tiles per model call for batch detectors.
+        batch_size: Images (tiles, and the full frame) per model call for batch detectors.
 
     Examples:
         >>> class Centre:
@@ -290,26 +290,28 @@ class TiledDetector:
         return self.detect_tiles(frame, tiles)
 
     def detect_tiles(self, frame: Frame, tiles: Sequence[Tile]) -> list[Detection]:
-        """Detect over the given tiles only (e.g. from :func:`tiles_over_mask`) and merge."""
+        """Detect over the given tiles only (e.g. from :func:`tiles_over_mask`) and merge.
+
+        A batch detector gets the tiles (views into ``frame``, not copies) ``batch_size`` at a
+        time, the full frame riding along as one more image: with ``batch_size`` above the
+        tile count, one model call per frame.
+        """
         height_px, width_px = frame.shape[:2]
+        whole = Tile(0, 0, width_px, height_px)
+        covers_frame = len(tiles) == 1 and tiles[0] == whole
+        places = [*tiles, whole] if self.full_frame and not covers_frame else list(tiles)
+        images = [crop(frame, tile) for tile in places]
         found: list[Detection] = []
-        crops = [crop(frame, tile) for tile in tiles]
         detector = self.detector
         if isinstance(detector, BatchDetector):
-            for start in range(0, len(crops), self.batch_size):
-                batch = crops[start : start + self.batch_size]
-                for tile, dets in zip(
-                    tiles[start : start + self.batch_size],
-                    detector.detect_batch(batch),
-                    strict=True,
-                ):
+            for start in range(0, len(images), self.batch_size):
+                stop = start + self.batch_size
+                results = detector.detect_batch(images[start:stop])
+                for tile, dets in zip(places[start:stop], results, strict=True):
                     found.extend(to_frame(dets, tile))
         else:
-            for tile, image in zip(tiles, crops, strict=True):
+            for tile, image in zip(places, images, strict=True):
                 found.extend(to_frame(detector.detect(image), tile))
-        covers_frame = len(tiles) == 1 and tiles[0] == Tile(0, 0, width_px, height_px)
-        if self.full_frame and not covers_frame:
-            found.extend(detector.detect(frame))
         return merge_detections(
             found, match_threshold=self.match_threshold, metric=self.metric, mode=self.mode
         )

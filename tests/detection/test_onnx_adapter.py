@@ -124,3 +124,57 @@ def test_names_must_come_from_metadata_or_the_caller(tmp_path: Path) -> None:
     with pytest.raises(adapter.ModelLoadError, match="no 'names' metadata"):
         adapter.OnnxDetector(path)
     assert adapter.OnnxDetector(path, names={0: "swimmer", 1: "boat"}).input_px == 64
+
+
+def test_frames_of_the_input_size_skip_letterboxing_with_identical_values(
+    tmp_path: Path,
+) -> None:
+    from detection.postprocess import letterbox
+
+    detector = adapter.OnnxDetector(build_model(tmp_path / "m.onnx", metadata=NAMES))
+    rng = np.random.default_rng(5)
+    tile = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    wide = rng.integers(0, 256, (100, 300, 3), dtype=np.uint8)
+    view = rng.integers(0, 256, (80, 90, 3), dtype=np.uint8)[8:72, 10:74]  # strided view
+
+    tensor, geometries = detector.prepare([tile, wide, view])
+
+    expected = np.concatenate([letterbox(f, input_px=64)[0] for f in (tile, wide, view)])
+    assert tensor.dtype == np.float32
+    assert np.array_equal(tensor, expected)
+    assert [g.scale for g in geometries] == [1.0, pytest.approx(64 / 300), 1.0]
+    assert geometries[0] == letterbox(tile, input_px=64)[1]
+
+
+def test_long_lists_run_in_chunks_of_max_batch(tmp_path: Path) -> None:
+    model = build_model(tmp_path / "m.onnx", metadata=NAMES)
+    frames = [np.zeros((64, 64, 3), np.uint8)] * 5
+
+    chunked = adapter.OnnxDetector(model, max_batch=2, intra_op_threads=1)
+
+    assert chunked.max_batch == 2
+    assert chunked.detect_batch(frames) == adapter.OnnxDetector(model).detect_batch(frames)
+    assert (
+        adapter.OnnxDetector(build_model(tmp_path / "f.onnx", metadata=NAMES, batch=1)).max_batch
+        == 1
+    )
+    with pytest.raises(ValueError, match="max_batch"):
+        adapter.OnnxDetector(model, max_batch=0)
+
+
+SHIPPED = Path(__file__).resolve().parents[2] / "detection" / "weights" / "swimmer-yolo-n.onnx"
+
+
+def test_the_shipped_model_batches_tiles_with_the_same_detections_as_one_by_one() -> None:
+    from detection.synth import render_scene
+    from detection.tiling import crop, tile_grid
+
+    detector = adapter.OnnxDetector(SHIPPED)
+    frame = render_scene(np.random.default_rng(11), size_px=1920).image[:1080]
+    tiles = [crop(frame, tile) for tile in tile_grid(1920, 1080)]
+
+    batched = detector.detect_batch(tiles)
+
+    assert detector.batch_is_dynamic
+    assert batched == [detector.detect(tile) for tile in tiles]
+    assert sum(len(found) for found in batched) > 0

@@ -246,3 +246,14 @@ def test_detect_tiles_runs_only_the_given_tiles() -> None:
 def test_rejects_a_zero_batch_size() -> None:
     with pytest.raises(ValueError, match="batch_size"):
         TiledDetector(FakeDetector(), batch_size=0)
+
+
+def test_the_full_frame_rides_in_the_tiles_batch() -> None:
+    detector = BatchBlobDetector()
+    frame = frame_with_blobs(1920, 1080, [(10, 10, 14, 14)])
+
+    found = TiledDetector(detector, tile_px=640, batch_size=9, full_frame=True).detect(frame)
+
+    assert detector.batch_calls == 1  # 8 tiles and the full frame in one model call
+    assert detector.calls == 9
+    assert [d.box for d in found] == [BBox(10, 10, 14, 14)]
