@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import re
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from pydantic import AwareDatetime
 
 from app.config import Settings
@@ -17,7 +19,7 @@ from app.detection_job.schemas import (
     Fps,
     TilePx,
 )
-from app.errors import ERROR_RESPONSES, ErrorEnvelope
+from app.errors import ERROR_RESPONSES, ErrorEnvelope, envelope
 from app.schemas import Limit, Offset, Page, PathId
 
 router = APIRouter(tags=["detection-jobs"], responses=ERROR_RESPONSES)
@@ -26,6 +28,41 @@ UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorEnvelope, "description": "The video is larger than the limit"},
     415: {"model": ErrorEnvelope, "description": "The file is not a video container we read"},
 }
+
+
+UPLOAD_PATH = re.compile(r"^/sorties/[^/]+/detection-jobs/?$")
+#: Room in a multipart body for the SRT, the form fields and the part headers.
+FORM_ALLOWANCE_BYTES = detection_job_service.MAX_SRT_BYTES + 1024 * 1024
+
+
+def upload_size_guard(
+    settings: Settings,
+) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
+    """HTTP middleware: refuse a video upload whose declared size is over the limit with a
+    413 before its body is read (the service also counts the bytes, for bodies sent
+    without a Content-Length)."""
+    limit_bytes = settings.detection_max_upload_bytes + FORM_ALLOWANCE_BYTES
+
+    async def guard(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        declared = request.headers.get("content-length", "")
+        if (
+            request.method == "POST"
+            and declared.isdigit()
+            and int(declared) > limit_bytes
+            and UPLOAD_PATH.match(request.url.path)
+        ):
+            limit_mib = settings.detection_max_upload_bytes / 1024**2
+            return envelope(
+                "VideoTooLarge",
+                f"the upload is {int(declared)} bytes; videos may be at most {limit_mib:.0f} MiB",
+                413,
+                headers={"Connection": "close"},
+            )
+        return await call_next(request)
+
+    return guard
 
 
 def _settings(request: Request) -> Settings:

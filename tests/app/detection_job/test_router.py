@@ -17,6 +17,7 @@ from app.db import session_scope, utcnow
 from app.detection_job import service as detection_job_service
 from app.detection_job import tasks
 from app.detection_job.models import DetectionJob
+from app.detection_job.router import FORM_ALLOWANCE_BYTES
 from app.incident.models import Evidence, Incident
 from app.sighting.models import Sighting
 from app.sortie.models import TelemetryRecord
@@ -651,3 +652,33 @@ def test_a_stream_follows_the_drones_live_telemetry_to_place_people(
         assert abs(row.lon - lon) < 0.001
         assert abs(row.lat - lat) < 0.001
         assert (row.lon, row.lat) != (lon, lat)
+
+
+def test_an_upload_declared_too_large_is_refused_before_its_body_is_read(
+    client: TestClient, flight: Flight, session: Session, settings: Settings
+) -> None:
+    # No credentials: the size guard answers before anything else looks at the request,
+    # as a proxy's body limit would (the body is never parsed, so nothing reaches disk).
+    too_large = settings.detection_max_upload_bytes + FORM_ALLOWANCE_BYTES + 1
+    body = b"\0" * too_large
+
+    response = client.post(
+        f"/sorties/{flight.sortie_id}/detection-jobs",
+        content=body,
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+    )
+
+    assert response.status_code == 413, response.text
+    assert response.json()["error"] == "VideoTooLarge"
+    assert "MiB" in response.json()["detail"]
+    assert session.scalars(select(DetectionJob)).all() == []
+    assert stored_files(settings) == []
+    # A small body passes the guard and is answered by the route as usual (here: a
+    # malformed form, before authentication).
+    small = client.post(
+        f"/sorties/{flight.sortie_id}/detection-jobs",
+        content=b"\0" * 10,
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+    )
+    assert small.status_code == 400
+    assert small.json()["error"] != "VideoTooLarge"
