@@ -43,8 +43,26 @@ migrate: $(VENV)/.run-installed ## apply migrations to WATERGUARD_DATABASE_URL (
 revision: $(VENV)/.dev-installed ## new migration: make revision m="what changed"
 	$(BIN)/alembic revision --autogenerate -m "$(m)"
 
+# Debian packages the tests need: CJK fonts for the PDF report, chromium for the browser tests.
+SYSTEM_PACKAGES := /usr/bin/chromium:chromium \
+	/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc:fonts-noto-cjk \
+	/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf:fonts-droid-fallback
+
+.PHONY: system-packages
+system-packages: ## install the Debian packages the tests need (as root), or say which are missing
+	@missing=""; \
+	for pair in $(SYSTEM_PACKAGES); do [ -e "$${pair%%:*}" ] || missing="$$missing $${pair##*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else \
+	    echo "missing Debian packages:$$missing (sudo apt-get install$$missing)" >&2; exit 1; \
+	  fi; \
+	fi
+
 .PHONY: test
-test: $(VENV)/.dev-installed ## run the whole suite (SQLite)
+test: system-packages $(VENV)/.dev-installed ## run the whole suite (SQLite)
 	$(BIN)/pytest
 
 .PHONY: test-postgres
@@ -61,7 +79,7 @@ bench-planner: .venv-bench/.installed ## planner vs opencoverage on real and gen
 	.venv-bench/bin/python bench/planner_vs_peer.py
 
 .venv-bench/.sahi-installed: .venv-bench/.installed
-	.venv-bench/bin/pip install --quiet sahi
+	.venv-bench/bin/pip install --quiet sahi scikit-image  # scikit-image: the photo crops in generated scenes
 	touch $@
 
 .PHONY: bench-detection
@@ -69,10 +87,10 @@ bench-detection: $(VENV)/.dev-installed .venv-bench/.sahi-installed ## swimmer m
 	$(BIN)/python bench/detection_accuracy.py --count 200 --seed 2024
 	$(BIN)/python bench/detection_accuracy.py --count 200 --seed 2024 --model detection/weights/swimmer-yolo-n-int8.onnx
 	$(BIN)/python bench/detection_throughput.py --frames 12
-	.venv-bench/bin/python bench/detection_sahi.py --frames 12 --repeats 5 --int8-model detection/weights/swimmer-yolo-n-int8.onnx
+	PYTHONPATH=. .venv-bench/bin/python bench/detection_sahi.py --frames 12 --repeats 5 --int8-model detection/weights/swimmer-yolo-n-int8.onnx
 
 .PHONY: e2e
-e2e: $(VENV)/.dev-installed ## dashboard in headless Chromium (fails, not skips, without /usr/bin/chromium)
+e2e: system-packages $(VENV)/.dev-installed ## dashboard in headless Chromium (fails, not skips, without /usr/bin/chromium)
 	WATERGUARD_E2E_REQUIRED=1 $(BIN)/pytest -m e2e tests/e2e
 
 .PHONY: bench-stats
