@@ -14,8 +14,10 @@ from collections import Counter
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from fastapi import Depends, Request
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -162,3 +164,18 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def settings_of(request: Request) -> Settings:
+    """The settings the app was built with (``create_app`` keeps them on ``app.state``)."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def _settings_dependency(request: Request) -> Settings:
+    # async: FastAPI calls it on the event loop, not in a worker thread (no thread hop).
+    return settings_of(request)
+
+
+#: The app's settings as a route dependency.
+SettingsDep = Annotated[Settings, Depends(_settings_dependency)]

@@ -27,7 +27,7 @@ from app.alert.schemas import (
     WebhookEndpointUpdate,
 )
 from app.alert.signing import KeyRing
-from app.config import Settings
+from app.config import settings_of
 from app.db import SessionDep, utcnow
 from app.errors import ERROR_RESPONSES
 from app.schemas import Limit, Offset, Page, PathId
@@ -46,11 +46,6 @@ def key_ring(request: Request) -> KeyRing:
 RingDep = Annotated[KeyRing, Depends(key_ring)]
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 def _sse_data(alert: Alert) -> str:
     return json.dumps(AlertRead.model_validate(alert).model_dump(mode="json"), ensure_ascii=False)
 
@@ -67,7 +62,7 @@ async def _events(
 ) -> AsyncIterator[dict[str, Any]]:
     """Replay what the client missed, then follow. ``scanned``: every alert with an id up
     to it has been considered for this client (sent or not its business)."""
-    settings = _settings(request)
+    settings = settings_of(request)
     factory = request.app.state.sessionmaker
     feed = _feed(request)
 
@@ -127,7 +122,7 @@ def stream_alerts(
     start = last_event_id if last_event_id is not None else (after or 0)
     audience = alert_service.Audience.of(principal)
     if "text/event-stream" in request.headers.get("accept", ""):
-        settings = _settings(request)
+        settings = settings_of(request)
         return EventSourceResponse(
             _events(request, audience, start),
             ping=settings.sse_ping_s,
@@ -217,7 +212,7 @@ def rotate_webhook_secret(
         endpoint_id,
         ring,
         now=utcnow(),
-        overlap_s=_settings(request).webhook_secret_overlap_s,
+        overlap_s=settings_of(request).webhook_secret_overlap_s,
     )
     return _secret_read(endpoint, secret)
 

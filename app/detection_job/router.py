@@ -4,10 +4,10 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from pydantic import AwareDatetime
 
-from app.config import Settings
+from app.config import Settings, SettingsDep
 from app.db import SessionDep, utcnow
 from app.detection_job import service as detection_job_service
 from app.detection_job.models import DetectionJob
@@ -63,14 +63,6 @@ def upload_size_guard(
         return await call_next(request)
 
     return guard
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-SettingsDep = Annotated[Settings, Depends(_settings)]
 
 
 @router.post(

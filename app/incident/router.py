@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from starlette.responses import Response
 
-from app.config import Settings
+from app.config import Settings, settings_of
 from app.db import SessionDep, utcnow
 from app.errors import ERROR_RESPONSES
 from app.incident import media
@@ -56,11 +56,6 @@ policy_router = APIRouter(
 library_router = APIRouter(
     prefix="/warning-messages", tags=["incidents"], responses=ERROR_RESPONSES
 )
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 @router.get("", response_model=Page[IncidentRead])
@@ -172,7 +167,7 @@ def export_incident_cap(
     principal: IncidentReader,
     area: Annotated[Literal["circle", "station"], Query()] = "circle",
 ) -> Response:
-    settings = _settings(request)
+    settings = settings_of(request)
     document = incident_service.cap_export(
         session,
         principal,
@@ -245,7 +240,7 @@ def attach_evidence(
         shows_minor=shows_minor,
         sighting_id=sighting_id,
         captured_at=captured_at,
-        media_dir=_media_dir(_settings(request)),
+        media_dir=_media_dir(settings_of(request)),
         now=utcnow(),
     )
 
@@ -271,7 +266,7 @@ def mint_evidence_link(
         principal,
         evidence_id,
         secret_key=request.app.state.secret_key,
-        ttl_s=_settings(request).media_url_ttl_s,
+        ttl_s=settings_of(request).media_url_ttl_s,
         now=utcnow(),
     )
     return MediaUrl(url=url, expires_at=expires_at)
@@ -291,7 +286,7 @@ def get_evidence_content(
         str | None, Query(min_length=10, max_length=400, pattern=r"^[A-Za-z0-9_.\-]+$")
     ] = None,
 ) -> Response:
-    settings = _settings(request)
+    settings = settings_of(request)
     path = incident_service.evidence_content(
         session,
         principal,

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 
-from app.config import Settings
+from app.config import SettingsDep
 from app.db import SessionDep, utcnow
 from app.errors import ERROR_RESPONSES
 from app.schedule import service as schedule_service
@@ -21,14 +21,6 @@ from app.schedule.schemas import (
 from app.schemas import Id, Limit, Offset, Page, PathId
 
 router = APIRouter(tags=["schedules"], responses=ERROR_RESPONSES)
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-SettingsDep = Annotated[Settings, Depends(_settings)]
 
 
 @router.get("/operations", response_model=Page[PatrolOperationRead])

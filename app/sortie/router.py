@@ -18,7 +18,7 @@ from sse_starlette import EventSourceResponse
 from starlette.responses import Response
 
 from app.auth.deps import act_as
-from app.config import Settings
+from app.config import SettingsDep, settings_of
 from app.db import SessionDep, session_scope, utcnow
 from app.errors import ERROR_RESPONSES
 from app.schemas import Id, Limit, Offset, Page, PathId
@@ -47,19 +47,6 @@ router = APIRouter(prefix="/sorties", tags=["sorties"], responses=ERROR_RESPONSE
 
 EventId = Annotated[int, Query(ge=0, le=2**53)]
 
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-async def _settings_dependency(request: Request) -> Settings:
-    """``_settings`` as a dependency: async, so FastAPI calls it on the event loop rather
-    than sending it to a worker thread (one thread hop less per request)."""
-    return _settings(request)
-
-
-SettingsDep = Annotated[Settings, Depends(_settings_dependency)]
 
 # Telemetry requests take a turn on the event loop before they open a session, so waiting
 # requests hold neither a worker thread nor a database connection. A few turns at once,
@@ -165,7 +152,7 @@ def sortie_calendar(
 
 
 async def _live(request: Request, principal: Any, last_id: int) -> AsyncIterator[dict[str, Any]]:
-    settings = _settings(request)
+    settings = settings_of(request)
     factory = request.app.state.sessionmaker
     sent: dict[int, datetime] = {}
 
@@ -224,7 +211,7 @@ def live_sorties(
 ) -> Response | LiveBacklog:
     start = last_event_id if last_event_id is not None else (after or 0)
     if "text/event-stream" in request.headers.get("accept", ""):
-        settings = _settings(request)
+        settings = settings_of(request)
         return EventSourceResponse(
             _live(request, principal, start),
             ping=settings.sse_ping_s,
@@ -266,7 +253,7 @@ async def post_telemetry(
     runs in one worker-thread call: a sync endpoint with ``SessionDep`` and ``require(...)``
     took four thread hops per request. The body is written here, as ``TelemetryAccepted``,
     rather than validated again by FastAPI on the way out."""
-    settings = _settings(request)
+    settings = settings_of(request)
 
     def work() -> TelemetryAccepted:
         with (
