@@ -31,12 +31,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import shapely
 from numpy.typing import NDArray
 from shapely import LineString, MultiPolygon, Point, Polygon, box
-from shapely.affinity import rotate, scale
+from shapely.affinity import scale
 from shapely.ops import split
 
 from missions.errors import (
@@ -425,47 +426,113 @@ def _splice_islands(
 
 
 def _lanes(region: Polygon | MultiPolygon, spacing: float, angle_deg: float) -> list[_Piece]:
-    """Back-and-forth lanes across ``region`` at ``angle_deg`` (0 = east-west)."""
+    """Back-and-forth lanes across ``region`` at ``angle_deg`` (0 = east-west).
+
+    Examples:
+        >>> [p.coords for p in _lanes(box(0, 0, 100, 50), 30.0, 0.0)]
+        [((0.0, 15.0), (100.0, 15.0)), ((0.0, 35.0), (100.0, 35.0))]
+    """
+    return _sweeps(region, spacing, [angle_deg])[0]
+
+
+def _sweeps(
+    region: Polygon | MultiPolygon, spacing: float, angles: Sequence[float]
+) -> list[list[_Piece]]:
+    """The lanes across ``region`` at each of ``angles``, west to east in lane order.
+
+    A scanline fill, for all angles at once: the outline is turned by each angle about the
+    region's centroid, lanes are placed by :func:`_lane_ys` in the turned extent, and each
+    edge with ``lo <= y < hi`` between its turned ends crosses a lane at the interpolated x.
+    Along a lane the crossings alternate in and out of the water (every ring is closed), so
+    sorted crossings pair up into the lane's parts. That rule sees the water just above the
+    lane; where a vertex lies exactly on a lane (a lane along an island's edge, a shore that
+    touches it) the parts seen just below (``lo < y <= hi``) are added and overlapping or
+    touching parts merged, so the lane is the closed water's, as clipping it would give.
+    Parts of 1 m or less are dropped. No overlay that nodes the whole outline again per angle.
+    """
+    if region.is_empty or not angles:
+        return [[] for _ in angles]
+    rings = shapely.get_rings(shapely.get_parts(region))
+    xy, ring = shapely.get_coordinates(rings, return_index=True)
+    first = np.flatnonzero(ring[:-1] == ring[1:])  # edges join vertices of the same ring
     origin = region.centroid
-    turned = rotate(region, -angle_deg, origin=origin)
-    minx, miny, maxx, maxy = turned.bounds
-    ys = _lane_ys(miny, maxy, spacing)
-    count = len(ys)
-    lines = np.stack(
-        [
-            np.column_stack([np.full(count, minx - 1), ys]),
-            np.column_stack([np.full(count, maxx + 1), ys]),
-        ],
-        axis=1,
-    )  # (lanes, 2 ends, xy)
-    # One overlay of all the lines with the region (not one per line: each overlay nodes the
-    # whole outline again), then the parts lane by lane, west to east.
-    parts = shapely.get_parts(shapely.intersection(shapely.multilinestrings(lines), turned))
-    keep = (shapely.get_type_id(parts) == 1) & (shapely.length(parts) > 1.0)
-    parts = parts[keep]
-    if len(parts) == 0:
-        return []
-    ends = np.stack(
-        [
-            shapely.get_coordinates(shapely.get_point(parts, 0)),
-            shapely.get_coordinates(shapely.get_point(parts, -1)),
-        ],
-        axis=1,
-    )  # (lanes, 2 ends, xy) in the turned frame
-    lane = np.abs(ends[:, 0, 1, None] - ys[None, :]).argmin(axis=1)
-    ends = ends[np.lexsort((ends[:, 0, 0], lane))]
-    theta = math.radians(angle_deg)
-    cos_t, sin_t = math.cos(theta), math.sin(theta)
     ox, oy = origin.x, origin.y
-    xs = ox + (ends[..., 0] - ox) * cos_t - (ends[..., 1] - oy) * sin_t
-    ys_back = oy + (ends[..., 0] - ox) * sin_t + (ends[..., 1] - oy) * cos_t
-    return [
-        _Piece(
-            ((float(xs[k, 0]), float(ys_back[k, 0])), (float(xs[k, 1]), float(ys_back[k, 1]))),
-            "lane",
+    dx, dy = xy[:, 0] - ox, xy[:, 1] - oy
+    rad = np.radians(np.asarray(angles, dtype=np.float64))
+    cos_t, sin_t = np.cos(rad), np.sin(rad)
+    # Turned by -angle: x' = x cos + y sin, y' = -x sin + y cos (about the centroid).
+    tx = dx[:, None] * cos_t[None, :] + dy[:, None] * sin_t[None, :]  # (V, A)
+    ty = dy[:, None] * cos_t[None, :] - dx[:, None] * sin_t[None, :]
+    owner, lane_y = _lane_ys_many(ty.min(axis=0), ty.max(axis=0), spacing)
+    keys = owner + 1j * lane_y  # sorted: by angle, then by y
+    ay, by = ty[first].ravel(), ty[first + 1].ravel()  # per (edge, angle)
+    ax, bx = tx[first].ravel(), tx[first + 1].ravel()
+    column = np.broadcast_to(np.arange(len(angles), dtype=np.float64), ty[first].shape).ravel()
+    lo = column + 1j * np.minimum(ay, by)
+    hi = column + 1j * np.maximum(ay, by)
+
+    def parts(start: NDArray[np.intp], stop: NDArray[np.intp]) -> tuple[NDArray[Any], ...]:
+        """(lane, west, east) of the parts from edges crossing lanes ``start:stop``."""
+        count = stop - start
+        edge = np.repeat(np.arange(len(count)), count)  # one entry per crossing
+        lane = start[edge] + (np.arange(len(edge)) - (np.cumsum(count) - count)[edge])
+        y = lane_y[lane]
+        x = ax[edge] + (y - ay[edge]) * (bx[edge] - ax[edge]) / (by[edge] - ay[edge])
+        order = np.lexsort((x, lane))
+        lane, x = lane[order], x[order]
+        # In, out, in, out along each lane: every ring is closed, so each count is even.
+        assert np.array_equal(lane[0::2], lane[1::2])
+        return lane[0::2], x[0::2], x[1::2]
+
+    start, stop = np.searchsorted(keys, lo, "left"), np.searchsorted(keys, hi, "left")
+    lane, west, east = parts(start, stop)
+    start_b, stop_b = np.searchsorted(keys, lo, "right"), np.searchsorted(keys, hi, "right")
+    if not (np.array_equal(start, start_b) and np.array_equal(stop, stop_b)):
+        below = parts(start_b, stop_b)
+        lane, west, east = _merged(
+            *(np.concatenate(pair) for pair in zip((lane, west, east), below, strict=True))
         )
-        for k in range(len(ends))
+    keep = east - west > 1.0
+    lane, west, east = lane[keep], west[keep], east[keep]
+    angle_of = owner[lane].astype(np.int64)
+    y = lane_y[lane]
+    c, s = cos_t[angle_of], sin_t[angle_of]
+    # Back: x = x' cos - y' sin, y = x' sin + y' cos (plus the centroid).
+    wx, wy = ox + west * c - y * s, oy + west * s + y * c
+    ex, ey = ox + east * c - y * s, oy + east * s + y * c
+    bounds = np.searchsorted(angle_of, np.arange(len(angles) + 1), side="left")
+    return [
+        [
+            _Piece(((float(wx[k]), float(wy[k])), (float(ex[k]), float(ey[k]))), "lane")
+            for k in range(bounds[a], bounds[a + 1])
+        ]
+        for a in range(len(angles))
     ]
+
+
+def _merged(
+    lane: NDArray[np.intp], west: NDArray[np.float64], east: NDArray[np.float64]
+) -> tuple[NDArray[np.intp], NDArray[np.float64], NDArray[np.float64]]:
+    """Parts of the same lane that overlap or touch, merged; by lane, then west to east.
+
+    Examples:
+        >>> west, east = np.array([5.0, 0.0, 2.0, 0.0]), np.array([9.0, 2.0, 4.0, 1.0])
+        >>> lane, west, east = _merged(np.array([0, 0, 0, 1]), west, east)
+        >>> lane.tolist(), west.tolist(), east.tolist()
+        ([0, 0, 1], [0.0, 5.0, 0.0], [4.0, 9.0, 1.0])
+    """
+    out: list[list[Any]] = []
+    for k in np.lexsort((west, lane)).tolist():
+        if out and out[-1][0] == lane[k] and west[k] <= out[-1][2]:
+            out[-1][2] = max(out[-1][2], east[k])
+        else:
+            out.append([lane[k], west[k], east[k]])
+    rows = list(zip(*out, strict=True)) if out else [(), (), ()]
+    return (
+        np.array(rows[0], dtype=np.intp),
+        np.array(rows[1], dtype=np.float64),
+        np.array(rows[2], dtype=np.float64),
+    )
 
 
 def _angles(region: Polygon | MultiPolygon) -> list[float]:
@@ -500,34 +567,50 @@ def _lane_ys(miny: float, maxy: float, spacing: float) -> NDArray[np.float64]:
     return ys
 
 
-def _lane_counts(
-    region: Polygon | MultiPolygon, spacing: float, angles: Sequence[float]
-) -> list[int]:
-    """How many lanes :func:`_lanes` makes at each angle, counted from edge crossings.
+def _lane_counts_many(
+    regions: Sequence[Polygon | MultiPolygon], spacing: float, angles: Sequence[Sequence[float]]
+) -> list[list[int]]:
+    """How many lanes :func:`_sweeps` makes across each region at each of its own angles.
 
-    No clipping: a lane crosses the outline twice for each piece it makes. The lanes that
-    cross an edge are those with ``lo <= y < hi`` between the edge's turned ends, found for
-    every edge and angle at once by bisection in the lanes of all angles, keyed by the complex
-    number ``angle index + 1j * y`` (numpy orders complex numbers by real, then imaginary
-    part), so a call costs a few array operations whatever the number of angles.
+    Counted, not clipped: a lane crosses the outline twice for each part it makes (parts of
+    1 m or less are counted too). The lanes that cross an edge are those with
+    ``lo <= y < hi`` between the edge's turned ends, found for every edge and angle at once
+    by bisection in the lanes of all (region, angle) columns, keyed by the complex number
+    ``column + 1j * y`` (numpy orders complex numbers by real, then imaginary part), so a
+    call costs a few array operations whatever the number of regions and angles.
     """
-    if region.is_empty or not angles:
-        return [0 for _ in angles]
-    rings = shapely.get_rings(shapely.get_parts(region))
-    xy, ring = shapely.get_coordinates(rings, return_index=True)
-    first = np.flatnonzero(ring[:-1] == ring[1:])  # edges join vertices of the same ring
-    thetas = [math.radians(-a) for a in angles]
-    sin_t = np.array([math.sin(t) for t in thetas])
-    cos_t = np.array([math.cos(t) for t in thetas])
-    ys_turned = xy[:, 0, None] * sin_t[None, :] + xy[:, 1, None] * cos_t[None, :]  # (V, A)
-    index, lanes = _lane_ys_many(ys_turned.min(axis=0), ys_turned.max(axis=0), spacing)
+    out = [[0 for _ in a] for a in angles]
+    live = [r for r, region in enumerate(regions) if not region.is_empty and angles[r]]
+    if not live:
+        return out
+    width = max(len(angles[r]) for r in live)
+    # Each region's angles, padded to the same width by repeating its last one.
+    table = np.array(
+        [[*angles[r], *[angles[r][-1]] * (width - len(angles[r]))] for r in live],
+        dtype=np.float64,
+    )
+    parts, part_region = shapely.get_parts([regions[r] for r in live], return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    xy, vertex_ring = shapely.get_coordinates(rings, return_index=True)
+    owner = part_region[ring_part[vertex_ring]]  # live region of each vertex (ascending)
+    thetas = np.radians(-table)[owner]  # (V, W)
+    ys_turned = xy[:, 0, None] * np.sin(thetas) + xy[:, 1, None] * np.cos(thetas)
+    starts = np.searchsorted(owner, np.arange(len(live)), side="left")
+    lows = np.minimum.reduceat(ys_turned, starts, axis=0)  # (R, W)
+    highs = np.maximum.reduceat(ys_turned, starts, axis=0)
+    index, lanes = _lane_ys_many(lows.ravel(), highs.ravel(), spacing)
     keys = index + 1j * lanes
-    a, b = ys_turned[first], ys_turned[first + 1]  # (E, A)
-    column = np.arange(len(angles), dtype=np.float64)[None, :]
+    first = np.flatnonzero(vertex_ring[:-1] == vertex_ring[1:])  # edges: same-ring neighbours
+    a, b = ys_turned[first], ys_turned[first + 1]  # (E, W)
+    column = (owner[first] * width)[:, None] + np.arange(width, dtype=np.float64)[None, :]
     lo = column + 1j * np.minimum(a, b)
     hi = column + 1j * np.maximum(a, b)
     crossings = np.searchsorted(keys, hi, side="left") - np.searchsorted(keys, lo, side="left")
-    return [int(c) // 2 for c in crossings.sum(axis=0)]
+    per_region = np.zeros((len(live), width), dtype=np.int64)
+    np.add.at(per_region, owner[first], crossings)
+    for row, r in enumerate(live):
+        out[r] = [int(c) // 2 for c in per_region[row, : len(angles[r])]]
+    return out
 
 
 def _lane_ys_many(
@@ -558,9 +641,10 @@ def _lane_ys_many(
     return owner.astype(np.float64), ys
 
 
-def _fewest_lanes(region: Polygon | MultiPolygon, spacing: float) -> int:
-    counts = _lane_counts(region, spacing, _angles(region))
-    return min((c for c in counts if c > 0), default=0)
+def _fewest_lanes(regions: Sequence[Polygon | MultiPolygon], spacing: float) -> list[int]:
+    """The fewest lanes (over :func:`_angles`) that cover each region, 0 if none."""
+    counts = _lane_counts_many(regions, spacing, [_angles(r) for r in regions])
+    return [min((c for c in row if c > 0), default=0) for row in counts]
 
 
 def _best_lanes(cell: Polygon, spacing: float, footprint_m: float) -> list[_Piece]:
@@ -571,8 +655,7 @@ def _best_lanes(cell: Polygon, spacing: float, footprint_m: float) -> list[_Piec
     smallest angle (determinism).
     """
     options: list[tuple[int, float, list[_Piece]]] = []
-    for angle in _angles(cell):
-        lanes = _lanes(cell, spacing, angle)
+    for lanes in _sweeps(cell, spacing, _angles(cell)):
         if lanes:
             length = round(sum(math.dist(*p.coords) for p in lanes), 3)
             options.append((len(lanes), length, lanes))
@@ -640,7 +723,7 @@ def _decompose(cell: Polygon, spacing: float, depth: int) -> list[Polygon]:
     simple = cell.simplify(spacing / 4)
     if not isinstance(simple, Polygon) or simple.is_empty:
         return [cell]
-    base = _fewest_lanes(simple, spacing)  # counted on the simplified outline: fast, close
+    [base] = _fewest_lanes([simple], spacing)  # counted on the simplified outline: fast, close
     if depth == 0 or base <= 2:
         return [cell]
     oriented = shapely.orient_polygons(simple)
@@ -660,7 +743,7 @@ def _decompose(cell: Polygon, spacing: float, depth: int) -> list[Polygon]:
     candidates.sort()
     minx, miny, maxx, maxy = cell.bounds
     reach = 2 * math.hypot(maxx - minx, maxy - miny)
-    best: tuple[int, LineString] | None = None
+    cuts: list[tuple[LineString, list[Polygon]]] = []
     for _, here, other in candidates[:_MAX_CUTS]:
         dx, dy = here[0] - other[0], here[1] - other[1]
         norm = math.hypot(dx, dy)
@@ -671,15 +754,14 @@ def _decompose(cell: Polygon, spacing: float, depth: int) -> list[Polygon]:
         parts = area_polygons(split(simple, cutter))
         if len(parts) < 2 or min(g.area for g in parts) < spacing * spacing:
             continue  # slivers would cost a transition each; never drop them either
-        # Only a cut that saves two lanes and beats the best so far matters: stop counting
-        # a cut's parts once they reach more lanes than that.
-        most = base - 2 if best is None else best[0] - 1
-        total = 0
-        for part in parts:
-            total += _fewest_lanes(part, spacing)
-            if total > most:
-                break
-        else:
+        cuts.append((cutter, parts))
+    # Every cut's parts counted in one pass; the first cut with the fewest lanes wins if it
+    # saves at least two.
+    counts = iter(_fewest_lanes([part for _, parts in cuts for part in parts], spacing))
+    best: tuple[int, LineString] | None = None
+    for cutter, parts in cuts:
+        total = sum(next(counts) for _ in parts)
+        if total <= base - 2 and (best is None or total < best[0]):
             best = (total, cutter)
     if best is None:
         return [cell]
