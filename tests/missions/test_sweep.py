@@ -13,7 +13,7 @@ import numpy as np
 import shapely
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
-from shapely import MultiPolygon, Polygon, box
+from shapely import LineString, MultiPolygon, Polygon, box
 from shapely.affinity import rotate
 from shapely.geometry.base import BaseGeometry
 
@@ -198,3 +198,38 @@ def lane_count_one_angle_each(
     region: Polygon | MultiPolygon, spacing: float, angles: list[float]
 ) -> list[int]:
     return [lane_count_one_angle(region, spacing, a) for a in angles]
+
+
+# One of the cells the coverage plan of Dongting Hu (tests/fixtures/waterways, Natural Earth)
+# is cut into, 185 m lanes: a 39-vertex outline whose exterior starts with two vertices 4e-12 m
+# apart. Clipping lines with it in one GEOS overlay (what the planner did before the scanline)
+# put the 15-degree lanes in the parts outside the water.
+DONGTING_CELL_WKB = (
+    "01030000000100000027000000AB01BD882B3324417CADD628F05A48418901BD882B33244176ADD628F05A48"
+    "419E91BF602B33244141EA8821F05A48412E9DC43B2B33244170A04C19F05A4841C5B7241A2B332441D98935"
+    "10F05A48414C6B30FC2A332441686C5906F05A48411F772FE22A332441F4E5CFFBEF5A4841302460CC2A3324"
+    "41B033B2F0EF5A4841DCAFF6BA2A332441B6F51AE5EF5A4841C4CE1CAE2A33244142EF25D9EF5A4841F148F1"
+    "A52A33244132C4EFCCEF5A484164BB6D74F631244196A8513462584841C804EA70F631244100C9F825625848"
+    "416730DB73F6312441FBD99D17625848419B0E847E40332441BCE810956455484149DD71707C322441583400"
+    "8A08534841E27A94CDBC2C244153A9080E7C51484195374BB8FE142441A07044825E4C4841AEA914898A0E24"
+    "41AD3DBF69644B484108916E0A760A2441A19E6CA2344C48417A2FD434D4082441E721A6A0584D484184836C"
+    "6419092441D222D103A95048412BE72C6319092441704FBB0FA9504841D5D47F5D190924413FD4901BA95048"
+    "41D6E5715319092441BA6C3727A9504841746B194519092441863C9532A9504841E845675C4D0624411F20AB"
+    "289052484107FB5F484D062441A36A703490524841C149BF2F4D062441AAB9A63F905248416B28C4124D0624"
+    "411363314A9052484179AEB8F14C0624419573F553905248411657F1CC4C0624419FF3D95C905248412829CC"
+    "A44C0624412C27C86490524841EAC6AF794C062441E8C7AB6B905248418C670A4C4C06244101397371905248"
+    "416CBD501C4C0624412DB40F7690524841BFCBFCEA4B062441756F757990524841429AA0B7D2012441D456CB"
+    "25D0524841AB01BD882B3324417CADD628F05A4841"
+)
+
+
+def test_every_lane_of_a_nearly_degenerate_cell_lies_in_the_water() -> None:
+    cell = shapely.from_wkb(DONGTING_CELL_WKB)
+    assert isinstance(cell, Polygon)
+    angles = _angles(cell)
+
+    for angle in angles:
+        lanes = [LineString(piece.coords) for piece in _lanes(cell, 185.0, angle)]
+
+        assert lanes
+        assert all(cell.buffer(1e-6).covers(lane) for lane in lanes), angle
