@@ -22,6 +22,7 @@ from pyproj import Transformer
 from shapely import LineString, MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
+from missions.channel import Channels
 from missions.errors import RouteBlockedError
 
 G = TypeVar("G", bound=BaseGeometry)
@@ -32,6 +33,9 @@ Coords = NDArray[np.float64]
 _PROBE_MARGIN_M = 3.0
 """How far the region is grown (then simplified by half that) into the coarse outline that
 rejects most blocked segments before the exact test (see :meth:`PathFinder._visible_from`)."""
+_EXACT_SEARCH_NODES = 400
+"""Above this many nodes in a join's search ellipse, the channel's path is used (see
+:meth:`PathFinder.path`): the exact search tests up to the square of that many sightlines."""
 
 
 def utm_epsg(lon_deg: float, lat_deg: float) -> int:
@@ -164,7 +168,10 @@ class PathFinder:
     A straight segment is used whenever it stays in the region; otherwise the path is found on
     the visibility graph of the region's vertices, pulled ``clearance_m`` inside so that the path
     never grazes the region's edge. Edges are checked lazily during an A* search, so a plan pays
-    for the graph only where a straight line is blocked.
+    for the graph only where a straight line is blocked. A detour so long that the search would
+    meet more than ``_EXACT_SEARCH_NODES`` nodes (from one end of a winding reach to the other)
+    takes the funnel path through the triangles of the pulled-in region instead
+    (:mod:`missions.channel`): near-shortest, at a cost that grows with its length only.
 
     Examples:
         >>> from shapely import box
@@ -184,11 +191,16 @@ class PathFinder:
         shapely.prepare(region)
         inner = region.buffer(-clearance_m, join_style="mitre").simplify(clearance_m / 4)
         nodes: list[tuple[float, float]] = []
-        for poly in area_polygons(inner):
+        parts = area_polygons(inner)
+        for poly in parts:
             oriented = shapely.orient_polygons(poly)  # exterior CCW, holes CW
             for ring in [oriented.exterior, *oriented.interiors]:
                 nodes.extend(_reflex_vertices(np.asarray(ring.coords)[:-1]))
         self._nodes = np.array(nodes, dtype=np.float64).reshape(-1, 2)
+        self._inner: Polygon | MultiPolygon | None = (
+            None if not parts else parts[0] if len(parts) == 1 else MultiPolygon(parts)
+        )
+        self._channels: Channels | None = None
         self._grown: Polygon | MultiPolygon | None = None
 
     def is_clear(self, a: tuple[float, float], b: tuple[float, float]) -> bool:
@@ -212,12 +224,31 @@ class PathFinder:
                 )
         if self.is_clear(a, b):
             return [a, b]
-        # Search for a path at most a little longer than the straight line, then allow longer
-        # and longer ones: a search bounded by ``limit`` only visits nodes (and only tests the
-        # edges) inside a thin ellipse around ``a`` and ``b``, and it finds the shortest path
-        # whenever that is within the limit, so every bound gives the same path, the first
-        # one fast. Most joins along a winding reach are within a few per cent of straight.
-        for limit in _search_limits(math.dist(a, b)):
+        # A search bounded by a length only visits nodes (and only tests the edges) inside
+        # the thin ellipse of points whose distances to ``a`` and ``b`` add up to at most
+        # that bound, and finds the shortest path whenever it is within the bound. First a
+        # bound a little over the straight line; then the length of the path through the
+        # triangulation's channel (cheap, and never shorter than the shortest path). Where
+        # that ellipse holds too many nodes (a detour along most of a long reach), the
+        # channel's path is the answer.
+        straight = math.dist(a, b)
+        first = straight + 0.01 * straight + 5.0  # most joins in a reach are this close
+        if self._nodes_within(a, b, first) <= _EXACT_SEARCH_NODES:
+            found = self._astar(a, b, limit_m=first)
+            if found is not None:
+                return found
+        channel = self._channel_path(a, b)
+        if channel is not None:
+            bound = path_length_m(channel) * (1 + 1e-9) + 1e-6
+            if self._nodes_within(a, b, bound) <= _EXACT_SEARCH_NODES:
+                found = self._astar(a, b, limit_m=bound)
+                if found is not None:
+                    return found
+            return channel
+        # No channel (the clearance closes a narrow passage the region still has): search
+        # for a path at most a little longer than the straight line, then allow longer and
+        # longer ones; every bound gives the shortest path if it is within it.
+        for limit in _search_limits(straight):
             found = self._astar(a, b, limit_m=limit)
             if found is not None:
                 return found
@@ -225,6 +256,39 @@ class PathFinder:
             f"no path from ({a[0]:.0f}, {a[1]:.0f}) to ({b[0]:.0f}, {b[1]:.0f}) "
             "avoids the no-fly zones"
         )
+
+    def _channel_path(
+        self, a: tuple[float, float], b: tuple[float, float]
+    ) -> list[tuple[float, float]] | None:
+        """The funnel path through the inner region's triangles, if it stays in the region."""
+        if self._inner is None:
+            return None
+        if self._channels is None:
+            self._channels = Channels(self._inner)
+        if a == b:
+            return [a, b]
+        found = self._channels.path(a, b)
+        if found is None:
+            return None
+        path = [a]
+        for p in found[1:-1]:
+            if p != path[-1]:
+                path.append(p)
+        if path[-1] != b:
+            path.append(b)
+        # The legs between corners run through the triangles of the inner region, which the
+        # region holds with the clearance to spare; only a leg from an end outside them (an
+        # end within the clearance of the shore) needs the test.
+        ends = shapely.linestrings([path[:2], path[-2:]])
+        if not shapely.covers(self.region, ends).all():
+            return None
+        return path
+
+    def _nodes_within(self, a: tuple[float, float], b: tuple[float, float], limit_m: float) -> int:
+        nodes = self._nodes
+        da = np.hypot(nodes[:, 0] - a[0], nodes[:, 1] - a[1])
+        db = np.hypot(nodes[:, 0] - b[0], nodes[:, 1] - b[1])
+        return int(np.count_nonzero(da + db <= limit_m))
 
     def _visible_from(self, p: tuple[float, float], candidates: Coords) -> NDArray[np.bool_]:
         """Which segments from ``p`` to each candidate stay in the region (``covers``).

@@ -11,9 +11,11 @@ How a plan is built:
 2. The pattern produces *pieces* inside the patrol region: bank loops, coverage lanes, corridor
    passes or hot-spot points.
 3. Pieces are ordered (nearest entry first; hot spots by nearest neighbour and 2-opt) and
-   joined by the shortest path inside the patrol region. Where none exists (separate parts of
-   a waterway, a hot spot on the beach) the join uses the transit region and its waypoints are
-   marked ``is_transit``. Legs to and from the launch point are always transit legs.
+   joined by the shortest path inside the patrol region (for a detour along most of a long
+   reach, a near-shortest one: see :class:`missions.geometry.PathFinder`). Where none exists
+   (separate parts of a waterway, a hot spot on the beach) the join uses the transit region
+   and its waypoints are marked ``is_transit``. Legs to and from the launch point are always
+   transit legs.
 4. The route is cut into sorties: each starts at a launch point (the first at the primary one,
    later ones at the launch point that lets them get furthest), flies to where the previous
    one stopped, continues while the time flown plus the time to fly home stays within the

@@ -13,6 +13,7 @@ from shapely.geometry.base import BaseGeometry
 
 from missions.errors import RouteBlockedError
 from missions.geometry import LocalProjection, PathFinder, count_turns, path_length_m, utm_epsg
+from tests.missions.shapes import meandering_reach
 
 
 def area(geometry: BaseGeometry) -> Polygon | MultiPolygon:
@@ -203,3 +204,49 @@ def test_visibility_is_exactly_covers_even_along_the_edges(
         others = candidates[np.any(candidates != p, axis=1)]
         expected = shapely.covers(region, shapely.linestrings([[origin, tuple(q)] for q in others]))
         assert finder._visible_from(origin, others).tolist() == expected.tolist()
+
+
+# --- long detours: the triangulation's channel ----------------------------------------------
+
+
+@settings(max_examples=100, deadline=None)
+@given(boxes=zones, a=spots, b=spots)
+@example(boxes=[(20, 5, 60, 90)], a=(10.0, 50.0), b=(90.0, 50.0))  # around a long zone
+@example(boxes=[(45, -1, 10, 102)], a=(10.0, 50.0), b=(90.0, 50.0))  # blocked
+def test_a_channel_path_stays_in_the_region_and_joins_the_ends(
+    boxes: list[tuple[float, float, float, float]],
+    a: tuple[float, float],
+    b: tuple[float, float],
+) -> None:
+    region = zoned(boxes)
+    assume(region.covers(Point(a)) and region.covers(Point(b)))
+    finder = PathFinder(region, clearance_m=0.5)
+
+    path = finder._channel_path(a, b)
+
+    if shortest_on_full_graph(finder, a, b) is None:
+        assert path is None
+    elif path is not None:  # None: the clearance closes a gap the region still has
+        assert path[0] == a
+        assert path[-1] == b
+        assert region.buffer(1e-6).covers(LineString(path))
+
+
+def test_a_detour_along_a_whole_reach_takes_the_channel_within_a_per_cent_of_the_shortest() -> None:
+    # From one end of the 8 km meandering reach to the other: the exact search's ellipse
+    # holds over 400 of its 949 nodes, so the path finder takes the channel's path.
+    reach = meandering_reach()
+    proj = LocalProjection.around(reach.area)
+    assert reach.centre_line is not None
+    centre = proj.to_m(reach.centre_line)
+    a = tuple(centre.interpolate(0.02, normalized=True).coords[0])
+    b = tuple(centre.interpolate(0.98, normalized=True).coords[0])
+    finder = PathFinder(proj.to_m(reach.area), clearance_m=1.0)
+
+    path = finder.path((a[0], a[1]), (b[0], b[1]))
+    exact = finder._astar((a[0], a[1]), (b[0], b[1]), limit_m=math.inf)
+
+    assert path == finder._channel_path((a[0], a[1]), (b[0], b[1]))
+    assert exact is not None
+    assert finder.region.buffer(1e-6).covers(LineString(path))
+    assert path_length_m(exact) <= path_length_m(path) <= 1.01 * path_length_m(exact)
