@@ -77,6 +77,7 @@ test-postgres: $(VENV)/.dev-installed ## run the database tests against PostgreS
 .PHONY: bench-planner
 bench-planner: .venv-bench/.installed ## planner vs opencoverage on real and generated outlines
 	.venv-bench/bin/python bench/planner_vs_peer.py
+	.venv-bench/bin/python bench/channel_accuracy.py
 
 .venv-bench/.sahi-installed: .venv-bench/.installed
 	.venv-bench/bin/pip install --quiet sahi scikit-image  # scikit-image: the photo crops in generated scenes
