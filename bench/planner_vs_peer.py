@@ -89,6 +89,19 @@ def river_reach(vertices: int = 5200, islands: int = 6) -> Polygon:
     return proj.to_lonlat(water)
 
 
+def weir_cut(reach: Polygon, width_m: float = 10.0) -> MultiPolygon:
+    """The reach cut in two by a weir ``width_m`` wide across its middle (lon/lat)."""
+    proj = LocalProjection.around(reach)
+    water = proj.to_m(reach)
+    minx, miny, maxx, maxy = water.bounds
+    middle = (minx + maxx) / 2
+    cut = water.difference(
+        shapely.box(middle - width_m / 2, miny - 1, middle + width_m / 2, maxy + 1)
+    )
+    assert isinstance(cut, MultiPolygon)
+    return proj.to_lonlat(cut)
+
+
 def real_outlines() -> list[tuple[str, Polygon]]:
     doc = json.loads(
         (ROOT / "tests/fixtures/waterways/ne10m_dongting_danjiangkou.geojson").read_text()
@@ -222,14 +235,15 @@ away from an end makes the plan fly back along the reach (long joins)."""
 
 
 def timing(
-    area: Polygon, pattern: str, repeats: int, launch_at: float = 0.0
+    area: Polygon | MultiPolygon, pattern: str, repeats: int, launch_at: float = 0.0
 ) -> tuple[float, float]:
     """Median wall-clock and CPU seconds of a plan (CPU time says less about other load).
 
     ``launch_at``: the launch point's place along the outline's exterior (0 = its first
     vertex, the historical bench setting).
     """
-    ring = list(area.exterior.coords)
+    first = area if isinstance(area, Polygon) else area.geoms[0]
+    ring = list(first.exterior.coords)
     launch = LonLat(*ring[int(launch_at * (len(ring) - 1))])
     water = Waterway("reach", area, launch_points=(LaunchPoint("bank", launch),))
     walls, cpus = [], []
@@ -281,6 +295,13 @@ def main() -> None:
         wall, cpu = timing(reach, pattern, args.repeats)
         print(
             f"\n{pattern} patrol of the {vertex_count(reach)}-vertex reach: "
+            f"median {wall:.3f} s over {args.repeats} runs ({cpu:.3f} s CPU)"
+        )
+    weir = weir_cut(reach)
+    for pattern in ("bank", "coverage"):
+        wall, cpu = timing(weir, pattern, args.repeats)
+        print(
+            f"\n{pattern} patrol of the reach cut in two by a 10 m weir: "
             f"median {wall:.3f} s over {args.repeats} runs ({cpu:.3f} s CPU)"
         )
     print(

@@ -202,6 +202,7 @@ class PathFinder:
         )
         self._channels: Channels | None = None
         self._grown: Polygon | MultiPolygon | None = None
+        self._pieces, self._piece_group = _connected_pieces(region)
 
     def is_clear(self, a: tuple[float, float], b: tuple[float, float]) -> bool:
         """Say whether the straight segment ``a``-``b`` stays in the region."""
@@ -224,6 +225,11 @@ class PathFinder:
                 )
         if self.is_clear(a, b):
             return [a, b]
+        if not self._same_piece(a, b):  # separate parts of the water: no search can join them
+            raise RouteBlockedError(
+                f"no path from ({a[0]:.0f}, {a[1]:.0f}) to ({b[0]:.0f}, {b[1]:.0f}) "
+                "avoids the no-fly zones"
+            )
         # A search bounded by a length only visits nodes (and only tests the edges) inside
         # the thin ellipse of points whose distances to ``a`` and ``b`` add up to at most
         # that bound, and finds the shortest path whenever it is within the bound. First a
@@ -283,6 +289,15 @@ class PathFinder:
         if not shapely.covers(self.region, ends).all():
             return None
         return path
+
+    def _same_piece(self, a: tuple[float, float], b: tuple[float, float]) -> bool:
+        """Whether ``a`` and ``b`` are in the same connected piece of the region."""
+        if len(self._piece_group) == 1:
+            return True
+        hits_a = self._pieces.query(Point(a), predicate="intersects")
+        hits_b = self._pieces.query(Point(b), predicate="intersects")
+        groups = self._piece_group
+        return bool(set(groups[hits_a].tolist()) & set(groups[hits_b].tolist()))
 
     def _nodes_within(self, a: tuple[float, float], b: tuple[float, float], limit_m: float) -> int:
         nodes = self._nodes
@@ -390,6 +405,33 @@ class PathFinder:
                     h = math.hypot(gx - pts[vi][0], gy - pts[vi][1])
                     heapq.heappush(heap, (nd + h, vi))
         return None
+
+
+def _connected_pieces(
+    region: Polygon | MultiPolygon,
+) -> tuple[shapely.STRtree, NDArray[np.intp]]:
+    """The region's polygons in a tree, and a group number for each.
+
+    Polygons that touch (at a point, which a path can pass through) share a group.
+
+    Examples:
+        >>> from shapely import box
+        >>> _, groups = _connected_pieces(MultiPolygon([box(0, 0, 1, 1), box(1, 1, 2, 2),
+        ...                                             box(5, 5, 6, 6)]))
+        >>> groups.tolist()
+        [0, 0, 2]
+    """
+    parts = area_polygons(region)
+    tree = shapely.STRtree(parts)
+    group = np.arange(len(parts))
+    if len(parts) > 1:
+        left, right = tree.query(parts, predicate="intersects")
+        changed = True
+        while changed:  # label propagation: each group takes its smallest member's number
+            lowest = np.minimum(group[left], group[right])
+            changed = bool(np.any(lowest < group[left]))
+            np.minimum.at(group, left, lowest)
+    return tree, group
 
 
 def _search_limits(straight_m: float) -> Iterator[float]:

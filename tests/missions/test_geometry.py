@@ -250,3 +250,32 @@ def test_a_detour_along_a_whole_reach_takes_the_channel_within_a_per_cent_of_the
     assert exact is not None
     assert finder.region.buffer(1e-6).covers(LineString(path))
     assert path_length_m(exact) <= path_length_m(path) <= 1.01 * path_length_m(exact)
+
+
+def test_separate_parts_of_the_water_are_reported_without_a_search(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A reach cut in two by a weir: no path inside the water joins the two parts, and the
+    # path finder says so at once instead of searching every sightline of the first part.
+    region = area(box(0, 0, 1000, 100).difference(box(495, -1, 505, 101)))
+    finder = PathFinder(region, clearance_m=1.0)
+
+    def no_search(*args: object, **kwargs: object) -> None:
+        raise AssertionError("searched")
+
+    monkeypatch.setattr(finder, "_astar", no_search)
+    monkeypatch.setattr(finder, "_channel_path", no_search)
+
+    with pytest.raises(RouteBlockedError, match="no path"):
+        finder.path((10.0, 50.0), (990.0, 50.0))
+
+
+def test_parts_touching_at_a_corner_are_one_piece_of_water() -> None:
+    region = MultiPolygon([box(0, 0, 10, 10), box(10, 10, 20, 20)])
+    finder = PathFinder(region, clearance_m=0.1)
+
+    path = finder.path((1.0, 9.0), (19.0, 11.0))
+
+    assert path[0] == (1.0, 9.0)
+    assert path[-1] == (19.0, 11.0)
+    assert region.covers(LineString(path))
