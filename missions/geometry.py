@@ -270,7 +270,12 @@ class PathFinder:
         if self._inner is None:
             return None
         if self._channels is None:
-            self._channels = Channels(self._inner)
+            try:
+                self._channels = Channels(self._inner)
+            except shapely.errors.GEOSException:
+                # GEOS could not triangulate the pulled-in region: the exact search alone.
+                self._inner = None
+                return None
         if a == b:
             return [a, b]
         found = self._channels.path(a, b)

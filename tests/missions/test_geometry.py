@@ -279,3 +279,22 @@ def test_parts_touching_at_a_corner_are_one_piece_of_water() -> None:
     assert path[0] == (1.0, 9.0)
     assert path[-1] == (19.0, 11.0)
     assert region.covers(LineString(path))
+
+
+def test_without_a_triangulation_the_exact_search_still_finds_the_way(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise shapely.errors.GEOSException("IllegalArgumentException: cannot triangulate")
+
+    monkeypatch.setattr(shapely, "constrained_delaunay_triangles", refuse)
+    region = area(box(0, 0, 100, 100).difference(box(40, -1, 60, 80)))
+    finder = PathFinder(region, clearance_m=1.0)
+
+    path = finder.path((10.0, 10.0), (90.0, 10.0))
+
+    assert finder._channel_path((10.0, 10.0), (90.0, 10.0)) is None
+    assert region.covers(LineString(path))
+    assert path_length_m(path) == pytest.approx(
+        shortest_on_full_graph(finder, (10.0, 10.0), (90.0, 10.0))
+    )
