@@ -151,7 +151,7 @@ def _back(p: np.ndarray, origin: shapely.Point, angle: float) -> tuple[float, fl
     spacing=st.floats(min_value=10, max_value=200),
 )
 @example(cuts=[(200, 100, 100, 100)], angle=0, lane_angle=0, spacing=40)  # lanes split by a hole
-@example(cuts=[(-10, -10, 520, 10)], angle=0, lane_angle=0, spacing=600)  # one lane, on an edge
+@example(cuts=[(1.01, 5.0, 5.0, 5.0)], angle=0, lane_angle=0, spacing=10)  # along an island
 def test_lanes_from_the_scanline_match_clipping_one_line_at_a_time(
     cuts: list[tuple[float, float, float, float]],
     angle: float,
