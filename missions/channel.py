@@ -75,6 +75,8 @@ class Channels:
         A point outside every triangle (a start a little outside the region) is joined to
         the nearest one; the caller checks the result against the real region.
         """
+        if len(self._corners) == 0:
+            return None
         start, goal = self._locate(a), self._locate(b)
         steps = self._channel(start, goal, a, b)
         if steps is None:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from shapely import LineString, MultiPolygon, Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
+from missions.channel import Channels
 from missions.errors import RouteBlockedError
 from missions.geometry import LocalProjection, PathFinder, count_turns, path_length_m, utm_epsg
 from tests.missions.shapes import meandering_reach
@@ -298,3 +299,7 @@ def test_without_a_triangulation_the_exact_search_still_finds_the_way(
     assert path_length_m(path) == pytest.approx(
         shortest_on_full_graph(finder, (10.0, 10.0), (90.0, 10.0))
     )
+
+
+def test_a_channel_over_nothing_joins_nothing() -> None:
+    assert Channels(MultiPolygon()).path((0.0, 0.0), (1.0, 1.0)) is None
