@@ -19,7 +19,14 @@ from missions.errors import (
     WaterwayTooNarrowError,
 )
 from missions.geometry import LocalProjection
-from missions.planner import coverage_ratio, plan_patrol
+from missions.planner import (
+    _cell_order,
+    _order_cells,
+    _Piece,
+    _straight_length,
+    coverage_ratio,
+    plan_patrol,
+)
 from missions.profiles import drone_profile
 from missions.types import (
     CameraKind,
@@ -245,6 +252,25 @@ def test_hot_spot_order_is_a_short_circuit() -> None:
     xy = [proj.lonlat_to_xy(p.lon_deg, p.lat_deg) for p in given_order]
     naive = sum(math.dist(a, b) for a, b in itertools.pairwise(xy))
     assert plan.length_m < naive
+
+
+def test_a_cell_is_swept_toward_the_next_one_when_that_is_shorter() -> None:
+    # Two cells in a row along a reach (two 1 km lanes, then two 300 m lanes), the launch
+    # point beside the middle of the first: a sweep that ends near where it began makes the
+    # drone fly the first cell's length again to reach the second.
+    def lanes(west: float, east: float) -> list[_Piece]:
+        return [_Piece(((west, y), (east, y)), "lane") for y in (0.0, 40.0)]
+
+    cells = [lanes(0.0, 1000.0), lanes(1100.0, 1400.0)]
+    start = (500.0, 40.0)
+
+    back = _straight_length(_cell_order(cells, start, look_ahead=False), start)
+    onward = _straight_length(_cell_order(cells, start, look_ahead=True), start)
+    chosen = _order_cells(cells, start)
+
+    assert (back, onward) == (4880.0, 3880.0)
+    assert _straight_length(chosen, start) == onward
+    assert chosen[1].coords[-1] == (1000.0, 0.0)  # the first cell ends facing the second
 
 
 def test_a_hot_spot_inside_a_no_fly_zone_is_an_error_not_a_silent_skip() -> None:
