@@ -10,7 +10,8 @@ How a plan is built:
    *transit region* is a wide box around everything minus the same grown zones.
 2. The pattern produces *pieces* inside the patrol region: bank loops, coverage lanes, corridor
    passes or hot-spot points.
-3. Pieces are ordered (nearest entry first; hot spots by nearest neighbour and 2-opt) and
+3. Pieces are ordered (nearest entry first; a coverage cell's sweep ends toward the next cell
+   where that is shorter; hot spots by nearest neighbour and 2-opt) and
    joined by the shortest path inside the patrol region (for a detour along most of a long
    reach, a near-shortest one: see :class:`missions.geometry.PathFinder`). Where none exists
    (separate parts of a waterway, a hot spot on the beach) the join uses the transit region
