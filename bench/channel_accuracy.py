@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import heapq
 import math
 import sys
 import time
@@ -45,36 +44,9 @@ from missions import (  # noqa: E402
     plan_patrol,
 )
 from missions.geometry import PathFinder, path_length_m  # noqa: E402
+from tests.missions.reference import shortest_on_full_graph  # noqa: E402
 
 XY = tuple[float, float]
-
-
-def dijkstra(finder: PathFinder, a: XY, b: XY) -> float | None:
-    """Shortest path length over every node pair tested with ``covers``."""
-    pts = [a, b, *((float(x), float(y)) for x, y in finder._nodes)]
-    pairs = [(i, j) for i in range(len(pts)) for j in range(i + 1, len(pts))]
-    clear = shapely.covers(finder.region, shapely.linestrings([[pts[i], pts[j]] for i, j in pairs]))
-    edges: dict[int, list[int]] = {i: [] for i in range(len(pts))}
-    for (i, j), ok in zip(pairs, clear, strict=True):
-        if ok:
-            edges[i].append(j)
-            edges[j].append(i)
-    dist = {0: 0.0}
-    heap = [(0.0, 0)]
-    done: set[int] = set()
-    while heap:
-        d, u = heapq.heappop(heap)
-        if u in done:
-            continue
-        if u == 1:
-            return d
-        done.add(u)
-        for v in edges[u]:
-            nd = d + math.dist(pts[u], pts[v])
-            if nd < dist.get(v, math.inf):
-                dist[v] = nd
-                heapq.heappush(heap, (nd, v))
-    return None
 
 
 def box_fields(trials: int, seed: int) -> list[float]:
@@ -93,7 +65,7 @@ def box_fields(trials: int, seed: int) -> list[float]:
         finder = PathFinder(region, clearance_m=0.5)  # type: ignore[arg-type]
         if finder.is_clear(a, b):
             continue
-        exact = dijkstra(finder, a, b)
+        exact = shortest_on_full_graph(finder, a, b)
         channel = finder._channel_path(a, b)
         if exact is None or channel is None:
             continue
@@ -128,7 +100,7 @@ def reach_joins() -> list[tuple[PathFinder, XY, XY]]:
 def compare(finder: PathFinder, a: XY, b: XY) -> tuple[float, float, float] | None:
     """(channel length / exact length, exact CPU s, channel CPU s), or None without both."""
     started = time.process_time()
-    exact = finder._astar(a, b, limit_m=math.inf)
+    exact = finder._astar(a, b, finder._nodes, limit_m=math.inf)
     exact_s = time.process_time() - started
     started = time.process_time()
     channel = finder._channel_path(a, b)

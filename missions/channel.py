@@ -8,12 +8,12 @@ by a string pulled from edge to edge (each step goes to the nearest point of the
 edge), so where islands or zones leave several ways round, the one taken can be longer than
 the best. On 1,794 random joins among up to seven box-shaped zones (0.5 m clearance) the
 path was within 0.01 % of the visibility graph's shortest in 89 % of cases and within 1 % in
-93 %; the longest (up to 2.1x) were where the graph's path squeezes through a gap narrower
-than the clearance, which a path through the triangles of the region pulled in by the
-clearance cannot. Its cost grows with the channel's length, not with the square of the
-number of vertices in view, which is what makes long detours (a join from one end of a
-winding reach to the other) cheap where the visibility-graph search of
-:class:`missions.geometry.PathFinder` is not.
+93 %, worst 2.1x (``bench/channel_accuracy.py``). The two worst, and two of the next
+three, were joins where the graph's path passes closer to a zone than the clearance, which a
+path through the triangles of the region pulled in by the clearance cannot. Its cost grows
+with the channel's length, not with the square of the number of vertices in view, which is
+what makes long detours (a join from one end of a winding reach to the other) cheap where
+the visibility-graph search of :class:`missions.geometry.PathFinder` is not.
 
 Everything is in projected metres.
 """

@@ -202,7 +202,8 @@ class PathFinder:
         )
         self._channels: Channels | None = None
         self._grown: Polygon | MultiPolygon | None = None
-        self._pieces, self._piece_group = _connected_pieces(region)
+        parts_of_region = area_polygons(region)
+        self._pieces = shapely.STRtree(parts_of_region) if len(parts_of_region) > 1 else None
 
     def is_clear(self, a: tuple[float, float], b: tuple[float, float]) -> bool:
         """Say whether the straight segment ``a``-``b`` stays in the region."""
@@ -226,10 +227,7 @@ class PathFinder:
         if self.is_clear(a, b):
             return [a, b]
         if not self._same_piece(a, b):  # separate parts of the water: no search can join them
-            raise RouteBlockedError(
-                f"no path from ({a[0]:.0f}, {a[1]:.0f}) to ({b[0]:.0f}, {b[1]:.0f}) "
-                "avoids the no-fly zones"
-            )
+            raise _blocked(a, b)
         # A search bounded by a length only visits nodes (and only tests the edges) inside
         # the thin ellipse of points whose distances to ``a`` and ``b`` add up to at most
         # that bound, and finds the shortest path whenever it is within the bound. First a
@@ -237,31 +235,30 @@ class PathFinder:
         # triangulation's channel (cheap, and never shorter than the shortest path). Where
         # that ellipse holds too many nodes (a detour along most of a long reach), the
         # channel's path is the answer.
-        straight = math.dist(a, b)
-        first = straight + 0.01 * straight + 5.0  # most joins in a reach are this close
-        if self._nodes_within(a, b, first) <= _EXACT_SEARCH_NODES:
-            found = self._astar(a, b, limit_m=first)
+        limits = _search_limits(math.dist(a, b))
+        first = next(limits)  # most joins in a reach are this close to straight
+        near = self._nodes_near(a, b, first)
+        if len(near) <= _EXACT_SEARCH_NODES:
+            found = self._astar(a, b, near, limit_m=first)
             if found is not None:
                 return found
         channel = self._channel_path(a, b)
         if channel is not None:
             bound = path_length_m(channel) * (1 + 1e-9) + 1e-6
-            if self._nodes_within(a, b, bound) <= _EXACT_SEARCH_NODES:
-                found = self._astar(a, b, limit_m=bound)
+            near = self._nodes_near(a, b, bound)
+            if len(near) <= _EXACT_SEARCH_NODES:
+                found = self._astar(a, b, near, limit_m=bound)
                 if found is not None:
                     return found
             return channel
         # No channel (the clearance closes a narrow passage the region still has): search
         # for a path at most a little longer than the straight line, then allow longer and
         # longer ones; every bound gives the shortest path if it is within it.
-        for limit in _search_limits(straight):
-            found = self._astar(a, b, limit_m=limit)
+        for limit in limits:
+            found = self._astar(a, b, self._nodes_near(a, b, limit), limit_m=limit)
             if found is not None:
                 return found
-        raise RouteBlockedError(
-            f"no path from ({a[0]:.0f}, {a[1]:.0f}) to ({b[0]:.0f}, {b[1]:.0f}) "
-            "avoids the no-fly zones"
-        )
+        raise _blocked(a, b)
 
     def _channel_path(
         self, a: tuple[float, float], b: tuple[float, float]
@@ -296,19 +293,29 @@ class PathFinder:
         return path
 
     def _same_piece(self, a: tuple[float, float], b: tuple[float, float]) -> bool:
-        """Whether ``a`` and ``b`` are in the same connected piece of the region."""
-        if len(self._piece_group) == 1:
+        """Whether ``a`` and ``b`` are in the same polygon of the region.
+
+        Polygons of a valid region meet at single points at most; a path through such a
+        point is a straight line, which :meth:`path` has tried before asking this.
+        """
+        if self._pieces is None:
             return True
         hits_a = self._pieces.query(Point(a), predicate="intersects")
         hits_b = self._pieces.query(Point(b), predicate="intersects")
-        groups = self._piece_group
-        return bool(set(groups[hits_a].tolist()) & set(groups[hits_b].tolist()))
+        return bool(set(hits_a.tolist()) & set(hits_b.tolist()))
 
-    def _nodes_within(self, a: tuple[float, float], b: tuple[float, float], limit_m: float) -> int:
+    def _nodes_near(self, a: tuple[float, float], b: tuple[float, float], limit_m: float) -> Coords:
+        """The nodes a path from ``a`` to ``b`` no longer than ``limit_m`` can pass through.
+
+        Those whose distances to ``a`` and ``b`` add up to at most the limit (all if it is
+        infinite).
+        """
         nodes = self._nodes
+        if not math.isfinite(limit_m) or not len(nodes):
+            return nodes
         da = np.hypot(nodes[:, 0] - a[0], nodes[:, 1] - a[1])
         db = np.hypot(nodes[:, 0] - b[0], nodes[:, 1] - b[1])
-        return int(np.count_nonzero(da + db <= limit_m))
+        return nodes[da + db <= limit_m]
 
     def _visible_from(self, p: tuple[float, float], candidates: Coords) -> NDArray[np.bool_]:
         """Which segments from ``p`` to each candidate stay in the region (``covers``).
@@ -358,19 +365,14 @@ class PathFinder:
         return self._grown
 
     def _astar(
-        self, a: tuple[float, float], b: tuple[float, float], *, limit_m: float
+        self, a: tuple[float, float], b: tuple[float, float], nodes: Coords, *, limit_m: float
     ) -> list[tuple[float, float]] | None:
-        """Shortest path on the visibility graph among the nodes, or ``None``.
+        """Shortest path on the visibility graph among ``nodes``, or ``None``.
 
-        With a finite ``limit_m`` only paths no longer than it are searched for: a node is
-        only reached (and its edge only tested) when the distance flown to it plus the
-        straight distance on to ``b`` is within the limit.
+        ``nodes``: :meth:`_nodes_near` for the limit. With a finite ``limit_m`` only paths no
+        longer than it are searched for: a node is only reached (and its edge only tested)
+        when the distance flown to it plus the straight distance on to ``b`` is within it.
         """
-        nodes = self._nodes
-        if math.isfinite(limit_m) and len(nodes):
-            da = np.hypot(nodes[:, 0] - a[0], nodes[:, 1] - a[1])
-            db = np.hypot(nodes[:, 0] - b[0], nodes[:, 1] - b[1])
-            nodes = nodes[da + db <= limit_m]
         pts = np.vstack([np.array([a, b], dtype=np.float64), nodes])
         goal = 1
         gx, gy = pts[goal]
@@ -412,31 +414,10 @@ class PathFinder:
         return None
 
 
-def _connected_pieces(
-    region: Polygon | MultiPolygon,
-) -> tuple[shapely.STRtree, NDArray[np.intp]]:
-    """The region's polygons in a tree, and a group number for each.
-
-    Polygons that touch (at a point, which a path can pass through) share a group.
-
-    Examples:
-        >>> from shapely import box
-        >>> _, groups = _connected_pieces(MultiPolygon([box(0, 0, 1, 1), box(1, 1, 2, 2),
-        ...                                             box(5, 5, 6, 6)]))
-        >>> groups.tolist()
-        [0, 0, 2]
-    """
-    parts = area_polygons(region)
-    tree = shapely.STRtree(parts)
-    group = np.arange(len(parts))
-    if len(parts) > 1:
-        left, right = tree.query(parts, predicate="intersects")
-        changed = True
-        while changed:  # label propagation: each group takes its smallest member's number
-            lowest = np.minimum(group[left], group[right])
-            changed = bool(np.any(lowest < group[left]))
-            np.minimum.at(group, left, lowest)
-    return tree, group
+def _blocked(a: tuple[float, float], b: tuple[float, float]) -> RouteBlockedError:
+    return RouteBlockedError(
+        f"no path from ({a[0]:.0f}, {a[1]:.0f}) to ({b[0]:.0f}, {b[1]:.0f}) avoids the no-fly zones"
+    )
 
 
 def _search_limits(straight_m: float) -> Iterator[float]:

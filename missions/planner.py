@@ -428,23 +428,13 @@ def _splice_islands(
     return [*loop, loop[0]], left_over
 
 
-def _lanes(region: Polygon | MultiPolygon, spacing: float, angle_deg: float) -> list[_Piece]:
-    """Back-and-forth lanes across ``region`` at ``angle_deg`` (0 = east-west).
-
-    Examples:
-        >>> [p.coords for p in _lanes(box(0, 0, 100, 50), 30.0, 0.0)]
-        [((0.0, 15.0), (100.0, 15.0)), ((0.0, 35.0), (100.0, 35.0))]
-    """
-    return _sweeps(region, spacing, [angle_deg])[0]
-
-
 def _sweeps(
     region: Polygon | MultiPolygon, spacing: float, angles: Sequence[float]
 ) -> list[list[_Piece]]:
     """The lanes across ``region`` at each of ``angles``, west to east in lane order.
 
     A scanline fill, for all angles at once: the outline is turned by each angle about the
-    region's centroid, lanes are placed by :func:`_lane_ys` in the turned extent, and each
+    region's centroid, lanes are placed by :func:`_lane_ys_many` in the turned extent, and each
     edge with ``lo <= y < hi`` between its turned ends crosses a lane at the interpolated x.
     Along a lane the crossings alternate in and out of the water (every ring is closed), so
     sorted crossings pair up into the lane's parts. That rule sees the water just above the
@@ -452,6 +442,10 @@ def _sweeps(
     touches it) the parts seen just below (``lo < y <= hi``) are added and overlapping or
     touching parts merged, so the lane is the closed water's, as clipping it would give.
     Parts of 1 m or less are dropped. No overlay that nodes the whole outline again per angle.
+
+    Examples:
+        >>> [[p.coords for p in lanes] for lanes in _sweeps(box(0, 0, 100, 50), 30.0, [0.0])]
+        [[((0.0, 15.0), (100.0, 15.0)), ((0.0, 35.0), (100.0, 35.0))]]
     """
     if region.is_empty or not angles:
         return [[] for _ in angles]
@@ -548,28 +542,6 @@ def _angles(region: Polygon | MultiPolygon) -> list[float]:
     return sorted(angles)
 
 
-def _lane_ys(miny: float, maxy: float, spacing: float) -> NDArray[np.float64]:
-    """Sweep line positions: outer lanes half a spacing inside, the rest spread evenly.
-
-    Examples:
-        >>> _lane_ys(0.0, 100.0, 30.0).tolist()
-        [15.0, 38.33333333333333, 61.666666666666664, 85.0]
-        >>> _lane_ys(0.0, 20.0, 30.0).tolist()
-        [10.0]
-    """
-    height = maxy - miny
-    if height <= spacing:
-        return np.array([(miny + maxy) / 2])
-    count = math.ceil((height - spacing) / spacing - 1e-9) + 1
-    start, stop = miny + spacing / 2, maxy - spacing / 2
-    if count == 1:
-        return np.array([start])
-    # As numpy.linspace(start, stop, count) computes them, without its overhead.
-    ys = np.arange(count, dtype=np.float64) * ((stop - start) / (count - 1)) + start
-    ys[-1] = stop
-    return ys
-
-
 def _lane_counts_many(
     regions: Sequence[Polygon | MultiPolygon], spacing: float, angles: Sequence[Sequence[float]]
 ) -> list[list[int]]:
@@ -619,7 +591,11 @@ def _lane_counts_many(
 def _lane_ys_many(
     miny: NDArray[np.float64], maxy: NDArray[np.float64], spacing: float
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """:func:`_lane_ys` for many extents at once: ``(extent index, lane y)`` per lane.
+    """Sweep line positions for many extents at once: ``(extent index, lane y)`` per lane.
+
+    In each extent the outer lanes are half a spacing inside and the rest spread evenly, as
+    ``numpy.linspace`` would place them (one lane in the middle of an extent no wider than a
+    spacing).
 
     Examples:
         >>> index, ys = _lane_ys_many(np.array([0.0, 0.0]), np.array([100.0, 20.0]), 30.0)

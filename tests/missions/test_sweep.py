@@ -18,7 +18,17 @@ from shapely.affinity import rotate
 from shapely.geometry.base import BaseGeometry
 
 from missions.geometry import area_polygons
-from missions.planner import _angles, _lane_counts_many, _lane_ys, _lanes
+from missions.planner import _angles, _lane_counts_many, _lane_ys_many, _Piece, _sweeps
+
+
+def lane_ys(miny: float, maxy: float, spacing: float) -> np.ndarray:
+    """The planner's lane positions across one extent."""
+    return _lane_ys_many(np.array([miny]), np.array([maxy]), spacing)[1]
+
+
+def lanes_at(region: Polygon | MultiPolygon, spacing: float, angle: float) -> list[_Piece]:
+    """The planner's lanes across ``region`` at one angle."""
+    return _sweeps(region, spacing, [angle])[0]
 
 
 def centimetres(low: float, high: float) -> st.SearchStrategy[float]:
@@ -102,7 +112,7 @@ def test_lane_positions_are_numpy_linspace(miny: float, height: float, spacing: 
     maxy = miny + height
 
     assert (
-        _lane_ys(miny, maxy, spacing).tolist()
+        lane_ys(miny, maxy, spacing).tolist()
         == np.linspace(*_extent_lanes(miny, maxy, spacing)).tolist()
     )
 
@@ -119,7 +129,7 @@ def lanes_one_line_at_a_time(
     turned = rotate(cell, -angle, origin=origin)
     minx, miny, maxx, maxy = turned.bounds
     out = []
-    for y in _lane_ys(miny, maxy, spacing):
+    for y in lane_ys(miny, maxy, spacing):
         clipped = shapely.intersection(shapely.linestrings([(minx - 1, y), (maxx + 1, y)]), turned)
         merged = shapely.line_merge(clipped) if shapely.get_type_id(clipped) == 5 else clipped
         parts = sorted(
@@ -159,7 +169,7 @@ def test_lanes_from_the_scanline_match_clipping_one_line_at_a_time(
     spacing: float,
 ) -> None:
     for cell in area_polygons(water(cuts, angle)):
-        lanes = [piece.coords for piece in _lanes(cell, spacing, lane_angle)]
+        lanes = [piece.coords for piece in lanes_at(cell, spacing, lane_angle)]
         clipped = lanes_one_line_at_a_time(cell, spacing, lane_angle)
 
         assert len(lanes) == len(clipped)
@@ -170,7 +180,7 @@ def test_a_lane_the_shore_only_touches_at_a_vertex_stays_one_lane() -> None:
     # A 100 x 40 m pond with a spit from the north shore whose tip is on the lane (y = 20).
     pond = Polygon([(0, 0), (100, 0), (100, 40), (60, 40), (50, 20), (40, 40), (0, 40)])
 
-    lanes = [piece.coords for piece in _lanes(pond, 40.0, 0.0)]
+    lanes = [piece.coords for piece in lanes_at(pond, 40.0, 0.0)]
 
     assert len(lanes) == 1
     assert np.allclose(lanes[0], [(0.0, 20.0), (100.0, 20.0)], atol=1e-9)
@@ -229,7 +239,7 @@ def test_every_lane_of_a_nearly_degenerate_cell_lies_in_the_water() -> None:
     angles = _angles(cell)
 
     for angle in angles:
-        lanes = [LineString(piece.coords) for piece in _lanes(cell, 185.0, angle)]
+        lanes = [LineString(piece.coords) for piece in lanes_at(cell, 185.0, angle)]
 
         assert lanes
         assert all(cell.buffer(1e-6).covers(lane) for lane in lanes), angle
