@@ -7,24 +7,20 @@ Every route must depend on ``require(...)`` or ``public()``; the route walk in
 from __future__ import annotations
 
 import logging
-import threading
-import time
-import weakref
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit_service
+from app.auth.device_cache import device_principal_cache, engine_of
 from app.auth.models import DeviceToken, Role, User
 from app.auth.principal import AccessRule, Principal
 from app.auth.security import (
@@ -92,116 +88,13 @@ def _touch_device(engine: Engine, device_id: int, now: datetime) -> None:
 
 # --- device principals, cached a few seconds ---------------------------------------------
 #
-# A drone posts telemetry every second or more often; looking its token and jurisdiction up
-# each time was a third of the ingest path's database time. A resolved device principal is
-# kept DEVICE_PRINCIPAL_TTL_S seconds per process and engine, keyed by the token's digest.
-# Revoking a token takes effect at once in the process that revoked it (the entry is dropped
-# when the revocation commits) and within DEVICE_PRINCIPAL_TTL_S in every other process; the
-# same bound holds for a deleted token or a moved jurisdiction. Expiry (``expires_at``) is
-# checked on every request, cached or not.
-DEVICE_PRINCIPAL_TTL_S = 5.0
-DEVICE_PRINCIPAL_CACHE_SIZE = 4096
-
-
-@dataclass(slots=True)
-class _CachedDevice:
-    principal: Principal
-    expires_at: datetime | None
-    last_used_at: datetime | None
-    fresh_until: float  # monotonic clock
-
-
-class DevicePrincipalCache:
-    """Resolved device principals of one database, for a few seconds (thread-safe, LRU)."""
-
-    def __init__(
-        self,
-        *,
-        ttl_s: float = DEVICE_PRINCIPAL_TTL_S,
-        size: int = DEVICE_PRINCIPAL_CACHE_SIZE,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.ttl_s = ttl_s
-        self.size = size
-        self.clock = clock
-        self._entries: OrderedDict[str, _CachedDevice] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, digest: str) -> _CachedDevice | None:
-        with self._lock:
-            entry = self._entries.get(digest)
-            if entry is None:
-                return None
-            if entry.fresh_until <= self.clock():
-                del self._entries[digest]
-                return None
-            self._entries.move_to_end(digest)
-            return entry
-
-    def put(
-        self,
-        digest: str,
-        principal: Principal,
-        *,
-        expires_at: datetime | None,
-        last_used_at: datetime | None,
-    ) -> None:
-        entry = _CachedDevice(principal, expires_at, last_used_at, self.clock() + self.ttl_s)
-        with self._lock:
-            self._entries[digest] = entry
-            self._entries.move_to_end(digest)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-
-    def forget_device(self, device_id: int) -> None:
-        with self._lock:
-            for digest in [d for d, e in self._entries.items() if e.principal.id == device_id]:
-                del self._entries[digest]
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-_DEVICE_CACHES: weakref.WeakKeyDictionary[Engine, DevicePrincipalCache] = (
-    weakref.WeakKeyDictionary()
-)
-_DEVICE_CACHES_LOCK = threading.Lock()
-
-
-def _engine_of(session: Session) -> Engine:
-    bind = session.get_bind()
-    return bind if isinstance(bind, Engine) else bind.engine
-
-
-def device_principal_cache(session_or_engine: Session | Engine) -> DevicePrincipalCache:
-    """The cache of a database (one per engine, so per app and per test database)."""
-    engine = (
-        session_or_engine
-        if isinstance(session_or_engine, Engine)
-        else _engine_of(session_or_engine)
-    )
-    with _DEVICE_CACHES_LOCK:
-        cache = _DEVICE_CACHES.get(engine)
-        if cache is None:
-            cache = _DEVICE_CACHES[engine] = DevicePrincipalCache()
-        return cache
-
-
-def forget_device_principal(session: Session, device_id: int) -> None:
-    """Drop a device's cached principal now and again when ``session`` commits (a request
-    that read the row before the commit may have cached it again meanwhile)."""
-    cache = device_principal_cache(session)
-    cache.forget_device(device_id)
-
-    def _after_commit(_session: Session) -> None:
-        cache.forget_device(device_id)
-
-    event.listen(session, "after_commit", _after_commit, once=True)
-
-
 def _touch_due(last_used_at: datetime | None, now: datetime) -> bool:
     return last_used_at is None or now - last_used_at > DEVICE_TOUCH_INTERVAL
+
+
+def _check_unexpired(expires_at: datetime | None, now: datetime) -> None:
+    if expires_at is not None and expires_at <= now:
+        raise Unauthorized("device token has expired")
 
 
 def peek_device_principal(engine: Engine, token: str) -> Principal | None:
@@ -214,8 +107,7 @@ def peek_device_principal(engine: Engine, token: str) -> Principal | None:
     if cached is None:
         return None
     now = utcnow()
-    if cached.expires_at is not None and cached.expires_at <= now:
-        raise Unauthorized("device token has expired")
+    _check_unexpired(cached.expires_at, now)
     if _touch_due(cached.last_used_at, now):
         return None
     return cached.principal
@@ -223,38 +115,34 @@ def peek_device_principal(engine: Engine, token: str) -> Principal | None:
 
 def _device_principal(session: Session, token: str) -> Principal:
     digest = token_digest(token)
-    engine = _engine_of(session)
+    engine = engine_of(session)
     cache = device_principal_cache(engine)
     now = utcnow()
     cached = cache.get(digest)
-    if cached is not None:
-        if cached.expires_at is not None and cached.expires_at <= now:
-            raise Unauthorized("device token has expired")
-        if _touch_due(cached.last_used_at, now):
-            cached.last_used_at = now
-            _touch_device(engine, cached.principal.id, now)
-        return cached.principal
-    device = session.scalar(select(DeviceToken).where(DeviceToken.token_hash == digest))
-    if device is None or device.revoked_at is not None:
-        raise Unauthorized("device token is unknown or revoked")
-    if device.expires_at is not None and device.expires_at <= now:
-        raise Unauthorized("device token has expired")
-    last_used_at = device.last_used_at
-    if _touch_due(last_used_at, now):
-        last_used_at = now
-        _touch_device(engine, device.id, now)
-    principal = Principal(
-        kind="device",
-        id=device.id,
-        name=device.name,
-        role=None,
-        scopes=frozenset(device.scopes),
-        jurisdiction_id=device.jurisdiction_id,
-        jurisdiction_path=_jurisdiction_path(session, device.jurisdiction_id),
-        ground_unit_id=device.ground_unit_id,
-    )
-    cache.put(digest, principal, expires_at=device.expires_at, last_used_at=last_used_at)
-    return principal
+    if cached is None:
+        device = session.scalar(select(DeviceToken).where(DeviceToken.token_hash == digest))
+        if device is None or device.revoked_at is not None:
+            raise Unauthorized("device token is unknown or revoked")
+        _check_unexpired(device.expires_at, now)
+        principal = Principal(
+            kind="device",
+            id=device.id,
+            name=device.name,
+            role=None,
+            scopes=frozenset(device.scopes),
+            jurisdiction_id=device.jurisdiction_id,
+            jurisdiction_path=_jurisdiction_path(session, device.jurisdiction_id),
+            ground_unit_id=device.ground_unit_id,
+        )
+        cached = cache.put(
+            digest, principal, expires_at=device.expires_at, last_used_at=device.last_used_at
+        )
+    else:
+        _check_unexpired(cached.expires_at, now)
+    if _touch_due(cached.last_used_at, now):
+        cached.last_used_at = now
+        _touch_device(engine, cached.principal.id, now)
+    return cached.principal
 
 
 def _user_principal(session: Session, token: str, settings: Settings, key: str) -> Principal:

@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit_service
-from app.auth.deps import forget_device_principal
+from app.auth.device_cache import forget_device_principal
 from app.auth.models import DeviceScope, DeviceToken, RefreshToken, Role, User
 from app.auth.principal import Principal
 from app.auth.ratelimit import SlidingWindowLimiter

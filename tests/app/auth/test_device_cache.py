@@ -18,7 +18,11 @@ from sqlalchemy import event, update
 from sqlalchemy.engine import Engine
 
 from app.auth import deps
-from app.auth.deps import DevicePrincipalCache, device_principal_cache
+from app.auth.device_cache import (
+    DEVICE_PRINCIPAL_TTL_S,
+    DevicePrincipalCache,
+    device_principal_cache,
+)
 from app.auth.models import DeviceToken
 from app.auth.principal import Principal
 from app.auth.security import token_digest
@@ -41,8 +45,7 @@ class Clock:
 def clock(app: FastAPI) -> Clock:
     """Drive the app's principal cache from a hand-moved clock."""
     fake = Clock()
-    with app.state.sessionmaker() as session:
-        device_principal_cache(session).clock = fake
+    device_principal_cache(app.state.engine).clock = fake
     return fake
 
 
@@ -86,7 +89,7 @@ def test_a_revocation_elsewhere_takes_effect_once_the_ttl_has_passed(
     before = client.get("/metrics", headers=METRICS)
     _revoke_behind_the_cache(app)
     within = client.get("/metrics", headers=METRICS)
-    clock.now += deps.DEVICE_PRINCIPAL_TTL_S + 0.01
+    clock.now += DEVICE_PRINCIPAL_TTL_S + 0.01
     after = client.get("/metrics", headers=METRICS)
 
     assert before.status_code == 200, before.text
@@ -111,7 +114,11 @@ def test_a_revocation_through_the_api_takes_effect_at_once(
 
 
 def test_expiry_is_checked_on_cached_requests_too(
-    app: FastAPI, client: TestClient, clock: Clock, monkeypatch: pytest.MonkeyPatch
+    app: FastAPI,
+    client: TestClient,
+    clock: Clock,
+    token_queries: list[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with session_scope(app.state.sessionmaker) as session:
         session.execute(
@@ -127,6 +134,7 @@ def test_expiry_is_checked_on_cached_requests_too(
     assert before.status_code == 200, before.text
     assert after.status_code == 401
     assert after.json()["detail"] == "device token has expired"
+    assert len(token_queries) == 1  # the second request was answered from the cache
 
 
 def test_the_cache_drops_stale_and_least_recently_used_entries() -> None:
