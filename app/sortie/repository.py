@@ -108,7 +108,7 @@ class SortieRepository:
         )
 
     def lock_drones(self, drone_ids: Iterable[int]) -> None:
-        """Serialise bookings of these drones until the transaction ends.
+        """Serialise bookings of these drones until the transaction ends; re-read them.
 
         Booking reads the drone's sorties, checks for overlaps and inserts: without a lock two
         transactions can both read "free" and both insert. PostgreSQL: ``SELECT ... FOR
@@ -116,7 +116,9 @@ class SortieRepository:
         expansions). SQLite has one writer per database: a no-op UPDATE of the rows takes the
         write lock now, before the overlap check, so a second booking waits here (busy
         timeout) and then reads the first one's sortie. The UPDATE is a Core statement on the
-        table, so it neither changes a value nor writes an audit row.
+        table, so it neither changes a value nor writes an audit row. The drones loaded in the
+        session are refreshed by the same SELECT (``populate_existing``), so a status changed
+        while this one waited (maintenance) is seen too.
         """
         ids = sorted(set(drone_ids))
         if not ids:
@@ -125,13 +127,13 @@ class SortieRepository:
             self.session.execute(
                 update(_DRONES).where(_DRONES.c.id.in_(ids)).values(id=_DRONES.c.id)
             )
-        else:
-            self.session.execute(
-                select(_DRONES.c.id)
-                .where(_DRONES.c.id.in_(ids))
-                .order_by(_DRONES.c.id)
-                .with_for_update()
-            ).all()
+        self.session.scalars(
+            select(Drone)
+            .where(Drone.id.in_(ids))
+            .order_by(Drone.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).all()
 
     def station_path(self, station_id: int) -> str:
         return (
@@ -272,10 +274,8 @@ class SortieRepository:
             if fresh:
                 self.session.execute(insert(_SAMPLES), fresh)
             return {r["at"] for r in fresh}
-        connection = self.session.connection()
-        if len(rows) == 1:
-            return set(connection.execute(statement, rows[0]).scalars())
-        return set(connection.execute(statement, rows).scalars())
+        # A one-element list runs as a single execute, more as INSERT with many VALUES.
+        return set(self.session.connection().execute(statement, rows).scalars())
 
     def set_last(self, sortie_id: int, values: dict[str, Any]) -> None:
         """Latest position and active breaches: a plain statement (no ORM sync, no audit)."""

@@ -271,12 +271,10 @@ def lock_drones(session: Session, drones: Sequence[Drone]) -> None:
 
     Call before checking for overlaps: a concurrent booking of the same drones waits here
     until this transaction commits or rolls back, then sees what it booked (see
-    ``SortieRepository.lock_drones``). The drones are re-read under the lock, so a status
-    changed meanwhile (maintenance) is seen too.
+    ``SortieRepository.lock_drones``). The drones are re-read under the lock, in one query,
+    so a status changed meanwhile (maintenance) is seen too.
     """
     SortieRepository(session).lock_drones(d.id for d in drones)
-    for drone in drones:
-        session.refresh(drone)
 
 
 def booking_problems(
@@ -639,8 +637,8 @@ def _conformance(
     on_route: bool,
 ) -> tuple[list[str], list[SortieEvent]]:
     """Check new samples in time order: the breaches active after them, and an event for
-    each breach that starts or clears. Reads only (the caller writes, late, to keep the
-    write transaction short on SQLite)."""
+    each breach that starts or clears. Reads only: the caller writes the events and the
+    sortie's last position after it."""
     events: list[SortieEvent] = []
     active = {k for k in sortie.violations if k != SortieEventKind.telemetry_lost}
     if SortieEventKind.telemetry_lost in sortie.violations:

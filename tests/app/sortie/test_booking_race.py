@@ -27,6 +27,7 @@ from app.auth.deps import user_principal
 from app.auth.models import User
 from app.auth.principal import Principal
 from app.db import session_scope, utcnow
+from app.drone.models import Drone, DroneStatus
 from app.errors import Conflict
 from app.schedule import service as schedule_service
 from app.schedule.schemas import ExpandRequest
@@ -172,3 +173,21 @@ def test_two_expansions_booking_one_drone_at_the_same_times_cannot_both_commit(
 
     assert outcomes == ["booked", "refused"]
     assert _overlapping(session, drone_id) == []
+
+
+def test_locking_drones_re_reads_them(app: FastAPI, session: Session) -> None:
+    """A drone loaded before the lock and changed meanwhile is seen as it is under the lock."""
+    drone = session.get(Drone, demo_drone_id(session))
+    assert drone is not None
+    seen = drone.status
+    assert seen != DroneStatus.maintenance
+    with session_scope(app.state.sessionmaker) as other:
+        audit_service.set_actor(other, audit_service.Actor("race-test", "system"))
+        changed = other.get(Drone, drone.id)
+        assert changed is not None
+        changed.status = DroneStatus.maintenance
+
+    sortie_service.lock_drones(session, [drone])
+
+    assert drone.status == DroneStatus.maintenance
+    session.rollback()
