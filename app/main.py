@@ -14,8 +14,8 @@ from app.auth.ratelimit import SlidingWindowLimiter
 from app.auth.router import router as auth_router
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
+from app.detection_job.router import UploadSizeGuard
 from app.detection_job.router import router as detection_job_router
-from app.detection_job.router import upload_size_guard
 from app.drone.router import router as drone_router
 from app.errors import install_handlers
 from app.gridworker.router import router as gridworker_router
@@ -99,7 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_events=settings.login_rate_per_minute, window_s=60.0
     )
     app.state.metrics = Metrics()
-    app.middleware("http")(upload_size_guard(settings))
+    app.add_middleware(UploadSizeGuard, settings=settings)
     app.middleware("http")(request_middleware(app.state.metrics))
     install_handlers(app)
     for router in ROUTERS:

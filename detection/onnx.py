@@ -23,7 +23,14 @@ import onnxruntime as ort  # type: ignore[import-untyped, import-not-found, unus
 
 from detection.errors import DetectionError
 from detection.ports import Frame
-from detection.postprocess import InputTensor, Letterbox, decode_yolo, letterbox, parse_names
+from detection.postprocess import (
+    InputTensor,
+    Letterbox,
+    decode_yolo,
+    letterbox,
+    letterbox_geometry,
+    parse_names,
+)
 from detection.types import Detection
 
 _MAX_LEVEL = np.float32(255.0)
@@ -145,7 +152,9 @@ class OnnxDetector:
             if (height_px, width_px) == (side, side) and frame.dtype == np.uint8:
                 # uint8 BGR HWC -> float32 RGB CHW / 255 in one pass (float32 division)
                 np.divide(frame[:, :, ::-1].transpose(2, 0, 1), _MAX_LEVEL, out=tensor[i])
-                geometries.append(Letterbox(1.0, 0.0, 0.0, width_px, height_px))
+                geometries.append(
+                    letterbox_geometry(width_px=width_px, height_px=height_px, input_px=side)
+                )
             else:
                 boxed, geometry = letterbox(frame, input_px=side)
                 tensor[i] = boxed[0]

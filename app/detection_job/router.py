@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Query, UploadFile
 from pydantic import AwareDatetime
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.config import Settings, SettingsDep
 from app.db import SessionDep, utcnow
@@ -35,34 +36,39 @@ UPLOAD_PATH = re.compile(r"^/sorties/[^/]+/detection-jobs/?$")
 FORM_ALLOWANCE_BYTES = detection_job_service.MAX_SRT_BYTES + 1024 * 1024
 
 
-def upload_size_guard(
-    settings: Settings,
-) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-    """HTTP middleware: refuse a video upload whose declared size is over the limit with a
-    413 before its body is read (the service also counts the bytes, for bodies sent
-    without a Content-Length)."""
-    limit_bytes = settings.detection_max_upload_bytes + FORM_ALLOWANCE_BYTES
+class UploadSizeGuard:
+    """ASGI middleware: refuse a video upload whose declared size is over the limit with a 413
+    before its body is read (the service also counts the bytes, for bodies sent without a
+    Content-Length).
 
-    async def guard(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        declared = request.headers.get("content-length", "")
+    A plain ASGI class, not an ``@app.middleware("http")`` function: those wrap every request
+    (the telemetry stream's too) in a task and stream, and only upload POSTs concern this one.
+    """
+
+    def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
+        self.app = app
+        self.limit_bytes = settings.detection_max_upload_bytes + FORM_ALLOWANCE_BYTES
+        self.limit_mib = settings.detection_max_upload_bytes / 1024**2
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
-            request.method == "POST"
-            and declared.isdigit()
-            and int(declared) > limit_bytes
-            and UPLOAD_PATH.match(request.url.path)
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and UPLOAD_PATH.match(scope["path"])
         ):
-            limit_mib = settings.detection_max_upload_bytes / 1024**2
-            return envelope(
-                "VideoTooLarge",
-                f"the upload is {int(declared)} bytes; videos may be at most {limit_mib:.0f} MiB",
-                413,
-                headers={"Connection": "close"},
-            )
-        return await call_next(request)
-
-    return guard
+            declared = Headers(scope=scope).get("content-length", "")
+            if declared.isdigit() and int(declared) > self.limit_bytes:
+                refused = detection_job_service.VideoTooLarge
+                response = envelope(
+                    refused.__name__,
+                    f"the upload is {int(declared)} bytes; "
+                    f"videos may be at most {self.limit_mib:.0f} MiB",
+                    refused.status_code,
+                    headers={"Connection": "close"},
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 @router.post(

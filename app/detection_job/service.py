@@ -383,6 +383,7 @@ def plan(session: Session, job_id: int, *, settings: Settings) -> JobPlan:
     except (AppError, ValueError) as exc:
         raise JobNotRunnable(f"sortie {job.sortie_id}: {exc}") from exc
     base = _job_dir(settings)
+    telemetry: tuple[TelemetrySample, ...] | None = None
     if job.source == DetectionJobSource.stream:
         if job.storage_dir is None:
             job.storage_dir = f"jobs/{uuid.uuid4().hex}"
@@ -398,18 +399,13 @@ def plan(session: Session, job_id: int, *, settings: Settings) -> JobPlan:
         source = str(videos[0])
         srt_file = folder / "telemetry.SRT"
         srt_path = srt_file if srt_file.is_file() else None
-    telemetry = None
-    if job.source != DetectionJobSource.stream and srt_path is None and job.video_started_at:
-        # No SRT: the telemetry the drone sent while it flew places the camera instead.
-        telemetry = camera_track(
-            DetectionJobRepository(session).samples_between(
-                sortie.id,
-                start=job.video_started_at - TRACK_MARGIN,
-                end=(sortie.landed_at or sortie.aborted_at or job.video_started_at + MAX_TRACK)
-                + TRACK_MARGIN,
-            ),
-            start=job.video_started_at,
-        )
+        if srt_path is None and job.video_started_at:
+            # No SRT: the telemetry the drone sent while it flew places the camera instead.
+            ended = sortie.landed_at or sortie.aborted_at or job.video_started_at + MAX_TRACK
+            rows = DetectionJobRepository(session).samples_between(
+                sortie.id, start=job.video_started_at - TRACK_MARGIN, end=ended + TRACK_MARGIN
+            )
+            telemetry = camera_track(rows, start=job.video_started_at) or None
     return JobPlan(
         job_id=job.id,
         sortie_id=sortie.id,
@@ -424,7 +420,7 @@ def plan(session: Session, job_id: int, *, settings: Settings) -> JobPlan:
         tile_px=job.tile_px,
         max_duration_s=job.max_duration_s,
         video_started_at=job.video_started_at,
-        telemetry=telemetry or None,
+        telemetry=telemetry,
     )
 
 

@@ -151,9 +151,19 @@ def test_long_lists_run_in_chunks_of_max_batch(tmp_path: Path) -> None:
     frames = [np.zeros((64, 64, 3), np.uint8)] * 5
 
     chunked = adapter.OnnxDetector(model, max_batch=2, intra_op_threads=1)
+    session = chunked._session
+    call_sizes: list[int] = []
+
+    class CountingSession:
+        def run(self, names: Any, feed: dict[str, np.ndarray]) -> Any:
+            call_sizes.extend(len(batch) for batch in feed.values())
+            return session.run(names, feed)
+
+    chunked._session = CountingSession()
 
     assert chunked.max_batch == 2
     assert chunked.detect_batch(frames) == adapter.OnnxDetector(model).detect_batch(frames)
+    assert call_sizes == [2, 2, 1]
     assert (
         adapter.OnnxDetector(build_model(tmp_path / "f.onnx", metadata=NAMES, batch=1)).max_batch
         == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -540,6 +541,28 @@ def test_display_names_lose_folders_and_control_characters(sent: str, shown: str
     assert detection_job_service.display_name(sent, "video") == shown
 
 
+def placed_through_the_camera(
+    session: Session, job: dict[str, object], *, lon: float, lat: float
+) -> Sequence[Sighting]:
+    """A succeeded job's sightings, checked to be placed through the camera of a drone
+    hovering 30 m over deep water at ``lon``, ``lat``: near it (a 1280 px frame from 30 m
+    spans ~50 m), in the deep-water zone, never at the drone's own position."""
+    assert job["status"] == "succeeded", job
+    assert isinstance(job["sightings_created"], int)
+    assert job["sightings_created"] >= 1
+    assert "drone's position" not in str(job["note"])
+    rows = session.scalars(
+        select(Sighting).where(Sighting.client_id.like(f"job-{job['id']}-%"))
+    ).all()
+    assert len(rows) == job["sightings_created"]
+    for row in rows:
+        assert row.is_deep_water  # placed through the camera, so the zone is known
+        assert abs(row.lon - lon) < 0.001
+        assert abs(row.lat - lat) < 0.001
+        assert (row.lon, row.lat) != (lon, lat)
+    return rows
+
+
 def test_a_video_without_its_srt_is_placed_from_the_sorties_own_telemetry(
     client: TestClient,
     auth: Auth,
@@ -581,24 +604,12 @@ def test_a_video_without_its_srt_is_placed_from_the_sorties_own_telemetry(
     run_jobs(worker)
     job = job_of(client, auth, response.json()["id"])
 
-    assert job["status"] == "succeeded", job
-    assert isinstance(job["sightings_created"], int)
-    assert job["sightings_created"] >= 1
-    assert "drone's position" not in str(job["note"])
-    rows = session.scalars(
-        select(Sighting).where(Sighting.client_id.like(f"job-{job['id']}-%"))
-    ).all()
-    assert len(rows) == job["sightings_created"]
-    # Placed through the camera: near the drone (a 1280 px frame from 30 m spans ~50 m),
-    # each at its own spot in the frame rather than all at the drone's position.
+    rows = placed_through_the_camera(session, job, lon=lon, lat=lat)
     for row in rows:
-        assert row.is_deep_water
-        assert abs(row.lon - lon) < 0.001
-        assert abs(row.lat - lat) < 0.001
         assert started <= row.seen_at <= started + timedelta(seconds=FRAMES / FPS)
+    # Each at its own spot in the frame rather than all at one place.
     if len(rows) > 1:
         assert len({(row.lon, row.lat) for row in rows}) > 1
-    assert all((row.lon, row.lat) != (lon, lat) for row in rows)
 
 
 def test_a_stream_follows_the_drones_live_telemetry_to_place_people(
@@ -639,19 +650,7 @@ def test_a_stream_follows_the_drones_live_telemetry_to_place_people(
     run_jobs(worker)
     job = job_of(client, auth, response.json()["id"])
 
-    assert job["status"] == "succeeded", job
-    assert isinstance(job["sightings_created"], int)
-    assert job["sightings_created"] >= 1
-    assert "drone's position" not in str(job["note"])
-    rows = session.scalars(
-        select(Sighting).where(Sighting.client_id.like(f"job-{job['id']}-%"))
-    ).all()
-    assert len(rows) == job["sightings_created"]
-    for row in rows:
-        assert row.is_deep_water  # placed through the camera, so the zone is known
-        assert abs(row.lon - lon) < 0.001
-        assert abs(row.lat - lat) < 0.001
-        assert (row.lon, row.lat) != (lon, lat)
+    placed_through_the_camera(session, job, lon=lon, lat=lat)
 
 
 def test_an_upload_declared_too_large_is_refused_before_its_body_is_read(
