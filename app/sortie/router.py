@@ -23,6 +23,7 @@ from app.db import SessionDep, session_scope, utcnow
 from app.errors import ERROR_RESPONSES
 from app.schemas import Id, Limit, Offset, Page, PathId
 from app.sortie import service as sortie_service
+from app.sortie import telemetry as sortie_telemetry
 from app.sortie.live import HUB
 from app.sortie.models import Sortie, SortieStatus
 from app.sortie.permissions import (
@@ -262,7 +263,7 @@ async def post_telemetry(
         ):
             session.info["request"] = request
             act_as(request, session, principal)
-            return sortie_service.ingest(
+            return sortie_telemetry.ingest(
                 session, principal, sortie_id, body.samples, settings=settings, now=utcnow()
             )
 
@@ -284,7 +285,7 @@ def upload_sortie_srt(
     ] = None,
 ) -> TelemetryAccepted:
     data = file.file.read(sortie_service.MAX_SRT_BYTES + 1)
-    return sortie_service.upload_srt(
+    return sortie_telemetry.upload_srt(
         session,
         principal,
         sortie_id,
