@@ -283,6 +283,14 @@ def upload_sortie_srt(
         AwareDatetime | None,
         Form(description="UTC start of the video, for files that carry no clock time"),
     ] = None,
+    zone: Annotated[
+        str | None,
+        Form(
+            max_length=64,
+            description="zone of the drone's clock when the file names no UTC offset: an IANA "
+            "zone (Asia/Shanghai) or an offset (+08:00); default the service's zone",
+        ),
+    ] = None,
 ) -> TelemetryAccepted:
     data = file.file.read(sortie_service.MAX_SRT_BYTES + 1)
     return sortie_telemetry.upload_srt(
@@ -292,7 +300,9 @@ def upload_sortie_srt(
         filename=file.filename or "upload.srt",
         data=data,
         started_at=started_at,
+        zone=zone,
         settings=settings,
+        now=utcnow(),
     )
 
 

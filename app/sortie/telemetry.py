@@ -3,13 +3,14 @@ conformance (route, no-fly zones, altitude, battery) in time order; the no-telem
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
@@ -17,7 +18,14 @@ from app.auth.principal import Principal
 from app.config import Settings
 from app.mission.models import Mission
 from app.sortie import live
-from app.sortie.conformance import Airspace, Breach, Fix, Limits, check
+from app.sortie.conformance import (
+    Airspace,
+    Breach,
+    Fix,
+    Limits,
+    check,
+    median_distance_from_route_m,
+)
 from app.sortie.models import SortieEvent, SortieEventKind, SortieStatus
 from app.sortie.repository import FlyingSortie, SortieRepository
 from app.sortie.schemas import TelemetryAccepted, TelemetryIn
@@ -36,7 +44,7 @@ from app.sortie.service import (
 )
 from app.waterway import service as waterway_service
 from app.waterway.models import Waterway
-from detection import SrtParseError, parse_srt
+from detection import SrtParseError, SrtReport, parse_srt_report
 from missions import NoFlyZone
 
 # Conformance geometry per sortie, kept a short while: a batch arrives every 200 ms per drone
@@ -46,6 +54,8 @@ AIRSPACE_TTL_S = 30.0
 _AIRSPACE_CACHE: OrderedDict[tuple[Any, ...], tuple[float, Airspace | None]] = OrderedDict()
 _AIRSPACE_CACHE_SIZE = 512
 _AIRSPACE_LOCK = threading.Lock()
+MAX_DAMAGE_LISTED = 20
+_OFFSET = re.compile(r"^(?:UTC|GMT)?([+-])(\d{1,2})(?::?(\d{2}))?$")
 
 
 def _build_airspace(session: Session, sortie: FlyingSortie) -> Airspace | None:
@@ -99,29 +109,38 @@ def _new_event(
     )
 
 
+# Conformance kinds re-derived when late telemetry arrives (telemetry_lost is the sweep's:
+# it is about wall-clock silence, not about the samples).
+CONFORMANCE_KINDS = (
+    SortieEventKind.off_route,
+    SortieEventKind.no_fly_zone,
+    SortieEventKind.altitude,
+    SortieEventKind.battery,
+)
+_CONFORMANCE_KIND_NAMES = frozenset(str(k) for k in CONFORMANCE_KINDS)
+
+
+def _on_route(sortie: FlyingSortie, at: datetime) -> bool:
+    """Whether the route corridor applies to a sample at ``at``: once the sortie is airborne,
+    until it turned home (a sample stamped a little before take-off is checked too: the
+    drone's clock and the operator's "airborne" differ by seconds)."""
+    if sortie.airborne_at is None:
+        return False
+    return sortie.returning_at is None or at < sortie.returning_at
+
+
 def _conformance(
     session: Session,
     sortie: FlyingSortie,
     samples: Sequence[Sample],
     *,
     settings: Settings,
-    on_route: bool,
+    active: set[str],
 ) -> tuple[list[str], list[SortieEvent]]:
-    """Check new samples in time order: the breaches active after them, and an event for
-    each breach that starts or clears. Reads only: the caller writes the events and the
-    sortie's last position after it."""
+    """Check samples in time order from the breaches ``active`` before the first: the
+    breaches active after them, and an event for each breach that starts or clears. Reads
+    only: the caller writes the events and the sortie's last position after it."""
     events: list[SortieEvent] = []
-    active = {k for k in sortie.violations if k != SortieEventKind.telemetry_lost}
-    if SortieEventKind.telemetry_lost in sortie.violations:
-        events.append(
-            _new_event(
-                sortie,
-                SortieEventKind.cleared,
-                "telemetry back",
-                at=samples[0].at,
-                data={"cleared": "telemetry_lost"},
-            )
-        )
     airspace = _airspace(session, sortie)
     if airspace is None:
         return sorted(active), events
@@ -129,7 +148,8 @@ def _conformance(
     for sample in samples:
         fix = Fix(sample.at, sample.lon, sample.lat, sample.alt_m, sample.battery_pct)
         breaches: dict[str, Breach] = {
-            str(b.kind): b for b in check(fix, airspace, limits, on_route=on_route)
+            str(b.kind): b
+            for b in check(fix, airspace, limits, on_route=_on_route(sortie, sample.at))
         }
         position = {"lon": sample.lon, "lat": sample.lat, "alt_m": sample.alt_m}
         for kind in sorted(breaches.keys() - active):
@@ -156,13 +176,57 @@ def _conformance(
     return sorted(active), events
 
 
+def _active_before(events: Sequence[SortieEvent]) -> set[str]:
+    """Replay conformance events (in time order) into the breaches active after them."""
+    active: set[str] = set()
+    for event in events:
+        if event.kind == SortieEventKind.cleared:
+            active.discard(str(event.data.get("cleared", "")))
+        elif str(event.kind) in _CONFORMANCE_KIND_NAMES:
+            active.add(str(event.kind))
+    return active
+
+
+def _rederive(
+    session: Session, sortie: FlyingSortie, *, since: datetime, settings: Settings
+) -> tuple[list[str], list[SortieEvent]]:
+    """Late samples: derive the conformance events from ``since`` again, in time order.
+
+    The events from ``since`` on are replaced, starting from the state the earlier events
+    left, so a batch that arrives late or out of order gives the same events as if every
+    sample had arrived in time."""
+    repo = SortieRepository(session)
+    kinds = [*(str(k) for k in CONFORMANCE_KINDS), str(SortieEventKind.cleared)]
+    stale = [
+        e
+        for e in repo.events_from(sortie.id, since, kinds)
+        if e.kind != SortieEventKind.cleared
+        or str(e.data.get("cleared", "")) in _CONFORMANCE_KIND_NAMES
+    ]
+    repo.delete_events(stale)
+    active = _active_before(repo.events_before(sortie.id, since, kinds))
+    stored = [
+        Sample(
+            at=r.at,
+            lon=r.lon,
+            lat=r.lat,
+            alt_m=r.alt_m,
+            amsl_m=r.amsl_m,
+            heading_deg=r.heading_deg,
+            speed_mps=r.speed_mps,
+            battery_pct=r.battery_pct,
+        )
+        for r in repo.samples_of(sortie.id, since=since)
+    ]
+    return _conformance(session, sortie, stored, settings=settings, active=active)
+
+
 def _store(
     session: Session,
     sortie: FlyingSortie,
     samples: Sequence[Sample],
     *,
     settings: Settings,
-    on_route: bool,
 ) -> TelemetryAccepted:
     """Store the samples not stored yet and check them, in time order.
 
@@ -207,7 +271,25 @@ def _store(
             last_telemetry_at=last_at,
             violations=violations,
         )
-    violations, events = _conformance(session, sortie, new, settings=settings, on_route=on_route)
+    events: list[SortieEvent] = []
+    if SortieEventKind.telemetry_lost in sortie.violations:
+        events.append(
+            _new_event(
+                sortie,
+                SortieEventKind.cleared,
+                "telemetry back",
+                at=min(
+                    (s.at for s in new if last_at is None or s.at > last_at), default=new[-1].at
+                ),
+                data={"cleared": "telemetry_lost"},
+            )
+        )
+    if last_at is not None and new[0].at < last_at:
+        violations, derived = _rederive(session, sortie, since=new[0].at, settings=settings)
+    else:
+        active = {k for k in sortie.violations if k != SortieEventKind.telemetry_lost}
+        violations, derived = _conformance(session, sortie, new, settings=settings, active=active)
+    events.extend(derived)
     values: dict[str, Any] = {}
     if violations != list(sortie.violations):
         values["violations"] = violations
@@ -242,6 +324,23 @@ def _telemetry_target(session: Session, principal: Principal, sortie_id: int) ->
     return sortie
 
 
+def flight_window(
+    sortie: FlyingSortie, *, settings: Settings, now: datetime
+) -> tuple[datetime, datetime]:
+    """The times a sample of this sortie can have: from pre-flight (less the clock slack) to
+    landing or abort (plus the slack), or to ``now`` plus the live tolerance while it flies."""
+    slack = timedelta(seconds=settings.telemetry_clock_slack_s)
+    began = sortie.preflight_at or sortie.airborne_at or sortie.created_at
+    ended = sortie.landed_at or sortie.aborted_at
+    if ended is not None:
+        return began - slack, ended + slack
+    return began - slack, now + timedelta(seconds=settings.telemetry_max_ahead_s)
+
+
+def _local(at: datetime, zone: tzinfo) -> str:
+    return at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+
+
 def ingest(
     session: Session,
     principal: Principal,
@@ -257,33 +356,51 @@ def ingest(
             f"sortie {sortie.id} is {sortie.status}; live telemetry is taken in preflight, "
             "airborne and returning"
         )
-    ahead = now + timedelta(seconds=settings.telemetry_max_ahead_s)
+    earliest, latest = flight_window(sortie, settings=settings, now=now)
     for index, sample in enumerate(samples):
-        if sample.at > ahead:
+        if sample.at > latest:
             raise InvalidTelemetry(f"sample {index}: time {sample.at.isoformat()} is in the future")
+        if sample.at < earliest:
+            raise InvalidTelemetry(
+                f"sample {index}: time {sample.at.isoformat()} is before sortie {sortie.id} "
+                f"began ({_local(earliest, settings.zone)} with the clock slack); "
+                "nothing was stored"
+            )
     converted = [Sample(**(s.model_dump() | {"at": s.at.astimezone(UTC)})) for s in samples]
-    return _store(
-        session,
-        sortie,
-        converted,
-        settings=settings,
-        on_route=sortie.status == SortieStatus.airborne,
-    )
+    return _store(session, sortie, converted, settings=settings)
+
+
+def srt_zone(name: str | None, default: ZoneInfo) -> tzinfo:
+    """The zone of an SRT file's clock: an IANA name (``Pacific/Auckland``), a UTC offset
+    (``+12:00``, ``-0330``, ``UTC+8``), or the service's zone when none is given."""
+    if name is None or not name.strip():
+        return default
+    text = name.strip()
+    match = _OFFSET.match(text.upper())
+    if match is not None:
+        sign = -1 if match.group(1) == "-" else 1
+        hours, minutes = int(match.group(2)), int(match.group(3) or 0)
+        if hours <= 14 and minutes < 60:
+            return timezone(sign * timedelta(hours=hours, minutes=minutes))
+    try:
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidSrtFile(
+            f"zone {text!r} is neither an IANA time zone (e.g. Asia/Shanghai) nor a UTC "
+            "offset (e.g. +08:00)"
+        ) from exc
 
 
 def _srt_samples(
-    text: str, filename: str, *, started_at: datetime | None, zone: ZoneInfo
+    report: SrtReport, filename: str, *, started_at: datetime | None, zone: tzinfo
 ) -> list[Sample]:
-    try:
-        parsed = parse_srt(text)
-    except SrtParseError as exc:
-        raise InvalidSrtFile(f"{filename}: {exc}") from exc
     samples = []
-    for cue in parsed:
+    for cue in report.samples:
         if cue.lon_deg is None or cue.lat_deg is None:
             continue
         if cue.recorded_at is not None:
-            at = cue.recorded_at.replace(tzinfo=zone).astimezone(UTC)
+            recorded = cue.recorded_at
+            at = (recorded if recorded.tzinfo else recorded.replace(tzinfo=zone)).astimezone(UTC)
         elif started_at is not None:
             at = (started_at + timedelta(seconds=cue.t_s)).astimezone(UTC)
         else:
@@ -309,6 +426,43 @@ def _srt_samples(
     return samples
 
 
+def _check_srt_belongs(
+    session: Session,
+    sortie: FlyingSortie,
+    samples: Sequence[Sample],
+    filename: str,
+    *,
+    settings: Settings,
+    zone: tzinfo,
+    now: datetime,
+) -> None:
+    """Refuse a file whose clock lies outside the sortie's flight or whose track is far from
+    its route: merging it would rewrite the flight log with another flight."""
+    earliest, latest = flight_window(sortie, settings=settings, now=now)
+    first, last = samples[0].at, samples[-1].at
+    if first < earliest or last > latest:
+        raise InvalidSrtFile(
+            f"{filename}: its clock runs from {_local(first, zone)} to {_local(last, zone)}, "
+            f"outside sortie {sortie.id}'s flight ({_local(earliest, zone)} to "
+            f"{_local(latest, zone)}, with {settings.telemetry_clock_slack_s:g} s of clock "
+            "slack); if the drone's clock was set to another zone, send zone= with the file"
+        )
+    airspace = _airspace(session, sortie)
+    if airspace is None:
+        return
+    off_m = median_distance_from_route_m(airspace, [(s.lon, s.lat) for s in samples])
+    if off_m is not None and off_m > settings.srt_max_route_distance_m:
+        raise InvalidSrtFile(
+            f"{filename}: its track is a median {_distance(off_m)} from sortie {sortie.id}'s "
+            f"route (at most {settings.srt_max_route_distance_m:g} m): it was not flown on "
+            "this sortie"
+        )
+
+
+def _distance(metres: float) -> str:
+    return f"{metres / 1000:,.1f} km" if metres >= 10_000 else f"{metres:,.0f} m"
+
+
 def upload_srt(
     session: Session,
     principal: Principal,
@@ -317,19 +471,39 @@ def upload_srt(
     filename: str,
     data: bytes,
     started_at: datetime | None,
+    zone: str | None = None,
     settings: Settings,
+    now: datetime,
 ) -> TelemetryAccepted:
     sortie = _telemetry_target(session, principal, sortie_id)
     if sortie.status == SortieStatus.planned:
         raise SortieNotFlying(f"sortie {sortie.id} has not started; nothing was flown yet")
     if len(data) > MAX_SRT_BYTES:
         raise InvalidSrtFile(f"{filename}: larger than {MAX_SRT_BYTES // (1024 * 1024)} MiB")
+    clock_zone = srt_zone(zone, settings.zone)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidSrtFile(f"{filename}: not UTF-8 text (byte {exc.start})") from exc
-    samples = _srt_samples(text, filename, started_at=started_at, zone=settings.zone)
-    return _store(session, sortie, samples, settings=settings, on_route=True)
+    try:
+        report = parse_srt_report(text)
+    except SrtParseError as exc:
+        raise InvalidSrtFile(f"{filename}: {exc}") from exc
+    samples = sorted(
+        _srt_samples(report, filename, started_at=started_at, zone=clock_zone),
+        key=lambda s: s.at,
+    )
+    _check_srt_belongs(
+        session, sortie, samples, filename, settings=settings, zone=clock_zone, now=now
+    )
+    accepted = _store(session, sortie, samples, settings=settings)
+    return accepted.model_copy(
+        update={
+            "no_fix": report.no_fix,
+            "damaged": [str(d) for d in report.damaged[:MAX_DAMAGE_LISTED]],
+            "damaged_count": len(report.damaged),
+        }
+    )
 
 
 def sweep_silent(session: Session, *, now: datetime, silence_s: float) -> int:
