@@ -97,6 +97,7 @@ class Settings(BaseSettings):
     preflight_min_battery_pct: float = Field(default=80.0, ge=0, le=100)
     conformance_off_route_m: float = Field(default=50.0, gt=0, le=10_000)
     altitude_ceiling_m: float = Field(default=120.0, gt=0, le=10_000)
+    altitude_floor_m: float = Field(default=20.0, gt=0, le=10_000)  # lowest planned patrol
     return_battery_pct: float = Field(default=30.0, ge=0, le=100)
     telemetry_silence_s: float = Field(default=15.0, gt=0, le=3_600)
     telemetry_max_ahead_s: float = Field(default=300.0, ge=0, le=86_400)

@@ -8,11 +8,12 @@ from shapely.geometry import LineString
 from sqlalchemy.orm import Session
 
 from app.auth.principal import Principal
+from app.config import Settings
 from app.drone import service as drone_service
 from app.errors import NotFound, Unprocessable
 from app.mission.models import Mission
 from app.mission.repository import MissionRepository
-from app.mission.schemas import PlanRead, PlanRequest, SortieRead
+from app.mission.schemas import PlanningLimitsIn, PlanRead, PlanRequest, SortieRead
 from app.waterway import service as waterway_service
 from app.waterway.models import Waterway
 from missions import (
@@ -94,7 +95,30 @@ def _launch(waterway: Waterway, name: str | None) -> LonLat | None:
     raise MissionNotPlannable(f"waterway has no launch point {name!r} (known: {known})")
 
 
-def _plan(session: Session, waterway: Waterway, request: PlanRequest) -> PatrolPlan:
+def check_altitudes(limits: PlanningLimitsIn, settings: Settings) -> None:
+    """The floor and the ceiling are the service's, never the request's: a request may fly
+    lower than the ceiling and ask for a lower ceiling, never higher."""
+    if limits.altitude_m < settings.altitude_floor_m:
+        raise MissionNotPlannable(
+            f"limits.altitude_m {limits.altitude_m:g} m is below the service's floor of "
+            f"{settings.altitude_floor_m:g} m above take-off (ALTITUDE_FLOOR_M)"
+        )
+    if limits.ceiling_m > settings.altitude_ceiling_m:
+        raise MissionNotPlannable(
+            f"limits.ceiling_m {limits.ceiling_m:g} m is above the service's ceiling of "
+            f"{settings.altitude_ceiling_m:g} m (ALTITUDE_CEILING_M); a plan may only lower it"
+        )
+    if limits.altitude_m > limits.ceiling_m:
+        raise MissionNotPlannable(
+            f"limits.altitude_m {limits.altitude_m:g} m is above limits.ceiling_m "
+            f"{limits.ceiling_m:g} m"
+        )
+
+
+def _plan(
+    session: Session, waterway: Waterway, request: PlanRequest, settings: Settings
+) -> PatrolPlan:
+    check_altitudes(request.limits, settings)
     drone = drone_service.profile(request.drone_model_id)
     try:
         limits = _limits(request)
@@ -141,15 +165,19 @@ def _plan_read(name: str, waterway_id: int, plan: PatrolPlan) -> PlanRead:
     )
 
 
-def preview(session: Session, principal: Principal, request: PlanRequest) -> PlanRead:
+def preview(
+    session: Session, principal: Principal, request: PlanRequest, *, settings: Settings
+) -> PlanRead:
     waterway = waterway_service.get(session, principal, request.waterway_id)
-    plan = _plan(session, waterway, request)
+    plan = _plan(session, waterway, request, settings)
     return _plan_read(request.name or f"{waterway.name} {request.pattern}", waterway.id, plan)
 
 
-def create(session: Session, principal: Principal, request: PlanRequest) -> Mission:
+def create(
+    session: Session, principal: Principal, request: PlanRequest, *, settings: Settings
+) -> Mission:
     waterway = waterway_service.get(session, principal, request.waterway_id)
-    plan = _plan(session, waterway, request)
+    plan = _plan(session, waterway, request, settings)
     read = _plan_read(request.name or f"{waterway.name} {request.pattern}", waterway.id, plan)
     return MissionRepository(session).add(
         Mission(
