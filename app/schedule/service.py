@@ -217,6 +217,8 @@ def expand_schedule(
                 needs_speaker=schedule.needs_speaker,
                 pending=pending,
                 turnaround_s=settings.sortie_turnaround_s,
+                mission=mission,
+                route_index=route_index,
             )
             if not found:
                 chosen = drone

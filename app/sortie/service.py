@@ -269,6 +269,33 @@ def lock_drones(session: Session, drones: Sequence[Drone]) -> None:
     SortieRepository(session).lock_drones(d.id for d in drones)
 
 
+def fit_problems(drone: Drone, mission: Mission, route_index: int) -> list[str]:
+    """Why ``drone`` cannot fly sortie ``route_index`` of ``mission`` as planned: the plan's
+    model (its speed, camera footprint and WPML enums are that model's), the sortie's time
+    against the model's endurance less its reserve, and the payload the plan uses."""
+    label = f"drone {drone.name!r} (#{drone.id})"
+    model = drone_service.profile(drone.model_id)
+    problems = []
+    planned_for = mission.drone_model_id
+    if planned_for is not None and planned_for != drone.model_id:
+        planned = drone_service.profile(planned_for)
+        problems.append(
+            f"mission {mission.id} was planned for a {planned.name} ({planned_for}); {label} "
+            f"is a {model.name} ({drone.model_id}): re-plan the mission for this model"
+        )
+    duration_s = float(mission.sorties[route_index]["duration_s"])
+    if duration_s > model.usable_flight_time_s:
+        problems.append(
+            f"sortie {route_index} of mission {mission.id} takes {duration_s / 60:.0f} min; "
+            f"a {model.name} flies {model.usable_flight_time_s / 60:.0f} min on one battery "
+            "before its reserve"
+        )
+    limits = mission.limits or {}
+    if limits.get("camera") == "thermal" and not model.has_thermal:
+        problems.append(f"the plan uses a thermal camera; {label} has none")
+    return problems
+
+
 def booking_problems(
     session: Session,
     *,
@@ -279,12 +306,16 @@ def booking_problems(
     needs_speaker: bool,
     pending: Sequence[Booking],
     turnaround_s: float,
+    mission: Mission,
+    route_index: int,
 ) -> list[str]:
-    """Why ``drone`` cannot fly ``[start, end)``; empty when it can."""
+    """Why ``drone`` cannot fly sortie ``route_index`` of ``mission`` in ``[start, end)``;
+    empty when it can."""
     label = f"drone {drone.name!r} (#{drone.id})"
     problems = []
     if drone.status in (DroneStatus.maintenance, DroneStatus.retired):
         problems.append(f"{label} is in {drone.status}")
+    problems.extend(fit_problems(drone, mission, route_index))
     model = drone_service.profile(drone.model_id)
     if needs_thermal and not model.has_thermal:
         problems.append(f"{label} has no thermal camera for a night sortie")
@@ -411,6 +442,8 @@ def book(
         needs_speaker=data.needs_speaker,
         pending=[],
         turnaround_s=settings.sortie_turnaround_s,
+        mission=mission,
+        route_index=data.route_index,
     ) + airspace_problems(
         session,
         waterway=waterway,
