@@ -46,8 +46,10 @@ from missions.schedule import (
     expand,
     first_free,
     is_dark,
+    own_clashes,
     parse_rule,
     sun_times,
+    twilight_times,
 )
 from missions.types import (
     Action,
@@ -143,6 +145,7 @@ __all__ = [
     "load_geojson",
     "load_kml",
     "load_kmz",
+    "own_clashes",
     "parse_rule",
     "plan_patrol",
     "read_dji_kmz",
@@ -150,6 +153,7 @@ __all__ = [
     "read_qgc_plan",
     "read_qgc_wpl",
     "sun_times",
+    "twilight_times",
     "utm_epsg",
     "write_dji_kmz",
     "write_geojson",

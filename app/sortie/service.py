@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from shapely.geometry import LineString, Point
 from shapely.geometry.base import BaseGeometry
@@ -308,9 +309,10 @@ def booking_problems(
     turnaround_s: float,
     mission: Mission,
     route_index: int,
+    zone: ZoneInfo | None = None,
 ) -> list[str]:
     """Why ``drone`` cannot fly sortie ``route_index`` of ``mission`` in ``[start, end)``;
-    empty when it can."""
+    empty when it can. Times are named in ``zone`` (default UTC)."""
     label = f"drone {drone.name!r} (#{drone.id})"
     problems = []
     if drone.status in (DroneStatus.maintenance, DroneStatus.retired):
@@ -331,7 +333,7 @@ def booking_problems(
     for conflict in conflicts(
         Booking(drone.id, start, end), [*held, *pending], turnaround_s=turnaround_s
     ):
-        problems.append(f"{label}: {conflict.describe()}")
+        problems.append(f"{label}: {conflict.describe(zone)}")
     return problems
 
 
@@ -444,6 +446,7 @@ def book(
         turnaround_s=settings.sortie_turnaround_s,
         mission=mission,
         route_index=data.route_index,
+        zone=settings.zone,
     ) + airspace_problems(
         session,
         waterway=waterway,
