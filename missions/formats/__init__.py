@@ -61,6 +61,7 @@ def export_route(
     no_fly_zones: Sequence[NoFlyZone] = (),
     drone: DroneProfile | None = None,
     created_ms: int = 0,
+    is_night: bool = False,
 ) -> bytes:
     """Export ``route`` in the format ``format_id`` (see :data:`EXPORT_FORMATS`).
 
@@ -70,6 +71,7 @@ def export_route(
         no_fly_zones: Drawn in GeoJSON/KML, written as the QGC geofence.
         drone: For DJI WPML enums; defaults to the profile named by ``route.drone_id``.
         created_ms: DJI ``createTime`` in ms since the epoch.
+        is_night: A night patrol (DJI: thermal drones record the infrared lens too).
 
     Raises:
         ValueError: Unknown format, or DJI export without a known drone model.
@@ -94,7 +96,7 @@ def export_route(
     if format_id == "qgc-wpl":
         return write_qgc_wpl(route).encode()
     if format_id == "dji-kmz":
-        return write_dji_kmz(route, drone=drone, created_ms=created_ms)
+        return write_dji_kmz(route, drone=drone, created_ms=created_ms, is_night=is_night)
     known = ", ".join(sorted(EXPORT_FORMATS))
     raise ValueError(f"unknown export format {format_id!r}; known: {known}")
 
