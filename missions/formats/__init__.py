@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from missions.errors import MissionFormatError
 from missions.formats.dji import read_dji_kmz, write_dji_kmz
 from missions.formats.geo import read_geojson_route, write_geojson, write_kml
 from missions.formats.qgc import read_qgc_plan, read_qgc_wpl, write_qgc_plan, write_qgc_wpl
@@ -52,6 +53,46 @@ EXPORT_FORMATS: Mapping[str, ExportFormat] = MappingProxyType(
     }
 )
 """Every export format by id."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedRoute:
+    """A route read from a flight app's file, and what reading it changed or left out.
+
+    Attributes:
+        route: The route.
+        format_id: ``qgc-plan``, ``qgc-wpl`` or ``dji-kmz``.
+        notes: For the user: heights converted, waylines joined, commands left out, ...
+    """
+
+    route: PatrolRoute
+    format_id: str
+    notes: tuple[str, ...] = ()
+
+
+def import_route_file(filename: str, data: bytes, *, name: str = "imported") -> ImportedRoute:
+    """Read a route file by its extension: ``.plan``, ``.kmz``, ``.waypoints``/``.txt``.
+
+    Raises:
+        MissionFormatError: An unknown extension, or a file its reader refuses.
+
+    Examples:
+        >>> import_route_file("a.gpx", b"")
+        Traceback (most recent call last):
+        ...
+        missions.errors.MissionFormatError: 'a.gpx' is not a .plan, .kmz or .waypoints file
+    """
+    lower = filename.lower()
+    notes: list[str] = []
+    if lower.endswith(".plan"):
+        route, format_id = read_qgc_plan(data, name=name, notes=notes), "qgc-plan"
+    elif lower.endswith(".kmz"):
+        route, format_id = read_dji_kmz(data, name=name, notes=notes), "dji-kmz"
+    elif lower.endswith((".waypoints", ".txt")):
+        route, format_id = read_qgc_wpl(data, name=name, notes=notes), "qgc-wpl"
+    else:
+        raise MissionFormatError(f"{filename!r} is not a .plan, .kmz or .waypoints file")
+    return ImportedRoute(route, format_id, tuple(notes))
 
 
 def export_route(
@@ -104,7 +145,9 @@ def export_route(
 __all__ = [
     "EXPORT_FORMATS",
     "ExportFormat",
+    "ImportedRoute",
     "export_route",
+    "import_route_file",
     "read_dji_kmz",
     "read_geojson_route",
     "read_qgc_plan",
