@@ -79,11 +79,14 @@ from missions.types import (
 )
 from missions.waterway_io import (
     ImportedArea,
+    PatrolInput,
+    bank_launch_point,
     check_polygons,
     load_area_file,
     load_geojson,
     load_kml,
     load_kmz,
+    load_patrol_file,
 )
 
 __all__ = [
@@ -115,6 +118,7 @@ __all__ = [
     "MissionsError",
     "NoFlyZone",
     "NoFlyZoneConflictError",
+    "PatrolInput",
     "PatrolPlan",
     "PatrolRoute",
     "PatrolWindow",
@@ -134,6 +138,7 @@ __all__ = [
     "WaterwayKind",
     "WaterwayTooNarrowError",
     "Waypoint",
+    "bank_launch_point",
     "check_polygons",
     "conflicts",
     "coverage_ratio",
@@ -147,6 +152,7 @@ __all__ = [
     "load_geojson",
     "load_kml",
     "load_kmz",
+    "load_patrol_file",
     "parse_rule",
     "plan_patrol",
     "read_dji_kmz",
