@@ -15,9 +15,10 @@ from hypothesis import settings
 
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
-settings.register_profile("dev")
-settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
-settings.register_profile("thorough", max_examples=1_000)
+_DEFAULT = settings.get_profile("default")
+settings.register_profile("dev", parent=_DEFAULT, derandomize=False)
+settings.register_profile("ci", parent=_DEFAULT, derandomize=True, database=None, print_blob=True)
+settings.register_profile("thorough", parent=_DEFAULT, max_examples=1_000)
 
 
 def hypothesis_profile(environ: Mapping[str, str]) -> str:
