@@ -167,13 +167,20 @@ def _record_failure(
 
 
 def _second_factor_ok(session: Session, user: User, code: str) -> bool:
-    """A current TOTP code not used before, or an unused recovery code (used up now)."""
+    """A current TOTP code not used before, or an unused recovery code (used up now).
+
+    Claimed in a transaction of its own, committed at once: a code is spent even if the
+    login fails later, and the request's transaction takes no write lock before the end."""
     code = code.strip().replace(" ", "")
-    repo = UserRepository(session)
-    if code.isdigit() and len(code) == 6:
-        step = totp_step(user.totp_secret or "", code, utcnow())
-        return step is not None and repo.claim_totp_step(user.id, step)
-    return repo.use_recovery_code(user.id, recovery_code_digest(code), utcnow())
+    with Session(bind=session.get_bind()) as side:
+        repo = UserRepository(side)
+        if code.isdigit() and len(code) == 6:
+            step = totp_step(user.totp_secret or "", code, utcnow())
+            ok = step is not None and repo.claim_totp_step(user.id, step)
+        else:
+            ok = repo.use_recovery_code(user.id, recovery_code_digest(code), utcnow())
+        side.commit()
+    return ok
 
 
 def login(
