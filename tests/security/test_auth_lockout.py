@@ -12,17 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEvent
-from tests.app.conftest import (  # noqa: F401  (fixtures)
-    Auth,
-    app,
-    auth,
-    client,
-    database_url,
-    session,
-    settings,
-    template_db,
-    world,
-)
+from tests.app.conftest import Auth
 from tests.factories import World
 from tests.security.auth_support import login_form, served
 
@@ -65,9 +55,7 @@ def test_unknown_and_throttled_usernames_get_the_same_answers_as_fast(
     known = [_try(client, "operator", "guessing-wrong-pass") for _ in range(8)]
     unknown = [_try(client, "no-such-officer", "guessing-wrong-pass") for _ in range(8)]
 
-    assert [(code, body) for code, body, _ in known] == [
-        (code, body) for code, body, _ in unknown
-    ]
+    assert [(code, body) for code, body, _ in known] == [(code, body) for code, body, _ in unknown]
     assert [code for code, _, _ in known] == [401] * 6 + [429] * 2
     # Failures both verify a password hash; throttled answers both skip it.
     for part in (slice(0, 6), slice(6, 8)):
@@ -101,7 +89,7 @@ def test_failed_logins_are_audited_for_real_accounts(client: TestClient, session
 
 
 def test_the_address_limit_holds_across_two_processes(
-    database_url: str,  # noqa: F811
+    database_url: str,
     tmp_path: Path,
 ) -> None:
     limits = {"login_rate_per_minute": "4"}
@@ -110,8 +98,9 @@ def test_the_address_limit_holds_across_two_processes(
         served(database_url, tmp_path / "b", **limits) as second,
     ):
         codes = [
-            httpx.post(f"{base}/auth/token", data=login_form(f"nobody{i}", "guessing-pass"))
-            .status_code
+            httpx.post(
+                f"{base}/auth/token", data=login_form(f"nobody{i}", "guessing-pass")
+            ).status_code
             for i, base in enumerate([first, second] * 3)
         ]
 
@@ -119,7 +108,7 @@ def test_the_address_limit_holds_across_two_processes(
 
 
 def test_the_username_wait_holds_across_two_processes(
-    database_url: str,  # noqa: F811
+    database_url: str,
     tmp_path: Path,
 ) -> None:
     limits = {"login_max_failures": "2"}
@@ -128,8 +117,9 @@ def test_the_username_wait_holds_across_two_processes(
         served(database_url, tmp_path / "b", **limits) as second,
     ):
         codes = [
-            httpx.post(f"{base}/auth/token", data=login_form("unit", "guessing-wrong-pass"))
-            .status_code
+            httpx.post(
+                f"{base}/auth/token", data=login_form("unit", "guessing-wrong-pass")
+            ).status_code
             for base in (first, second, first, second)
         ]
 
@@ -148,7 +138,7 @@ def _forwarded_logins(base: str) -> list[int]:
 
 
 def test_forwarded_for_from_an_untrusted_local_proxy_is_ignored(
-    database_url: str,  # noqa: F811
+    database_url: str,
     tmp_path: Path,
 ) -> None:
     with served(database_url, tmp_path, login_rate_per_minute="2") as base:
@@ -159,7 +149,7 @@ def test_forwarded_for_from_an_untrusted_local_proxy_is_ignored(
 
 
 def test_forwarded_for_from_a_trusted_proxy_names_the_client(
-    database_url: str,  # noqa: F811
+    database_url: str,
     tmp_path: Path,
     session: Session,
 ) -> None:

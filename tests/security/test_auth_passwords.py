@@ -15,17 +15,7 @@ from app.auth.passwords import DEMO_PASSWORDS
 from app.config import Environment, Settings
 from app.main import create_app
 from app.seed import DEMO_LOGINS
-from tests.app.conftest import (  # noqa: F401  (fixtures)
-    Auth,
-    app,
-    auth,
-    client,
-    database_url,
-    session,
-    settings,
-    template_db,
-    world,
-)
+from tests.app.conftest import Auth
 from tests.factories import TEST_SECRET, World
 from tests.security.auth_support import login_form
 
@@ -78,7 +68,7 @@ def test_every_demo_password_is_known_to_the_policy() -> None:
 
 
 @pytest.fixture
-def production_client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:  # noqa: F811
+def production_client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:
     application = create_app(
         Settings(
             env=Environment.production,
@@ -131,9 +121,7 @@ def test_an_enrolled_second_factor_is_required_at_login(client: TestClient) -> N
     next_code = totp.at(datetime.now(UTC) + timedelta(seconds=30))
 
     without = client.post("/auth/token", data=login_form("command", "demo-command-pass"))
-    wrong = client.post(
-        "/auth/token", data=login_form("command", "demo-command-pass", "123456")
-    )
+    wrong = client.post("/auth/token", data=login_form("command", "demo-command-pass", "123456"))
     with_code = client.post(
         "/auth/token", data=login_form("command", "demo-command-pass", next_code)
     )
@@ -166,7 +154,9 @@ def test_enforced_enrolment_admits_only_the_enrolment_routes(
     before = client.get("/users", headers=_bearer(token))
     _enrol(client, token)
     after = client.get("/users", headers=_bearer(token))
-    operator = client.get("/auth/me", headers=_bearer(_access(client, "operator", "demo-operator-pass")))
+    operator = client.get(
+        "/auth/me", headers=_bearer(_access(client, "operator", "demo-operator-pass"))
+    )
 
     assert before.status_code == 403
     assert before.json()["error"] == "SecondFactorEnrolmentRequired"
@@ -174,9 +164,7 @@ def test_enforced_enrolment_admits_only_the_enrolment_routes(
     assert operator.status_code == 200
 
 
-def test_an_admin_resets_a_lost_second_factor(
-    client: TestClient, auth: Auth, world: World
-) -> None:
+def test_an_admin_resets_a_lost_second_factor(client: TestClient, auth: Auth, world: World) -> None:
     token = _access(client, "command", "demo-command-pass")
     _enrol(client, token)
 

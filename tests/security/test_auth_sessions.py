@@ -8,17 +8,7 @@ from pathlib import Path
 import httpx
 from fastapi.testclient import TestClient
 
-from tests.app.conftest import (  # noqa: F401  (fixtures)
-    Auth,
-    app,
-    auth,
-    client,
-    database_url,
-    session,
-    settings,
-    template_db,
-    world,
-)
+from tests.app.conftest import Auth
 from tests.factories import World, access_token
 from tests.security.auth_support import login_form, served
 
@@ -33,11 +23,13 @@ def _login(client: TestClient, username: str, password: str) -> dict[str, str]:
 
 
 def _refresh(client: TestClient, token: str) -> int:
-    return client.post("/auth/refresh", json={"refresh_token": token}).status_code
+    code: int = client.post("/auth/refresh", json={"refresh_token": token}).status_code
+    return code
 
 
 def _me(client: TestClient, access: str) -> int:
-    return client.get("/auth/me", headers={"Authorization": f"Bearer {access}"}).status_code
+    code: int = client.get("/auth/me", headers={"Authorization": f"Bearer {access}"}).status_code
+    return code
 
 
 def _patch(client: TestClient, auth: Auth, user_id: int, body: dict[str, object]) -> None:
@@ -82,9 +74,7 @@ def test_a_role_or_jurisdiction_change_ends_sessions(
         assert _me(client, pair["access_token"]) == 401
 
 
-def test_a_display_name_change_keeps_sessions(
-    client: TestClient, auth: Auth, world: World
-) -> None:
+def test_a_display_name_change_keeps_sessions(client: TestClient, auth: Auth, world: World) -> None:
     pair = _login(client, "officer", "demo-officer-pass")
 
     _patch(client, auth, world.user_ids["officer"], {"display_name": "王警官"})
@@ -96,9 +86,7 @@ def test_a_display_name_change_keeps_sessions(
 def test_an_admin_ends_a_users_sessions(client: TestClient, auth: Auth, world: World) -> None:
     pair = _login(client, "unit", "demo-unit-pass")
 
-    ended = client.post(
-        f"/users/{world.user_ids['unit']}/end-sessions", headers=auth.role("admin")
-    )
+    ended = client.post(f"/users/{world.user_ids['unit']}/end-sessions", headers=auth.role("admin"))
     other_district = client.post(
         f"/users/{world.user_ids['unit']}/end-sessions", headers=auth.headers("other-admin")
     )
@@ -119,8 +107,14 @@ def test_an_access_token_without_the_current_session_version_is_refused(
     assert _me(client, access_token(user_id, session_version=1)) == 200
 
 
+def _refresh_at(base: str, token: str, gate: threading.Barrier, codes: list[int]) -> None:
+    gate.wait()
+    response = httpx.post(f"{base}/auth/refresh", json={"refresh_token": token})
+    codes.append(response.status_code)
+
+
 def test_two_processes_racing_one_refresh_token_issue_one_pair(
-    client: TestClient, database_url: str, tmp_path: Path  # noqa: F811
+    database_url: str, tmp_path: Path
 ) -> None:
     rounds, doubles = 10, 0
     with (
@@ -133,13 +127,10 @@ def test_two_processes_racing_one_refresh_token_issue_one_pair(
             ).json()["refresh_token"]
             gate = threading.Barrier(2)
             codes: list[int] = []
-
-            def race(base: str, token: str = token, gate: threading.Barrier = gate) -> None:
-                gate.wait()
-                response = httpx.post(f"{base}/auth/refresh", json={"refresh_token": token})
-                codes.append(response.status_code)
-
-            racers = [threading.Thread(target=race, args=(base,)) for base in (first, second)]
+            racers = [
+                threading.Thread(target=_refresh_at, args=(base, token, gate, codes))
+                for base in (first, second)
+            ]
             for racer in racers:
                 racer.start()
             for racer in racers:
