@@ -108,6 +108,8 @@ def serve(
         workers=workers,
         log_config=None,
         access_log=False,
+        # X-Forwarded-For is believed from WATERGUARD_TRUSTED_PROXIES only (create_app).
+        proxy_headers=False,
     )
 
 

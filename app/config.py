@@ -69,9 +69,18 @@ class Settings(BaseSettings):
     jwt_issuer: str = "waterguard"
     access_token_ttl_s: int = Field(default=900, ge=60, le=86_400)
     refresh_token_ttl_s: int = Field(default=14 * 86_400, ge=3_600, le=90 * 86_400)
+    # Login throttle (shared by every process through the database): failures of one
+    # username beyond login_max_failures wait 1 s, 2 s, 4 s ... up to login_delay_max_s
+    # before the next try; one client address may try login_rate_per_minute times a minute.
     login_max_failures: int = Field(default=5, ge=1, le=100)
-    login_lockout_s: int = Field(default=900, ge=1, le=86_400)
+    login_delay_max_s: int = Field(default=60, ge=1, le=3_600)
     login_rate_per_minute: int = Field(default=30, ge=1, le=10_000)
+    # Second factor: admin and command must enrol TOTP before anything else (None: on in
+    # production mode, off in development, where the demo logs in with passwords alone).
+    totp_enforce: bool | None = None
+    # Reverse proxies whose X-Forwarded-For/-Proto are believed (comma-separated addresses
+    # or CIDR ranges, e.g. the compose network); empty: the peer address is the client.
+    trusted_proxies: str = ""
     log_level: str = "INFO"
     log_json: bool = True
     # Incidents, alerts and follow-up (issue 6).
@@ -141,6 +150,15 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env is Environment.production
+
+    @property
+    def is_demo(self) -> bool:
+        """The published demo passwords log in only here (development mode)."""
+        return not self.is_production
+
+    @property
+    def totp_enforced(self) -> bool:
+        return self.is_production if self.totp_enforce is None else self.totp_enforce
 
     @property
     def zone(self) -> ZoneInfo:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app import docs
 from app.alert import hub as alert_hub
@@ -10,7 +11,6 @@ from app.alert.router import router as alert_router
 from app.alert.router import webhook_router
 from app.audit import service as audit_service
 from app.audit.router import router as audit_router
-from app.auth.ratelimit import SlidingWindowLimiter
 from app.auth.router import router as auth_router
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
@@ -95,12 +95,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.secret_key = settings.resolved_secret_key()
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
-    app.state.login_limiter = SlidingWindowLimiter(
-        max_events=settings.login_rate_per_minute, window_s=60.0
-    )
     app.state.metrics = Metrics()
     app.add_middleware(UploadSizeGuard, settings=settings)
     app.middleware("http")(request_middleware(app.state.metrics))
+    if settings.trusted_proxies:
+        # Added last, so outermost: the client address is settled before anything logs,
+        # audits or limits by it. Only these proxies' X-Forwarded-For is believed.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     install_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -2,7 +2,13 @@
 
 from app.alert.models import Alert, WebhookDelivery, WebhookEndpoint
 from app.audit.models import AuditEvent, AuditHead
-from app.auth.models import DeviceToken, RefreshToken, User
+from app.auth.models import (
+    DeviceToken,
+    LoginThrottle,
+    RecoveryCode,
+    RefreshToken,
+    User,
+)
 from app.db import Base
 from app.detection_job.models import DetectionJob
 from app.drone.models import Drone
@@ -42,11 +48,13 @@ __all__ = [
     "IncidentEvent",
     "IncidentWarning",
     "Jurisdiction",
+    "LoginThrottle",
     "Mission",
     "NoFlyZone",
     "PatrolOperation",
     "PatrolSchedule",
     "Person",
+    "RecoveryCode",
     "Referral",
     "RefreshToken",
     "Sighting",

@@ -135,6 +135,7 @@ def prepare(url: str, *, subscribers: int, receivers: list[Receiver]) -> tuple[l
             )
         operator = session.query(User).filter_by(username="operator").one()
         jwt, _ = issue_access_token(
+            session_version=0,
             user_id=operator.id,
             role="operator",
             key=SECRET,

@@ -84,6 +84,7 @@ def run(
         )
         service_ms = _timed(service_call, repeats)
         token, _ = issue_access_token(
+            session_version=0,
             user_id=user.id, role="command", key=SECRET, audience="waterguard-api",
             issuer="waterguard", now=datetime.now(UTC), ttl_s=3600,
         )  # fmt: skip

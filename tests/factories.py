@@ -442,11 +442,14 @@ def load_world(session: Session) -> World:
     )
 
 
-def access_token(user: User | int, *, role: str = "x", ttl_s: int = 900) -> str:
+def access_token(
+    user: User | int, *, role: str = "x", ttl_s: int = 900, session_version: int = 0
+) -> str:
     user_id = user if isinstance(user, int) else user.id
     token, _ = issue_access_token(
         user_id=user_id,
         role=role,
+        session_version=session_version,
         key=TEST_SECRET,
         audience="waterguard-api",
         issuer="waterguard",

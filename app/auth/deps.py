@@ -145,7 +145,17 @@ def _device_principal(session: Session, token: str) -> Principal:
     return cached.principal
 
 
-def _user_principal(session: Session, token: str, settings: Settings, key: str) -> Principal:
+class SecondFactorEnrolmentRequired(Forbidden):
+    pass
+
+
+#: Roles that must enrol a second factor before anything else where it is enforced.
+SECOND_FACTOR_ROLES = frozenset({Role.admin, Role.command})
+
+
+def _user_principal(
+    session: Session, token: str, settings: Settings, key: str, *, enrolling: bool = False
+) -> Principal:
     try:
         claims = decode_access_token(
             token, key=key, audience=settings.jwt_audience, issuer=settings.jwt_issuer
@@ -155,6 +165,17 @@ def _user_principal(session: Session, token: str, settings: Settings, key: str) 
     user = session.get(User, claims.user_id)
     if user is None or not user.is_active:
         raise Unauthorized("account is unknown or disabled")
+    if claims.session_version != user.session_version:
+        raise Unauthorized("this session has ended (password, role or account changed)")
+    if (
+        settings.totp_enforced
+        and not enrolling
+        and Role(user.role) in SECOND_FACTOR_ROLES
+        and user.totp_enabled_at is None
+    ):
+        raise SecondFactorEnrolmentRequired(
+            "enrol a second factor first: POST /auth/totp/enrol, then /auth/totp/confirm"
+        )
     return user_principal(session, user)
 
 
@@ -177,14 +198,20 @@ def user_principal(session: Session, user: User) -> Principal:
     )
 
 
-def authenticate(request: Request, session: Session, token: str | None) -> Principal:
+def authenticate(
+    request: Request, session: Session, token: str | None, *, enrolling: bool = False
+) -> Principal:
     if not token:
         raise Unauthorized("not authenticated: send 'Authorization: Bearer <token>'")
     if token.startswith(DEVICE_TOKEN_PREFIX):
         principal = _device_principal(session, token)
     else:
         principal = _user_principal(
-            session, token, request.app.state.settings, request.app.state.secret_key
+            session,
+            token,
+            request.app.state.settings,
+            request.app.state.secret_key,
+            enrolling=enrolling,
         )
     act_as(request, session, principal)
     return principal
@@ -204,12 +231,17 @@ def _enforce(rule: AccessRule, principal: Principal) -> Principal:
     return principal
 
 
-def require(*roles: Role, scopes: Iterable[str] = ()) -> Callable[..., Principal]:
-    """Declare who may call a route: these user roles, or device tokens with these scopes."""
+def require(
+    *roles: Role, scopes: Iterable[str] = (), enrolling: bool = False
+) -> Callable[..., Principal]:
+    """Declare who may call a route: these user roles, or device tokens with these scopes.
+
+    ``enrolling``: the route is part of second-factor enrolment (or logout), open to an
+    admin or command user who has not enrolled yet where enrolment is enforced."""
     rule = AccessRule(roles=frozenset(roles), scopes=frozenset(scopes))
 
     def dependency(request: Request, session: SessionDep, token: TokenDep) -> Principal:
-        return _enforce(rule, authenticate(request, session, token))
+        return _enforce(rule, authenticate(request, session, token, enrolling=enrolling))
 
     dependency.access = rule  # type: ignore[attr-defined]
     return dependency

@@ -3,10 +3,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.auth.models import DeviceToken, RefreshToken, User
+from app.auth.models import DeviceToken, RecoveryCode, RefreshToken, User
 from app.jurisdiction.models import Jurisdiction
 
 
@@ -51,6 +51,36 @@ class UserRepository:
         self.session.flush()
         return user
 
+    def claim_totp_step(self, user_id: int, step: int) -> bool:
+        """Accept a TOTP time step once: False when it (or a later one) was used before."""
+        result = self.session.connection().execute(
+            update(User)
+            .where(
+                User.id == user_id,
+                or_(User.totp_last_step.is_(None), User.totp_last_step < step),
+            )
+            .values(totp_last_step=step)
+        )
+        return result.rowcount == 1
+
+    def use_recovery_code(self, user_id: int, digest: str, at: datetime) -> bool:
+        """Use up an unused recovery code of the user: False when there is none such."""
+        result = self.session.connection().execute(
+            update(RecoveryCode)
+            .where(
+                RecoveryCode.user_id == user_id,
+                RecoveryCode.code_hash == digest,
+                RecoveryCode.used_at.is_(None),
+            )
+            .values(used_at=at)
+        )
+        return result.rowcount == 1
+
+    def replace_recovery_codes(self, user_id: int, digests: Sequence[str]) -> None:
+        self.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
+        self.session.add_all(RecoveryCode(user_id=user_id, code_hash=d) for d in digests)
+        self.session.flush()
+
 
 class RefreshTokenRepository:
     def __init__(self, session: Session) -> None:
@@ -62,6 +92,27 @@ class RefreshTokenRepository:
     def add(self, token: RefreshToken) -> None:
         self.session.add(token)
         self.session.flush()
+
+    def claim(self, token_id: int, at: datetime) -> bool:
+        """Mark a refresh token used, atomically: True for exactly one caller."""
+        result = self.session.connection().execute(
+            update(RefreshToken)
+            .where(
+                RefreshToken.id == token_id,
+                RefreshToken.used_at.is_(None),
+                RefreshToken.revoked_at.is_(None),
+            )
+            .values(used_at=at)
+        )
+        return result.rowcount == 1
+
+    def revoke_user(self, user_id: int, at: datetime) -> None:
+        """Revoke every refresh family of a user (their sessions end)."""
+        self.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=at)
+        )
 
     def revoke_family(self, family: str, at: datetime) -> None:
         self.session.execute(

@@ -2,21 +2,31 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.audit import service as audit_service
 from app.auth import service as auth_service
 from app.auth.deps import client_ip, request_actor
 from app.auth.models import DeviceToken, User
-from app.auth.permissions import Anonymous, AnyUser, DeviceAdmin, UserAdmin, UserReader
+from app.auth.permissions import (
+    Anonymous,
+    AnyUser,
+    DeviceAdmin,
+    EnrollingUser,
+    UserAdmin,
+    UserReader,
+)
 from app.auth.schemas import (
     DeviceTokenCreate,
     DeviceTokenCreated,
     DeviceTokenRead,
     Me,
+    RecoveryCodes,
     RefreshRequest,
     TokenPair,
+    TotpConfirm,
+    TotpEnrolment,
     UserCreate,
     UserRead,
     UserUpdate,
@@ -28,16 +38,16 @@ from app.schemas import Limit, Offset, Page, PathId
 router = APIRouter(tags=["auth"], responses=ERROR_RESPONSES)
 
 LOGIN_RESPONSES: dict[int | str, dict[str, object]] = {
-    423: {"model": ErrorEnvelope, "description": "Account locked after repeated failures"},
-    429: {"model": ErrorEnvelope, "description": "Too many attempts from this address"},
+    429: {
+        "model": ErrorEnvelope,
+        "description": "Too many attempts from this address, or failures for this username",
+    },
 }
 
 
 def _context(request: Request) -> auth_service.AuthContext:
     return auth_service.AuthContext(
-        settings=request.app.state.settings,
-        secret_key=request.app.state.secret_key,
-        limiter=request.app.state.login_limiter,
+        settings=request.app.state.settings, secret_key=request.app.state.secret_key
     )
 
 
@@ -47,6 +57,14 @@ def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
     _anyone: Anonymous,
+    otp: Annotated[
+        str | None,
+        Form(
+            max_length=16,
+            description="The authenticator's 6-digit code, or a recovery code, for an "
+            "account with a second factor.",
+        ),
+    ] = None,
 ) -> TokenPair:
     audit_service.set_actor(session, request_actor(request, form.username[:64], "anonymous"))
     return auth_service.login(
@@ -54,6 +72,7 @@ def login(
         _context(request),
         username=form.username,
         password=form.password,
+        otp=otp,
         client=client_ip(request) or "unknown",
     )
 
@@ -67,8 +86,22 @@ def refresh_token(
 
 
 @router.post("/auth/logout", status_code=204)
-def logout(body: RefreshRequest, session: SessionDep, principal: AnyUser) -> None:
+def logout(body: RefreshRequest, session: SessionDep, principal: EnrollingUser) -> None:
     auth_service.logout(session, principal, body.refresh_token)
+
+
+@router.post("/auth/totp/enrol", response_model=TotpEnrolment)
+def start_totp_enrolment(session: SessionDep, principal: EnrollingUser) -> TotpEnrolment:
+    """Start enrolling a TOTP second factor: add the secret to an authenticator app."""
+    return auth_service.start_totp_enrolment(session, principal)
+
+
+@router.post("/auth/totp/confirm", response_model=RecoveryCodes)
+def confirm_totp_enrolment(
+    body: TotpConfirm, session: SessionDep, principal: EnrollingUser
+) -> RecoveryCodes:
+    """Confirm with the app's first code; answers the recovery codes, once."""
+    return auth_service.confirm_totp_enrolment(session, principal, body.code)
 
 
 @router.get("/auth/me", response_model=Me)
@@ -104,6 +137,18 @@ def update_user(
     user_id: PathId, body: UserUpdate, session: SessionDep, principal: UserAdmin
 ) -> User:
     return auth_service.update_user(session, principal, user_id, body)
+
+
+@router.post("/users/{user_id}/end-sessions", response_model=UserRead)
+def end_user_sessions(user_id: PathId, session: SessionDep, principal: UserAdmin) -> User:
+    """End every session of the user now (refresh tokens and access tokens alike)."""
+    return auth_service.end_user_sessions(session, principal, user_id)
+
+
+@router.post("/users/{user_id}/second-factor/reset", response_model=UserRead)
+def reset_second_factor(user_id: PathId, session: SessionDep, principal: UserAdmin) -> User:
+    """Remove the user's second factor (a lost phone): they enrol again at next login."""
+    return auth_service.reset_second_factor(session, principal, user_id)
 
 
 @router.post("/device-tokens", response_model=DeviceTokenCreated, status_code=201)

@@ -3,18 +3,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.auth.models import DeviceKind, DeviceScope, Role
+from app.auth.passwords import MAX_LENGTH, MIN_LENGTH, password_problem
 from app.schemas import Id
 
 Username = Annotated[str, Field(min_length=3, max_length=64, pattern=r"^[a-z0-9_.-]+$")]
-Password = Annotated[str, Field(min_length=10, max_length=128)]
+Password = Annotated[str, Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH)]
+OneTimeCode = Annotated[str, Field(min_length=6, max_length=16, pattern=r"^[0-9a-zA-Z -]+$")]
 
 
 def _password_policy(value: str | None) -> str | None:
-    if value is not None and len(set(value)) < 4:
-        raise ValueError("password is too simple: use at least 4 different characters")
+    if value is not None and (problem := password_problem(value)) is not None:
+        raise ValueError(problem)
     return value
 
 
@@ -42,7 +44,12 @@ class UserCreate(UserBase):
     role: Role
     jurisdiction_id: Id
 
-    _policy = field_validator("password")(_password_policy)
+    @model_validator(mode="after")
+    def _policy(self) -> UserCreate:
+        problem = password_problem(self.password, user_inputs=(self.username, self.display_name))
+        if problem is not None:
+            raise ValueError(problem)
+        return self
 
 
 class UserUpdate(BaseModel):
@@ -62,7 +69,9 @@ class UserRead(UserBase):
     role: Role
     jurisdiction_id: int
     is_active: bool
-    locked_until: datetime | None
+    totp_enabled_at: datetime | None = Field(
+        description="When the TOTP second factor was confirmed; null: none enrolled."
+    )
     last_login_at: datetime | None
     created_at: datetime
 
@@ -70,6 +79,22 @@ class UserRead(UserBase):
 class Me(UserRead):
     jurisdiction_code: str
     ground_unit_id: int | None
+
+
+class TotpEnrolment(BaseModel):
+    secret: str = Field(description="Base32 secret for the authenticator app; shown once.")
+    otpauth_uri: str = Field(description="The same as an otpauth:// URI (for a QR code).")
+
+
+class TotpConfirm(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: OneTimeCode
+
+
+class RecoveryCodes(BaseModel):
+    codes: list[str] = Field(
+        description="One-time codes that stand in for the authenticator; shown once."
+    )
 
 
 class DeviceTokenCreate(BaseModel):

@@ -1,41 +1,50 @@
 from __future__ import annotations
 
-import math
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit_service
+from app.auth import throttle
 from app.auth.device_cache import forget_device_principal
 from app.auth.models import DeviceScope, DeviceToken, RefreshToken, Role, User
+from app.auth.passwords import DEMO_PASSWORDS, password_problem
 from app.auth.principal import Principal
-from app.auth.ratelimit import SlidingWindowLimiter
 from app.auth.repository import DeviceTokenRepository, RefreshTokenRepository, UserRepository
 from app.auth.schemas import (
     DeviceTokenCreate,
     DeviceTokenCreated,
     DeviceTokenRead,
     Me,
+    RecoveryCodes,
     TokenPair,
+    TotpEnrolment,
     UserCreate,
     UserRead,
     UserUpdate,
 )
 from app.auth.security import (
     DEVICE_TOKEN_PREFIX,
+    RECOVERY_CODE_COUNT,
     REFRESH_TOKEN_PREFIX,
     hash_password,
     issue_access_token,
     new_opaque_token,
+    new_recovery_code,
+    new_totp_secret,
+    recovery_code_digest,
     token_digest,
+    totp_step,
+    totp_uri,
     verify_password,
 )
 from app.config import Settings
 from app.db import utcnow
-from app.errors import Conflict, Locked, NotFound, TooManyRequests, Unauthorized, Unprocessable
+from app.errors import Conflict, NotFound, TooManyRequests, Unauthorized, Unprocessable
 from app.jurisdiction import service as jurisdiction_service
 from app.jurisdiction.models import JurisdictionKind
 from app.unit import service as unit_service
@@ -54,7 +63,19 @@ class InvalidCredentials(Unauthorized):
     pass
 
 
-class AccountLocked(Locked):
+class SecondFactorRequired(Unauthorized):
+    pass
+
+
+class SecondFactorConflict(Conflict):
+    pass
+
+
+class InvalidOneTimeCode(Unprocessable):
+    pass
+
+
+class WeakPassword(Unprocessable):
     pass
 
 
@@ -86,7 +107,6 @@ class InvalidDeviceToken(Unprocessable):
 class AuthContext:
     settings: Settings
     secret_key: str
-    limiter: SlidingWindowLimiter
 
 
 def _issue_pair(session: Session, ctx: AuthContext, user: User, family: str) -> TokenPair:
@@ -94,6 +114,7 @@ def _issue_pair(session: Session, ctx: AuthContext, user: User, family: str) -> 
     access, _ = issue_access_token(
         user_id=user.id,
         role=str(user.role),
+        session_version=user.session_version,
         key=ctx.secret_key,
         audience=ctx.settings.jwt_audience,
         issuer=ctx.settings.jwt_issuer,
@@ -117,54 +138,97 @@ def _issue_pair(session: Session, ctx: AuthContext, user: User, family: str) -> 
     )
 
 
-def _record_failure(session: Session, ctx: AuthContext, user_id: int) -> bool:
-    """Count a failed login in its own transaction (the error response rolls back the
-    request's). Return True when this failure locks the account."""
+def _record_failure(
+    session: Session, ctx: AuthContext, key: str, user: User | None, reason: str
+) -> None:
+    """Count a failed login in its own transaction (the error answer rolls back the
+    request's): the username's throttle row and, for a real account, an audit row. Known
+    and unknown usernames take the same path, so neither the answer nor its time tells
+    them apart."""
     with Session(bind=session.get_bind()) as side:
         audit_service.set_actor(side, audit_service.get_actor(session))
-        user = side.get(User, user_id)
-        if user is None:
-            return False
-        user.failed_logins += 1
-        is_locking = user.failed_logins >= ctx.settings.login_max_failures
-        if is_locking:
-            user.locked_until = utcnow() + timedelta(seconds=ctx.settings.login_lockout_s)
-            user.failed_logins = 0
-        audit_service.record(
-            side,
-            action="login_failed",
-            resource_type="users",
-            resource_id=user.id,
-            jurisdiction_id=user.jurisdiction_id,
-            detail={"locked": is_locking},
+        failures = throttle.record_failure(
+            side.connection(),
+            key,
+            now=utcnow(),
+            free=ctx.settings.login_max_failures,
+            max_delay_s=ctx.settings.login_delay_max_s,
         )
+        if user is not None:
+            audit_service.record(
+                side,
+                action="login_failed",
+                resource_type="users",
+                resource_id=user.id,
+                jurisdiction_id=user.jurisdiction_id,
+                detail={"reason": reason, "failures": failures},
+            )
         side.commit()
-        return is_locking
+
+
+def _second_factor_ok(session: Session, user: User, code: str) -> bool:
+    """A current TOTP code not used before, or an unused recovery code (used up now).
+
+    Claimed in a transaction of its own, committed at once: a code is spent even if the
+    login fails later, and the request's transaction takes no write lock before the end."""
+    code = code.strip().replace(" ", "")
+    with Session(bind=session.get_bind()) as side:
+        repo = UserRepository(side)
+        if code.isdigit() and len(code) == 6:
+            step = totp_step(user.totp_secret or "", code, utcnow())
+            ok = step is not None and repo.claim_totp_step(user.id, step)
+        else:
+            ok = repo.use_recovery_code(user.id, recovery_code_digest(code), utcnow())
+        side.commit()
+    return ok
 
 
 def login(
-    session: Session, ctx: AuthContext, *, username: str, password: str, client: str
+    session: Session,
+    ctx: AuthContext,
+    *,
+    username: str,
+    password: str,
+    client: str,
+    otp: str | None = None,
 ) -> TokenPair:
-    wait_s = ctx.limiter.hit(client)
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    now = utcnow()
+    wait_s = throttle.hit_address(
+        engine, client, now=now, per_minute=ctx.settings.login_rate_per_minute
+    )
     if wait_s is not None:
         raise TooManyLoginAttempts(
-            "too many login attempts from this address; wait and retry",
-            retry_after_s=max(1, math.ceil(wait_s)),
+            "too many login attempts from this address; wait and retry", retry_after_s=wait_s
         )
-    user = UserRepository(session).get_by_username(username.strip().lower())
-    now = utcnow()
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        raise AccountLocked(
-            f"account locked after repeated failures until {user.locked_until.isoformat()}"
+    name = username.strip().lower()
+    key = throttle.username_key(name)
+    wait_s = throttle.username_wait(engine, key, now=now)
+    if wait_s is not None:
+        # The same answer, as fast, for a real account and for a name nobody has.
+        raise TooManyLoginAttempts(
+            "too many failed logins for this username; wait and retry", retry_after_s=wait_s
         )
-    if not verify_password(password, user.password_hash if user else None) or user is None:
-        if user is not None and _record_failure(session, ctx, user.id):
-            raise AccountLocked("too many failed logins: the account is locked for a while")
+    user = UserRepository(session).get_by_username(name)
+    ok = verify_password(password, user.password_hash if user else None) and user is not None
+    reason = "password"
+    if ok and user is not None and not user.is_active:
+        ok, reason = False, "disabled"
+    if ok and password in DEMO_PASSWORDS and not ctx.settings.is_demo:
+        ok, reason = False, "demo_password"
+    if ok and user is not None and user.totp_enabled_at is not None:
+        if not otp:
+            raise SecondFactorRequired(
+                "this account needs its one-time code: send it as 'otp' with the password"
+            )
+        if not _second_factor_ok(session, user, otp):
+            _record_failure(session, ctx, key, user, "second_factor")
+            raise InvalidCredentials("wrong or already used one-time code")
+    if not ok or user is None:
+        _record_failure(session, ctx, key, user, reason)
         raise InvalidCredentials("wrong username or password")
-    if not user.is_active:
-        raise InvalidCredentials("account is disabled")
-    user.failed_logins = 0
-    user.locked_until = None
+    throttle.clear_username(engine, key, now=now)
     user.last_login_at = now
     audit_service.record(
         session,
@@ -201,7 +265,10 @@ def refresh(session: Session, ctx: AuthContext, token: str) -> TokenPair:
     user = UserRepository(session).get(stored.user_id)
     if user is None or not user.is_active:
         raise InvalidRefreshToken("account is unknown or disabled")
-    stored.used_at = now
+    # One compare-and-set: of two requests racing with the same token, one wins; the
+    # other finds it used (on PostgreSQL it waits for the winner's commit, then re-checks).
+    if not repo.claim(stored.id, now):
+        raise InvalidRefreshToken("refresh token was already used; log in again")
     return _issue_pair(session, ctx, user, family=stored.family)
 
 
@@ -211,6 +278,90 @@ def logout(session: Session, principal: Principal, token: str) -> None:
     if stored is None or stored.user_id != principal.id or principal.kind != "user":
         raise InvalidRefreshToken("refresh token is unknown")
     repo.revoke_family(stored.family, utcnow())
+
+
+def end_sessions(session: Session, user: User, *, reason: str) -> None:
+    """End every session of ``user`` now: every refresh family is revoked and the session
+    version moves on, so access tokens already issued stop working at their next request."""
+    user.session_version += 1
+    RefreshTokenRepository(session).revoke_user(user.id, utcnow())
+    audit_service.record(
+        session,
+        action="sessions_ended",
+        resource_type="users",
+        resource_id=user.id,
+        jurisdiction_id=user.jurisdiction_id,
+        detail={"reason": reason},
+    )
+    session.flush()
+
+
+def end_user_sessions(session: Session, principal: Principal, user_id: int) -> User:
+    """An admin ends a user's sessions (a stolen phone, a locked or suspicious account)."""
+    user = get_user(session, principal, user_id)
+    end_sessions(session, user, reason="admin")
+    return user
+
+
+# --- second factor ------------------------------------------------------------
+
+
+def _self(session: Session, principal: Principal) -> User:
+    user = UserRepository(session).get(principal.id) if principal.kind == "user" else None
+    if user is None:
+        raise UserNotFound("only a user account has a second factor")
+    return user
+
+
+def start_totp_enrolment(session: Session, principal: Principal) -> TotpEnrolment:
+    """A new secret for the caller's authenticator app; in force once confirmed."""
+    user = _self(session, principal)
+    if user.totp_enabled_at is not None:
+        raise SecondFactorConflict(
+            "a second factor is already enrolled; an admin can reset it first"
+        )
+    user.totp_secret = new_totp_secret()
+    session.flush()
+    return TotpEnrolment(
+        secret=user.totp_secret, otpauth_uri=totp_uri(user.totp_secret, user.username)
+    )
+
+
+def confirm_totp_enrolment(session: Session, principal: Principal, code: str) -> RecoveryCodes:
+    """Check the first code from the app, turn the second factor on, hand out recovery codes."""
+    user = _self(session, principal)
+    if user.totp_enabled_at is not None or user.totp_secret is None:
+        raise SecondFactorConflict("start an enrolment first (POST /auth/totp/enrol)")
+    step = totp_step(user.totp_secret, code.strip(), utcnow())
+    if step is None:
+        raise InvalidOneTimeCode("the code does not match: check the app's clock and retry")
+    user.totp_enabled_at = utcnow()
+    user.totp_last_step = step
+    codes = [new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
+    UserRepository(session).replace_recovery_codes(
+        user.id, [recovery_code_digest(c) for c in codes]
+    )
+    audit_service.record(
+        session,
+        action="second_factor_enrolled",
+        resource_type="users",
+        resource_id=user.id,
+        jurisdiction_id=user.jurisdiction_id,
+    )
+    session.flush()
+    return RecoveryCodes(codes=codes)
+
+
+def reset_second_factor(session: Session, principal: Principal, user_id: int) -> User:
+    """An admin removes a user's second factor (a lost phone); the user enrols again, and
+    every session of theirs ends."""
+    user = get_user(session, principal, user_id)
+    user.totp_secret = None
+    user.totp_enabled_at = None
+    user.totp_last_step = None
+    UserRepository(session).replace_recovery_codes(user.id, [])
+    end_sessions(session, user, reason="second_factor_reset")
+    return user
 
 
 # --- users ------------------------------------------------------------------
@@ -299,16 +450,31 @@ def update_user(session: Session, principal: Principal, user_id: int, data: User
         data.role not in (None, Role(user.role)) or data.is_active is False
     ):
         raise Conflict("you cannot demote or disable your own account")
+    if data.password is not None:
+        problem = password_problem(data.password, user_inputs=(user.username, user.display_name))
+        if problem is not None:
+            raise WeakPassword(problem)
+    # Whatever changes who the user is or what they may do ends the sessions they hold.
+    reasons = [
+        reason
+        for reason, changed in (
+            ("role", role != Role(user.role)),
+            ("jurisdiction", jurisdiction_id != user.jurisdiction_id),
+            ("password", data.password is not None),
+            ("disabled", data.is_active is False and user.is_active),
+        )
+        if changed
+    ]
     user.role = role
     user.jurisdiction_id = jurisdiction_id
     if data.display_name is not None:
         user.display_name = data.display_name
     if data.password is not None:
         user.password_hash = hash_password(data.password)
-        user.locked_until = None
-        user.failed_logins = 0
     if data.is_active is not None:
         user.is_active = data.is_active
+    if reasons:
+        end_sessions(session, user, reason=",".join(reasons))
     session.flush()
     return user
 

@@ -189,6 +189,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
 }
 # Writes that touch no jurisdiction-bound record chosen by the caller.
 NOT_JURISDICTION_BOUND = {("POST", "/auth/logout")}
+NOT_JURISDICTION_BOUND |= {("POST", "/auth/totp/enrol"), ("POST", "/auth/totp/confirm")}
 # List routes -> World attribute of an other-district record that must not be listed.
 LISTS_HIDE = {
     "/jurisdictions": "other_station",

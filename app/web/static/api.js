@@ -26,8 +26,9 @@ function store(pair) {
   else sessionStorage.removeItem(KEY);
 }
 
-export async function login(username, password) {
+export async function login(username, password, otp = "") {
   const form = new URLSearchParams({ username, password, grant_type: "password" });
+  if (otp) form.set("otp", otp);
   const response = await fetch("/auth/token", {
     method: "POST",
     headers: { "Content-Type": "application/x-www-form-urlencoded" },

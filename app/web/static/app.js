@@ -110,11 +110,12 @@ $("#login-form").addEventListener("submit", async (event) => {
   $("#login-error").textContent = "";
   $("#login-submit").disabled = true;
   try {
-    await api.login($("#username").value.trim(), $("#password").value);
+    await api.login($("#username").value.trim(), $("#password").value, $("#otp").value.trim());
     $("#password").value = "";
+    $("#otp").value = "";
     await start();
   } catch (error) {
-    $("#login-error").textContent = error.status === 423 ? t("login_locked") : t("login_failed");
+    $("#login-error").textContent = error.status === 429 ? t("login_locked") : t("login_failed");
   } finally {
     $("#login-submit").disabled = false;
   }

@@ -3,7 +3,7 @@ const STRINGS = {
   "zh-CN": {
     brand: "水卫 · 防溺水巡查指挥台", brand_short: "水卫指挥台", brand_sub: "无人机防溺水空地联动巡查系统",
     username: "用户名", password: "密码", login: "登录", logout: "退出", live: "实时",
-    login_failed: "登录失败：用户名或密码错误", login_locked: "账号已锁定，请稍后再试",
+    login_failed: "登录失败：用户名或密码错误", login_locked: "尝试过多，请稍后再试", otp: "动态验证码（如已启用）",
     nav_map: "态势地图", nav_ops: "警情处置", nav_unit: "我的警情", nav_stats: "统计分析",
     open_incidents: "未结警情", drones_live: "在飞无人机", ground_units: "地面警力",
     fit: "全", layers: "图层", layer_jur: "辖区", layer_water: "水域", layer_deep: "深水区",
@@ -49,7 +49,7 @@ const STRINGS = {
   en: {
     brand: "Waterguard · drowning prevention console", brand_short: "Waterguard", brand_sub: "Air-ground drone patrols against drowning",
     username: "Username", password: "Password", login: "Log in", logout: "Log out", live: "Live",
-    login_failed: "Login failed: wrong username or password", login_locked: "Account locked; try again later",
+    login_failed: "Login failed: wrong username or password", login_locked: "Too many tries; wait a moment and retry", otp: "One-time code (if enrolled)",
     nav_map: "Map", nav_ops: "Incidents", nav_unit: "My alerts", nav_stats: "Statistics",
     open_incidents: "Open incidents", drones_live: "Drones in the air", ground_units: "Ground units",
     fit: "Fit", layers: "Layers", layer_jur: "Jurisdictions", layer_water: "Waterways", layer_deep: "Deep water",

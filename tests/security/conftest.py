@@ -1,0 +1,3 @@
+"""The security suite runs on the app fixtures (fresh demo database per test, both backends)."""
+
+from tests.app.conftest import *  # noqa: F403
