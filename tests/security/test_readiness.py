@@ -30,13 +30,12 @@ from tests.security.ops_helpers import add_endpoint
 
 
 def _refuse_writes(app: FastAPI) -> None:
-    """Every new connection refuses writes (a full disk, a read-only standby) while it
+    """Every connection taken from the pool refuses writes (a full disk, a read-only standby) while it
     still answers ``SELECT 1``."""
     engine = app.state.engine
-    engine.dispose()
 
-    @event.listens_for(engine, "connect")
-    def _read_only(dbapi_conn: Any, _record: Any) -> None:
+    @event.listens_for(engine, "checkout")
+    def _read_only(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
         cursor = dbapi_conn.cursor()
         if engine.dialect.name == "sqlite":
             cursor.execute("PRAGMA query_only = ON")
