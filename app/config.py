@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     incident_group_window_s: int = Field(default=600, ge=1, le=86_400)
     embedded_worker: bool = False  # `waterguard serve` turns it on; tests start it themselves
     worker_poll_s: float = Field(default=1.0, gt=0, le=60)
+    # Readiness (issue 17): a worker must have beaten this recently, unless turned off.
+    ready_requires_worker: bool = True
+    worker_heartbeat_max_age_s: float = Field(default=60.0, gt=0, le=3_600)
+    db_retry_after_s: int = Field(default=5, ge=1, le=600)  # Retry-After when the DB is down
     sse_poll_s: float = Field(default=2.0, gt=0, le=60)
     sse_ping_s: int = Field(default=15, ge=1, le=300)
     sse_max_connection_s: float = Field(default=600.0, gt=0, le=86_400)
@@ -100,6 +104,9 @@ class Settings(BaseSettings):
     media_url_ttl_s: int = Field(default=120, ge=10, le=3_600)
     retention_minor_days: int = Field(default=30, ge=1, le=3_650)
     retention_adult_days: int = Field(default=90, ge=1, le=3_650)
+    # An open referral defers redaction only up to this age; beyond it only a legal hold does.
+    retention_ceiling_days: int = Field(default=180, ge=1, le=3_650)
+    legal_hold_max_days: int = Field(default=365, ge=1, le=3_650)  # one hold's longest term
     cap_sender: str = Field(default="waterguard.police.example", pattern=r"^[^\s,<&]+$")
     # Patrol operations: schedules, sorties, telemetry, conformance (issue 4).
     sortie_turnaround_s: int = Field(default=900, ge=0, le=86_400)  # battery swap/charge

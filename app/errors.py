@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("waterguard.errors")
@@ -96,6 +97,24 @@ def _json_safe_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return safe
 
 
+# SQLSTATEs that mean "the database cannot take this now", not "this request is wrong":
+# connection exceptions, read-only transaction (a standby), insufficient resources (disk
+# full), operator intervention (shutting down).
+_UNAVAILABLE_SQLSTATES = ("08", "25006", "53", "57P")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether a database error is the database being down, full or read-only."""
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.TimeoutError):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
+        return sqlstate.startswith(_UNAVAILABLE_SQLSTATES)
+    return False
+
+
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     def _app_error(_request: Request, exc: AppError) -> JSONResponse:
@@ -112,6 +131,22 @@ def install_handlers(app: FastAPI) -> None:
     def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         name = _HTTP_NAMES.get(exc.status_code, "HTTPError")
         return envelope(name, exc.detail, exc.status_code, dict(exc.headers or {}) or None)
+
+    @app.exception_handler(sa_exc.SQLAlchemyError)
+    def _database(request: Request, exc: sa_exc.SQLAlchemyError) -> JSONResponse:
+        if not database_unavailable(exc):
+            return _unexpected(request, exc)
+        log.warning(
+            "database unavailable",
+            extra={"path": request.url.path, "error": type(exc).__name__},
+        )
+        retry_after_s = getattr(request.app.state.settings, "db_retry_after_s", 5)
+        return envelope(
+            "DatabaseUnavailable",
+            "the database is unavailable; retry shortly",
+            503,
+            {"Retry-After": str(retry_after_s)},
+        )
 
     @app.exception_handler(Exception)
     def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -13,6 +13,7 @@ from app.db import Base
 from app.detection_job.models import DetectionJob
 from app.drone.models import Drone
 from app.gridworker.models import GridWorker
+from app.health.models import Heartbeat
 from app.incident.models import (
     Dispatch,
     EscalationPolicy,
@@ -44,6 +45,7 @@ __all__ = [
     "FollowUpTask",
     "GridWorker",
     "GroundUnit",
+    "Heartbeat",
     "Incident",
     "IncidentEvent",
     "IncidentWarning",

@@ -7,6 +7,12 @@ is a short transaction on the database, so several workers (or a worker killed a
 point) neither lose nor duplicate work: rows are claimed with ``FOR UPDATE SKIP LOCKED``
 on PostgreSQL and deliveries carry a lease that a restarted worker takes over.
 
+A pass never waits on the network: webhook delivery runs in per-endpoint queues on a
+thread pool (``DeliveryQueues``), so a hanging receiver delays neither the escalation
+timers nor any other endpoint. Each step of a pass is isolated: one that raises is logged
+and the next step runs. Every pass (at most every 5 s) writes the worker's heartbeat,
+which ``/readyz`` and ``/metrics`` read.
+
 Detection jobs (videos, streams) run in the detection runner's own threads
 (``app.detection_job.tasks.JobRunner``): a pass only re-queues jobs of dead workers and
 hands queued ones to a free thread, so a long video never holds up alerts.
@@ -15,10 +21,12 @@ hands queued ones to a free thread, so a long video never holds up alerts.
 from __future__ import annotations
 
 import logging
+import os
 import random
+import socket
 import threading
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -33,12 +41,54 @@ from app.config import Settings
 from app.db import utcnow
 from app.detection_job import queue as detection_queue
 from app.detection_job import tasks as detection_tasks
+from app.health import service as health_service
 from app.incident import tasks as incident_tasks
 from app.referral import tasks as referral_tasks
 from app.sortie import tasks as sortie_tasks
 
 log = logging.getLogger("waterguard.worker")
 PURGE_INTERVAL = timedelta(hours=1)
+HEARTBEAT_INTERVAL = timedelta(seconds=5)
+DELIVERIES_PER_TASK = 20  # then the endpoint's thread goes back to the pool (fairness)
+
+
+class DeliveryQueues:
+    """One delivery queue per webhook endpoint, worked on a shared thread pool: an endpoint
+    has at most one task in flight, and nobody waits for it. A tarpit endpoint ties up one
+    thread and delays only its own messages; the worker loop only submits."""
+
+    def __init__(self, pool: ThreadPoolExecutor, work: Callable[[int], int]) -> None:
+        self._pool = pool
+        self._work = work
+        self._busy: set[int] = set()
+        self._lock = threading.Lock()
+        self.on_done: Callable[[], None] = lambda: None
+
+    def submit(self, endpoint_ids: list[int]) -> list[Future[int]]:
+        futures: list[Future[int]] = []
+        for endpoint_id in endpoint_ids:
+            with self._lock:
+                if endpoint_id in self._busy:
+                    continue
+                self._busy.add(endpoint_id)
+            futures.append(self._pool.submit(self._task, endpoint_id))
+        return futures
+
+    def _task(self, endpoint_id: int) -> int:
+        try:
+            return self._work(endpoint_id)
+        except Exception:  # the task edge: log and free the queue for the next pass
+            log.exception("webhook queue failed", extra={"endpoint_id": endpoint_id})
+            return 0
+        finally:
+            with self._lock:
+                self._busy.discard(endpoint_id)
+            self.on_done()
+
+    @property
+    def busy(self) -> int:
+        with self._lock:
+            return len(self._busy)
 
 
 @dataclass
@@ -50,6 +100,7 @@ class Worker:
     sender: alert_tasks.WebhookSender | None = None
     rng: random.Random = field(default_factory=random.Random)
     _last_purge: datetime | None = None
+    _last_beat: datetime | None = None
 
     def __post_init__(self) -> None:
         self.ring = KeyRing(self.secret_key)
@@ -58,74 +109,136 @@ class Worker:
         self.pool = ThreadPoolExecutor(
             max_workers=self.settings.webhook_concurrency, thread_name_prefix="webhook"
         )
+        self.queues = DeliveryQueues(self.pool, self._deliver_endpoint)
         self.detection = detection_tasks.JobRunner(self.factory, self.settings, clock=self.clock)
+        self.name = f"worker:{socket.gethostname()}:{os.getpid()}:{id(self):x}"
 
-    def run_once(self) -> dict[str, int]:
-        """One pass over every job; returns how much each did (tests drive this)."""
+    def _deliver_endpoint(self, endpoint_id: int) -> int:
         assert self.sender is not None
+        return alert_tasks.deliver_endpoint(
+            self.factory,
+            self.ring,
+            self.sender,
+            endpoint_id,
+            clock=self.clock,
+            lease_s=self.settings.delivery_lease_s,
+            rng=self.rng,
+            max_jobs=DELIVERIES_PER_TASK,
+        )
+
+    def _step(self, name: str, run: Callable[[], int]) -> int:
+        """One step of a pass; a step that fails (a row that always fails, a database
+        hiccup) is logged and the pass goes on with the next one."""
+        try:
+            return run()
+        except Exception:  # the loop edge: log with context and keep going
+            log.exception("worker step failed", extra={"step": name})
+            return 0
+
+    def run_once(self, *, wait: bool = True) -> dict[str, int]:
+        """One pass over every job; returns how much each did (tests drive this).
+
+        Delivery is handed to the endpoints' queues; ``wait`` (tests, the CLI) waits for
+        them, the running loop does not, so timers and fan-out never wait on a receiver.
+        """
+        now = self.clock()
         done = {
-            "timers": incident_tasks.run_timers(self.factory, now=self.clock()),
-            "fanned_out": alert_tasks.fan_out(self.factory, now=self.clock()),
-            "sent": alert_tasks.deliver_due(
-                self.factory,
-                self.ring,
-                self.sender,
-                clock=self.clock,
-                lease_s=self.settings.delivery_lease_s,
-                pool=self.pool,
-                rng=self.rng,
+            "timers": self._step(
+                "timers", lambda: incident_tasks.run_timers(self.factory, now=self.clock())
             ),
-            "reminders": referral_tasks.remind(
+            "fanned_out": self._step(
+                "fan_out", lambda: alert_tasks.fan_out(self.factory, now=self.clock())
+            ),
+        }
+        futures = self.queues.submit(
+            self._step_list(
+                "deliveries", lambda: alert_tasks.endpoints_due(self.factory, now=self.clock())
+            )
+        )
+        done["reminders"] = self._step(
+            "reminders",
+            lambda: referral_tasks.remind(
                 self.factory,
                 now=self.clock(),
                 interval_s=self.settings.task_reminder_interval_s,
                 escalate_after_s=self.settings.task_escalate_after_s,
             ),
-            "silent_sorties": sortie_tasks.sweep_silent(
+        )
+        done["silent_sorties"] = self._step(
+            "silent_sorties",
+            lambda: sortie_tasks.sweep_silent(
                 self.factory, now=self.clock(), silence_s=self.settings.telemetry_silence_s
             ),
-            "detection_jobs": self.detection.step(),
-        }
-        now = self.clock()
+        )
+        done["detection_jobs"] = self._step("detection_jobs", self.detection.step)
         if self._last_purge is None or now - self._last_purge >= PURGE_INTERVAL:
             self._last_purge = now
-            media_dir = self.settings.media_dir or self.settings.var_dir / "media"
-            done["purged"] = incident_tasks.purge_evidence(
-                self.factory,
-                now=now,
-                media_dir=media_dir,
-                minor_days=self.settings.retention_minor_days,
-                adult_days=self.settings.retention_adult_days,
-            ) + referral_tasks.purge_persons(
-                self.factory,
-                now=now,
-                minor_days=self.settings.retention_minor_days,
-                adult_days=self.settings.retention_adult_days,
-            )
+            done["purged"] = self._step("purge", lambda: self._purge(now))
+        self._beat(now)
+        if wait:
+            done["sent"] = sum(future.result() for future in futures)
+        else:
+            done["sent"] = len(futures)
         return done
+
+    def _step_list(self, name: str, run: Callable[[], list[int]]) -> list[int]:
+        try:
+            return run()
+        except Exception:  # the loop edge
+            log.exception("worker step failed", extra={"step": name})
+            return []
+
+    def _purge(self, now: datetime) -> int:
+        media_dir = self.settings.media_dir or self.settings.var_dir / "media"
+        return incident_tasks.purge_evidence(
+            self.factory,
+            now=now,
+            media_dir=media_dir,
+            minor_days=self.settings.retention_minor_days,
+            adult_days=self.settings.retention_adult_days,
+        ) + referral_tasks.purge_persons(
+            self.factory,
+            now=now,
+            minor_days=self.settings.retention_minor_days,
+            adult_days=self.settings.retention_adult_days,
+            ceiling_days=self.settings.retention_ceiling_days,
+        )
+
+    def _beat(self, now: datetime) -> None:
+        """Tell readiness and /metrics that this worker is alive (a row per worker)."""
+        if self._last_beat is not None and now - self._last_beat < HEARTBEAT_INTERVAL:
+            return
+        try:
+            health_service.beat(self.factory, self.name, now=now)
+        except Exception:  # no heartbeat is what readiness reports; the loop goes on
+            log.exception("worker heartbeat failed")
+            return
+        self._last_beat = now
 
     def run_forever(self, stop: threading.Event) -> None:
         wake = threading.Event()
         HUB.watch(wake)
         detection_queue.DEFAULT.watch(wake)
+        self.queues.on_done = wake.set
         try:
             while not stop.is_set():
                 wake.clear()
                 try:
-                    done = self.run_once()
+                    done = self.run_once(wait=False)
                 except Exception:  # the loop edge: log with context and keep going
                     log.exception("worker pass failed; retrying after the poll interval")
                     done = {}
-                if done.get("sent") or done.get("fanned_out"):
+                if done.get("fanned_out"):
                     continue
                 wake.wait(self.settings.worker_poll_s)
         finally:
+            self.queues.on_done = lambda: None
             HUB.unwatch(wake)
             detection_queue.DEFAULT.unwatch(wake)
 
     def close(self) -> None:
         self.detection.close()
-        self.pool.shutdown(wait=True)
+        self.pool.shutdown(wait=True, cancel_futures=True)
         close = getattr(self.sender, "close", None)
         if callable(close):
             close()

@@ -106,11 +106,10 @@ class AlertRepository:
         rows = self.session.scalars(query.order_by(WebhookEndpoint.id).limit(limit).offset(offset))
         return rows.all(), total
 
-    def enabled_endpoints(self) -> Sequence[tuple[WebhookEndpoint, str]]:
-        query = (
-            select(WebhookEndpoint, Jurisdiction.path)
-            .join(Jurisdiction, Jurisdiction.id == WebhookEndpoint.jurisdiction_id)
-            .where(WebhookEndpoint.is_enabled.is_(True))
+    def endpoints_with_paths(self) -> Sequence[tuple[WebhookEndpoint, str]]:
+        """Every endpoint, enabled or not: a disabled one keeps its deliveries for later."""
+        query = select(WebhookEndpoint, Jurisdiction.path).join(
+            Jurisdiction, Jurisdiction.id == WebhookEndpoint.jurisdiction_id
         )
         return [(row[0], row[1]) for row in self.session.execute(query)]
 
@@ -128,23 +127,46 @@ class AlertRepository:
     def get_delivery(self, delivery_id: int) -> WebhookDelivery | None:
         return self.session.get(WebhookDelivery, delivery_id)
 
-    def due_deliveries(self, now: datetime, limit: int) -> Sequence[WebhookDelivery]:
+    @staticmethod
+    def _is_due(now: datetime) -> ColumnElement[bool]:
         """Pending rows that are due, and rows whose sender's lease ran out (crashed)."""
+        return or_(
+            (WebhookDelivery.status == DeliveryStatus.pending)
+            & (WebhookDelivery.next_attempt_at <= now),
+            (WebhookDelivery.status == DeliveryStatus.sending)
+            & (WebhookDelivery.lease_until <= now),
+        )
+
+    def due_deliveries(
+        self, now: datetime, limit: int, *, endpoint_id: int | None = None
+    ) -> Sequence[WebhookDelivery]:
+        """Due rows of enabled endpoints (one endpoint's queue when ``endpoint_id`` is given),
+        oldest first; rows of a disabled endpoint wait, untouched, until it is enabled."""
         query = (
             select(WebhookDelivery)
-            .where(
-                or_(
-                    (WebhookDelivery.status == DeliveryStatus.pending)
-                    & (WebhookDelivery.next_attempt_at <= now),
-                    (WebhookDelivery.status == DeliveryStatus.sending)
-                    & (WebhookDelivery.lease_until <= now),
-                )
-            )
-            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+            .where(self._is_due(now), WebhookEndpoint.is_enabled.is_(True))
+        )
+        if endpoint_id is not None:
+            query = query.where(WebhookDelivery.endpoint_id == endpoint_id)
+        query = (
+            query.order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
             .limit(limit)
-            .with_for_update(skip_locked=True)
+            .with_for_update(of=WebhookDelivery, skip_locked=True)
         )
         return self.session.scalars(query).all()
+
+    def endpoints_with_due_deliveries(self, now: datetime, limit: int) -> list[int]:
+        """Enabled endpoints whose queue has something due, the longest-waiting first."""
+        query = (
+            select(WebhookDelivery.endpoint_id)
+            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+            .where(self._is_due(now), WebhookEndpoint.is_enabled.is_(True))
+            .group_by(WebhookDelivery.endpoint_id)
+            .order_by(func.min(WebhookDelivery.next_attempt_at))
+            .limit(limit)
+        )
+        return [int(row) for row in self.session.scalars(query)]
 
     def deliveries_under(
         self, path: str, *, status: DeliveryStatus | None, limit: int, offset: int

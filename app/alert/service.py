@@ -271,12 +271,15 @@ def event_body(alert: Alert) -> tuple[str, str]:
 
 
 def fan_out(session: Session, *, now: datetime, limit: int = 500) -> int:
-    """Create one delivery per (alert, matching endpoint); safe to repeat after a crash."""
+    """Create one delivery per (alert, matching endpoint); safe to repeat after a crash.
+
+    Disabled endpoints get their deliveries too: they wait in the endpoint's queue and go
+    out once it is enabled again (nothing said while a receiver was off is lost)."""
     repo = AlertRepository(session)
     alerts = repo.unfanned(limit)
     if not alerts:
         return 0
-    endpoints = repo.enabled_endpoints()
+    endpoints = repo.endpoints_with_paths()
     existing = repo.existing_deliveries([a.id for a in alerts]) if endpoints else set()
     for alert in alerts:
         for endpoint, path in endpoints:
@@ -326,18 +329,27 @@ class SendResult:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
+def endpoints_due(session: Session, *, now: datetime, limit: int = 1_000) -> list[int]:
+    """Ids of enabled endpoints with something due in their queue."""
+    return AlertRepository(session).endpoints_with_due_deliveries(now, limit)
+
+
 def claim_due(
-    session: Session, ring: KeyRing, *, now: datetime, lease_s: int, limit: int = 100
+    session: Session,
+    ring: KeyRing,
+    *,
+    now: datetime,
+    lease_s: int,
+    limit: int = 100,
+    endpoint_id: int | None = None,
 ) -> list[DeliveryJob]:
-    """Lease due deliveries to this sender; a sender that dies loses its lease, not the row."""
+    """Lease due deliveries (of one endpoint's queue when ``endpoint_id`` is given) to this
+    sender; a sender that dies loses its lease, not the row."""
     repo = AlertRepository(session)
     jobs: list[DeliveryJob] = []
-    for delivery in repo.due_deliveries(now, limit):
+    for delivery in repo.due_deliveries(now, limit, endpoint_id=endpoint_id):
         endpoint = repo.get_endpoint(delivery.endpoint_id)
-        if endpoint is None or not endpoint.is_enabled:
-            delivery.status = DeliveryStatus.dead
-            delivery.lease_until = None
-            delivery.last_error = "endpoint disabled"
+        if endpoint is None or not endpoint.is_enabled:  # disabled meanwhile: it waits
             continue
         delivery.status = DeliveryStatus.sending
         delivery.lease_until = now + timedelta(seconds=lease_s)

@@ -73,6 +73,77 @@ def fan_out(factory: sessionmaker[Session], *, now: datetime) -> int:
         return alert_service.fan_out(session, now=now)
 
 
+def send_one(sender: WebhookSender, job: DeliveryJob, *, timestamp: int) -> SendResult:
+    """The one place a delivery goes out. Whatever the sender raises is this attempt's
+    failure (recorded with backoff like a 500), never the worker's."""
+    try:
+        return sender.send(job, timestamp=timestamp)
+    except Exception as exc:  # the delivery edge: one bad row must not stop the queue
+        log.exception("webhook sender raised", extra={"delivery_id": job.delivery_id})
+        return SendResult(None, f"{type(exc).__name__}: {exc}")
+
+
+def _record(
+    factory: sessionmaker[Session],
+    job: DeliveryJob,
+    result: SendResult,
+    *,
+    now: datetime,
+    rng: random.Random,
+) -> None:
+    with session_scope(factory) as session:
+        audit_service.set_actor(session, WORKER_ACTOR)
+        status = alert_service.record_result(session, job, result, now=now, rng=rng)
+    if status is not None and not result.is_success:
+        log.warning(
+            "webhook delivery failed",
+            extra={
+                "delivery_id": job.delivery_id,
+                "attempt": job.attempt,
+                "status_code": result.status_code,
+                "error": result.error,
+                "now": str(status),
+            },
+        )
+
+
+def deliver_endpoint(
+    factory: sessionmaker[Session],
+    ring: KeyRing,
+    sender: WebhookSender,
+    endpoint_id: int,
+    *,
+    clock: Callable[[], datetime],
+    lease_s: int,
+    rng: random.Random | None = None,
+    max_jobs: int = 100,
+) -> int:
+    """Work through one endpoint's queue, one delivery at a time: claim (commit), send (no
+    transaction open), record (commit). Each result is saved as it comes, so a crash after
+    a 2xx never re-sends that message; a slow endpoint only ever delays itself. Returns
+    the attempts made (at most ``max_jobs``, so one busy endpoint hands its thread back)."""
+    rng = rng or random.Random()
+    sent = 0
+    while sent < max_jobs:
+        with session_scope(factory) as session:
+            audit_service.set_actor(session, WORKER_ACTOR)
+            jobs = alert_service.claim_due(
+                session, ring, now=clock(), lease_s=lease_s, limit=1, endpoint_id=endpoint_id
+            )
+        if not jobs:
+            break
+        (job,) = jobs
+        result = send_one(sender, job, timestamp=int(clock().timestamp()))
+        _record(factory, job, result, now=clock(), rng=rng)
+        sent += 1
+    return sent
+
+
+def endpoints_due(factory: sessionmaker[Session], *, now: datetime) -> list[int]:
+    with session_scope(factory) as session:
+        return alert_service.endpoints_due(session, now=now)
+
+
 def deliver_due(
     factory: sessionmaker[Session],
     ring: KeyRing,
@@ -82,34 +153,25 @@ def deliver_due(
     lease_s: int,
     pool: ThreadPoolExecutor | None = None,
     rng: random.Random | None = None,
-    limit: int = 100,
+    max_jobs: int = 100,
 ) -> int:
-    """Claim (commit), send (no transaction open), record (commit). Returns jobs sent."""
+    """Every endpoint's queue once, the endpoints side by side on ``pool``, and wait for
+    them (the CLI and tests; the embedded worker submits per endpoint without waiting)."""
     rng = rng or random.Random()
-    with session_scope(factory) as session:
-        audit_service.set_actor(session, WORKER_ACTOR)
-        jobs = alert_service.claim_due(session, ring, now=clock(), lease_s=lease_s, limit=limit)
-    if not jobs:
-        return 0
+    endpoint_ids = endpoints_due(factory, now=clock())
 
-    def one(job: DeliveryJob) -> tuple[DeliveryJob, SendResult]:
-        timestamp = int(clock().timestamp())
-        return job, sender.send(job, timestamp=timestamp)
+    def one(endpoint_id: int) -> int:
+        return deliver_endpoint(
+            factory,
+            ring,
+            sender,
+            endpoint_id,
+            clock=clock,
+            lease_s=lease_s,
+            rng=rng,
+            max_jobs=max_jobs,
+        )
 
-    results = list(pool.map(one, jobs)) if pool is not None else [one(job) for job in jobs]
-    with session_scope(factory) as session:
-        audit_service.set_actor(session, WORKER_ACTOR)
-        for job, result in results:
-            status = alert_service.record_result(session, job, result, now=clock(), rng=rng)
-            if status is not None and not result.is_success:
-                log.warning(
-                    "webhook delivery failed",
-                    extra={
-                        "delivery_id": job.delivery_id,
-                        "attempt": job.attempt,
-                        "status_code": result.status_code,
-                        "error": result.error,
-                        "now": str(status),
-                    },
-                )
-    return len(jobs)
+    if pool is None:
+        return sum(one(endpoint_id) for endpoint_id in endpoint_ids)
+    return sum(pool.map(one, endpoint_ids))

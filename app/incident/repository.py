@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
@@ -19,6 +19,7 @@ from app.incident.models import (
     IncidentWarning,
 )
 from app.jurisdiction.models import Jurisdiction, JurisdictionKind
+from app.referral.models import Person, Referral
 from app.sighting.models import Sighting
 from app.unit.models import GroundUnit, UnitStatus
 
@@ -191,6 +192,30 @@ class IncidentRepository:
 
     def evidence_of(self, incident_id: int) -> Sequence[Evidence]:
         query = select(Evidence).where(Evidence.incident_id == incident_id).order_by(Evidence.id)
+        return self.session.scalars(query).all()
+
+    def minor_identified(self, incident_id: int) -> bool:
+        """Whether a minor has been identified on this incident (recorded on it, or
+        referred for it)."""
+        recorded = select(Person.id).where(
+            Person.incident_id == incident_id, Person.is_minor.is_(True)
+        )
+        referred = (
+            select(Person.id)
+            .join(Referral, Referral.person_id == Person.id)
+            .where(Referral.incident_id == incident_id, Person.is_minor.is_(True))
+        )
+        return bool(
+            self.session.scalar(select(exists(recorded)))
+            or self.session.scalar(select(exists(referred)))
+        )
+
+    def evidence_not_marked_minor(self, incident_id: int) -> Sequence[Evidence]:
+        query = select(Evidence).where(
+            Evidence.incident_id == incident_id,
+            Evidence.shows_minor.is_(False),
+            Evidence.purged_at.is_(None),
+        )
         return self.session.scalars(query).all()
 
     def evidence_to_purge(

@@ -1008,6 +1008,16 @@ class EvidencePurged(NotFound):
     pass
 
 
+def mark_evidence_showing_minor(session: Session, incident_id: int) -> int:
+    """A minor was identified on the incident: all its evidence (detection jobs' frames
+    included) is kept for the minors' retention from now on. Returns rows changed."""
+    rows = IncidentRepository(session).evidence_not_marked_minor(incident_id)
+    for evidence in rows:
+        evidence.shows_minor = True
+    session.flush()
+    return len(rows)
+
+
 def attach_evidence(
     session: Session,
     principal: Principal,
@@ -1039,7 +1049,8 @@ def attach_evidence(
         size_bytes=stored.size_bytes,
         sha256=stored.sha256,
         storage_key=stored.storage_key,
-        shows_minor=shows_minor,
+        # A minor identified on the incident before this frame arrived flags it too.
+        shows_minor=shows_minor or repo.minor_identified(incident.id),
         captured_at=captured_at if captured_at and captured_at.tzinfo else None,
         created_at=now,
     )

@@ -19,12 +19,20 @@ class Person(Base):
     station_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"), index=True)
     # The station whose incident identified the person (may differ from the home station).
     reporting_station_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"))
+    # The incident on whose evidence the person was identified (None: rows from before).
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incidents.id"), default=None, index=True
+    )
     name: Mapped[str | None] = mapped_column(String(120), default=None)
     is_minor: Mapped[bool] = mapped_column(default=False)
     guardian_name: Mapped[str | None] = mapped_column(String(120), default=None)
     guardian_phone: Mapped[str | None] = mapped_column(String(32), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     redacted_at: Mapped[datetime | None] = mapped_column(default=None)
+    # A legal hold keeps the person from redaction until ``legal_hold_until`` (set and lifted
+    # only through the audited hold routes); without one, the retention ceiling applies.
+    legal_hold_until: Mapped[datetime | None] = mapped_column(default=None)
+    legal_hold_reason: Mapped[str | None] = mapped_column(String(500), default=None)
 
 
 class ReferralStatus(StrEnum):

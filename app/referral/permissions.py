@@ -21,3 +21,4 @@ TaskWorker = Annotated[
     Principal,
     Depends(require(Role.admin, Role.command, Role.station_officer, Role.grid_worker)),
 ]
+LegalHoldKeeper = Annotated[Principal, Depends(require(Role.admin, Role.command))]

@@ -144,17 +144,29 @@ class ReferralRepository:
         return self.session.scalars(query).all()
 
     def persons_to_redact(
-        self, *, minor_before: datetime, adult_before: datetime, limit: int
+        self,
+        *,
+        now: datetime,
+        minor_before: datetime,
+        adult_before: datetime,
+        ceiling_before: datetime,
+        limit: int,
     ) -> Sequence[Person]:
+        """Past their class's retention with no open referral, or past the ceiling whatever
+        their referrals; never while a legal hold runs."""
         open_referrals = select(Referral.person_id).where(Referral.status == "open")
         query = (
             select(Person)
             .where(
                 Person.redacted_at.is_(None),
-                Person.id.not_in(open_referrals),
+                or_(Person.legal_hold_until.is_(None), Person.legal_hold_until <= now),
                 or_(
-                    Person.is_minor.is_(True) & (Person.created_at < minor_before),
-                    Person.created_at < adult_before,
+                    Person.id.not_in(open_referrals)
+                    & or_(
+                        Person.is_minor.is_(True) & (Person.created_at < minor_before),
+                        Person.created_at < adult_before,
+                    ),
+                    Person.created_at < ceiling_before,
                 ),
             )
             .order_by(Person.id)

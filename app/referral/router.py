@@ -5,13 +5,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from app.config import SettingsDep
 from app.db import SessionDep, utcnow
 from app.errors import ERROR_RESPONSES
 from app.referral import service as referral_service
 from app.referral.models import FollowUpTask, Person, Referral, TaskStatus
-from app.referral.permissions import PersonReader, PersonRecorder, TaskWorker
+from app.referral.permissions import LegalHoldKeeper, PersonReader, PersonRecorder, TaskWorker
 from app.referral.schemas import (
     FollowUpTaskRead,
+    LegalHoldSet,
     PersonCreate,
     PersonRead,
     ReferralCreate,
@@ -50,6 +52,31 @@ def get_person(person_id: PathId, session: SessionDep, principal: PersonReader) 
     return referral_service.view(
         principal, referral_service.get_person(session, principal, person_id)
     )
+
+
+@router.put("/persons/{person_id}/legal-hold", response_model=PersonRead)
+def set_legal_hold(
+    person_id: PathId,
+    body: LegalHoldSet,
+    session: SessionDep,
+    principal: LegalHoldKeeper,
+    settings: SettingsDep,
+) -> PersonRead:
+    """Keep a person from retention redaction until ``until`` (at most
+    WATERGUARD_LEGAL_HOLD_MAX_DAYS ahead; renew to extend). Audited."""
+    person = referral_service.set_legal_hold(
+        session, principal, person_id, body, now=utcnow(), max_days=settings.legal_hold_max_days
+    )
+    return referral_service.view(principal, person)
+
+
+@router.delete("/persons/{person_id}/legal-hold", response_model=PersonRead)
+def lift_legal_hold(
+    person_id: PathId, session: SessionDep, principal: LegalHoldKeeper
+) -> PersonRead:
+    """End a legal hold; retention applies again at the next purge. Audited."""
+    person = referral_service.lift_legal_hold(session, principal, person_id)
+    return referral_service.view(principal, person)
 
 
 def _detail(referral: Referral, tasks: Sequence[FollowUpTask]) -> ReferralReadDetail:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.referral.models import ReferralStatus, TaskKind, TaskStatus
 from app.schemas import Id
@@ -35,6 +35,28 @@ class PersonRead(BaseModel):
     guardian_phone: str | None
     created_at: datetime
     redacted_at: datetime | None
+    legal_hold_until: datetime | None
+    legal_hold_reason: str | None
+
+
+class LegalHoldSet(BaseModel):
+    """An explicit legal hold: the person is not redacted before ``until``."""
+
+    model_config = ConfigDict(extra="forbid")
+    until: datetime = Field(description="When the hold ends (timezone required)")
+    reason: str = Field(
+        min_length=5,
+        max_length=500,
+        pattern=r"^[^\x00]*$",
+        description="The legal ground, e.g. a case or court reference",
+    )
+
+    @field_validator("until")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("until needs a timezone (UTC, e.g. 2026-09-01T00:00:00Z)")
+        return value
 
 
 class ReferralCreate(BaseModel):

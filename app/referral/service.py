@@ -8,7 +8,7 @@ of a person is audited.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -29,7 +29,13 @@ from app.referral.models import (
     TaskStatus,
 )
 from app.referral.repository import ReferralRepository
-from app.referral.schemas import PersonCreate, PersonRead, ReferralCreate, TaskComplete
+from app.referral.schemas import (
+    LegalHoldSet,
+    PersonCreate,
+    PersonRead,
+    ReferralCreate,
+    TaskComplete,
+)
 
 EDUCATION_DUE = timedelta(days=3)
 HOME_VISIT_DUE = timedelta(days=2)
@@ -62,6 +68,18 @@ class TaskNotYours(Forbidden):
 
 
 class TaskAlreadyDone(Conflict):
+    pass
+
+
+class PersonAlreadyRedacted(Conflict):
+    pass
+
+
+class NoLegalHold(Conflict):
+    pass
+
+
+class LegalHoldOutOfRange(Unprocessable):
     pass
 
 
@@ -126,12 +144,15 @@ def create_person(session: Session, principal: Principal, data: PersonCreate) ->
         community_id=community.id,
         station_id=community.parent_id,
         reporting_station_id=incident.station_id,
+        incident_id=incident.id,
         name=data.name,
         is_minor=data.is_minor,
         guardian_name=data.guardian_name,
         guardian_phone=data.guardian_phone,
     )
     ReferralRepository(session).add(person)
+    if person.is_minor:  # the evidence flag follows the identification (retention)
+        incident_service.mark_evidence_showing_minor(session, incident.id)
     return person
 
 
@@ -195,6 +216,7 @@ def refer(
         )
     ]
     if person.is_minor:
+        incident_service.mark_evidence_showing_minor(session, incident.id)
         tasks.append(
             FollowUpTask(
                 referral_id=referral.id,
@@ -347,12 +369,22 @@ def send_reminders(
 
 
 def redact_expired(
-    session: Session, *, now: datetime, minor_days: int, adult_days: int, limit: int = 500
+    session: Session,
+    *,
+    now: datetime,
+    minor_days: int,
+    adult_days: int,
+    ceiling_days: int,
+    limit: int = 500,
 ) -> int:
-    """Retention: blank identifying fields of persons past their class's retention."""
+    """Retention: blank identifying fields of persons past their class's retention. An
+    open referral defers that only up to ``ceiling_days``; past it only a legal hold does."""
+    ceiling_before = now - timedelta(days=ceiling_days)
     persons = ReferralRepository(session).persons_to_redact(
+        now=now,
         minor_before=now - timedelta(days=minor_days),
         adult_before=now - timedelta(days=adult_days),
+        ceiling_before=ceiling_before,
         limit=limit,
     )
     for person in persons:
@@ -360,13 +392,72 @@ def redact_expired(
         person.guardian_name = REDACTED if person.guardian_name else None
         person.guardian_phone = None
         person.redacted_at = now
+        person.legal_hold_until = None
+        person.legal_hold_reason = None
         audit_service.record(
             session,
             action="purge",
             resource_type="persons",
             resource_id=person.id,
             jurisdiction_id=person.community_id,
-            detail={"reason": "retention", "is_minor": person.is_minor},
+            detail={
+                "reason": "retention ceiling"
+                if person.created_at < ceiling_before
+                else "retention",
+                "is_minor": person.is_minor,
+            },
         )
     session.flush()
     return len(persons)
+
+
+def set_legal_hold(
+    session: Session,
+    principal: Principal,
+    person_id: int,
+    data: LegalHoldSet,
+    *,
+    now: datetime,
+    max_days: int,
+) -> Person:
+    """Keep a person from redaction until ``data.until``: explicit, bounded, audited."""
+    person = _person(session, principal, person_id)
+    if person.redacted_at is not None:
+        raise PersonAlreadyRedacted(f"person {person_id} was redacted; nothing left to hold")
+    until = data.until.astimezone(UTC)
+    if until <= now or until > now + timedelta(days=max_days):
+        raise LegalHoldOutOfRange(
+            f"a legal hold must end in the future and within {max_days} days "
+            f"(WATERGUARD_LEGAL_HOLD_MAX_DAYS); renew it to extend it"
+        )
+    person.legal_hold_until = until
+    person.legal_hold_reason = data.reason
+    session.flush()
+    audit_service.record(
+        session,
+        action="legal_hold",
+        resource_type="persons",
+        resource_id=person.id,
+        jurisdiction_id=person.community_id,
+        detail={"until": until.isoformat(), "reason": data.reason},
+    )
+    return person
+
+
+def lift_legal_hold(session: Session, principal: Principal, person_id: int) -> Person:
+    """End a legal hold; the person is redacted at the next purge if retention has passed."""
+    person = _person(session, principal, person_id)
+    if person.legal_hold_until is None:
+        raise NoLegalHold(f"person {person_id} has no legal hold")
+    person.legal_hold_until = None
+    person.legal_hold_reason = None
+    session.flush()
+    audit_service.record(
+        session,
+        action="legal_hold_lifted",
+        resource_type="persons",
+        resource_id=person.id,
+        jurisdiction_id=person.community_id,
+        detail=None,
+    )
+    return person

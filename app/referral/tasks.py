@@ -24,10 +24,19 @@ def remind(
 
 
 def purge_persons(
-    factory: sessionmaker[Session], *, now: datetime, minor_days: int, adult_days: int
+    factory: sessionmaker[Session],
+    *,
+    now: datetime,
+    minor_days: int,
+    adult_days: int,
+    ceiling_days: int,
 ) -> int:
     with session_scope(factory) as session:
         audit_service.set_actor(session, WORKER_ACTOR)
         return referral_service.redact_expired(
-            session, now=now, minor_days=minor_days, adult_days=adult_days
+            session,
+            now=now,
+            minor_days=minor_days,
+            adult_days=adult_days,
+            ceiling_days=ceiling_days,
         )

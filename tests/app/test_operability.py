@@ -12,6 +12,11 @@ from tests.factories import DEMO_METRICS_TOKEN
 
 
 def test_health_and_readiness(client: TestClient) -> None:
+    from app.db import utcnow
+    from app.health import service as health_service
+
+    health_service.beat(client.app.state.sessionmaker, "worker:test", now=utcnow())  # type: ignore[attr-defined]
+
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json() == {"status": "ready"}
 

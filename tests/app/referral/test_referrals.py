@@ -196,7 +196,7 @@ def test_retention_redacts_a_minor_sooner_than_an_adult(
 
     with session_scope(factory) as session:
         redacted = referral_service.redact_expired(
-            session, now=later(40 * 24 * 60), minor_days=30, adult_days=90
+            session, now=later(40 * 24 * 60), minor_days=30, adult_days=90, ceiling_days=180
         )
 
     minor_now = client.get(f"/persons/{minor['id']}", headers=auth.role("command")).json()
