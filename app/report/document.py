@@ -43,6 +43,7 @@ class SeasonReport:
     daily: BarChart
     hourly: BarChart
     hot_spots: list[HotSpotRank]
+    title: str = ""
 
     def text(self, key: str, **values: object) -> str:
         return t(key, self.lang, **values)
@@ -137,7 +138,7 @@ def _pdf_table(pdf: FPDF, header: list[str], rows: list[list[str]], widths: list
 def render_pdf(report: SeasonReport) -> bytes:
     font = chinese_font()
     pdf = _Pdf(orientation="P", unit="mm", format="A4")
-    pdf.set_title(report.text("title"))
+    pdf.set_title(report.title)
     pdf.set_creator("Waterguard")
     pdf.add_font("cjk", "", str(font.path), collection_font_number=font.index)
     latin = latin_font()
@@ -149,7 +150,7 @@ def render_pdf(report: SeasonReport) -> bytes:
     pdf.add_page()
     pdf.set_font("cjk", size=16)
     pdf.set_text_color(10, 40, 80)
-    pdf.cell(0, 10, report.text("title"), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 10, report.title, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("cjk", size=9)
     pdf.set_text_color(60, 60, 60)
     meta = (

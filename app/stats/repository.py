@@ -97,6 +97,39 @@ class HotSpotCell:
     deep_water: int
 
 
+def dissuaded_by_ground() -> ColumnElement[bool]:
+    """Resolved as dissuaded with a ground unit on scene."""
+    return and_(Incident.outcome == Outcome.dissuaded, Incident.on_scene_at.is_not(None))
+
+
+def dissuaded_from_air() -> ColumnElement[bool]:
+    """The people left the water after the drone's warning (the incident was cleared), or it
+    was resolved as dissuaded with nobody on scene. The one definition every figure uses."""
+    return or_(
+        Incident.cleared_at.is_not(None),
+        and_(Incident.outcome == Outcome.dissuaded, Incident.on_scene_at.is_(None)),
+    )
+
+
+def persons_dissuaded() -> ColumnElement[int]:
+    """People dissuaded by the air or the ground: ``people_count`` of the incident, or 0."""
+    return case((or_(dissuaded_from_air(), dissuaded_by_ground()), Incident.people_count), else_=0)
+
+
+CLEARED_FROM_AIR = "cleared_from_air"
+NO_OUTCOME = "none"
+
+
+def outcome_label() -> ColumnElement[str]:
+    """The outcome, ``cleared_from_air`` for an incident the drone's warning ended, or
+    ``none`` while it is open."""
+    return case(
+        (Incident.outcome.is_not(None), Incident.outcome),
+        (Incident.cleared_at.is_not(None), CLEARED_FROM_AIR),
+        else_=NO_OUTCOME,
+    )
+
+
 OPEN_STATES = [
     IncidentState.detected,
     IncidentState.warned,
@@ -324,19 +357,14 @@ class StatsRepository:
 
     def incident_totals(self, scope: StatsScope) -> IncidentTotals:
         people = Incident.people_count
-        dissuaded = Incident.outcome == Outcome.dissuaded
-        by_ground = and_(dissuaded, Incident.on_scene_at.is_not(None))
-        # Dissuaded from the air: the people left the water after the drone's warning
-        # (the incident was cleared), or it was resolved as dissuaded with nobody on scene.
-        from_air = or_(
-            Incident.cleared_at.is_not(None),
-            and_(dissuaded, Incident.on_scene_at.is_(None)),
-        )
+        by_ground = dissuaded_by_ground()
+        from_air = dissuaded_from_air()
         escalated = or_(Incident.escalated_at.is_not(None), Incident.dispatched_at.is_not(None))
         conditions = self._incident_filter(scope)
+        outcome = outcome_label()
         rows = self.session.execute(
             select(
-                Incident.outcome,
+                outcome,
                 func.count(),
                 func.sum(case((Incident.state.in_(OPEN_STATES), 1), else_=0)),
                 func.sum(case((escalated, 1), else_=0)),
@@ -346,9 +374,9 @@ class StatsRepository:
                 func.sum(case((by_ground, 1), else_=0)),
             )
             .where(*conditions)
-            .group_by(Incident.outcome)
+            .group_by(outcome)
         ).all()
-        by_outcome = {str(r[0]) if r[0] is not None else "none": int(r[1]) for r in rows}
+        by_outcome = {str(r[0]): int(r[1]) for r in rows}
         sums = [sum(int(r[i] or 0) for r in rows) for i in range(1, 8)]
         return IncidentTotals(
             total=sums[0],
@@ -380,22 +408,24 @@ class StatsRepository:
 
     def incidents_by_day(self, scope: StatsScope) -> dict[date, tuple[int, int]]:
         day = self.local_day(Incident.detected_at, scope)
-        dissuaded = case((Incident.outcome == Outcome.dissuaded, Incident.people_count), else_=0)
         rows = self.session.execute(
-            select(day, func.count(), func.sum(dissuaded))
+            select(day, func.count(), func.sum(persons_dissuaded()))
             .where(*self._incident_filter(scope))
             .group_by(day)
         )
         return {_as_date(r[0]): (int(r[1]), int(r[2] or 0)) for r in rows}
 
-    def incidents_by_waterway_hour(self, scope: StatsScope) -> list[tuple[int | None, int, int]]:
+    def incidents_by_waterway_hour(
+        self, scope: StatsScope
+    ) -> list[tuple[int | None, int, int, int]]:
+        """(waterway, local hour, incidents, persons dissuaded) by the incident's detection."""
         hour = self.local_hour(Incident.detected_at, scope)
         rows = self.session.execute(
-            select(Incident.waterway_id, hour, func.count())
+            select(Incident.waterway_id, hour, func.count(), func.sum(persons_dissuaded()))
             .where(*self._incident_filter(scope))
             .group_by(Incident.waterway_id, hour)
         )
-        return [(r[0], int(r[1]), int(r[2])) for r in rows]
+        return [(r[0], int(r[1]), int(r[2]), int(r[3] or 0)) for r in rows]
 
     def incident_rows(self, scope: StatsScope, *, limit: int) -> Sequence[Any]:
         statement = (
@@ -405,7 +435,7 @@ class StatsRepository:
                 Incident.station_id,
                 Incident.waterway_id,
                 Incident.state,
-                Incident.outcome,
+                outcome_label().label("outcome_label"),
                 Incident.severity,
                 Incident.people_count,
                 Incident.sighting_count,
@@ -413,10 +443,12 @@ class StatsRepository:
                 Incident.has_suspected_minor,
                 Incident.warning_count,
                 Incident.warned_at,
+                Incident.cleared_at,
                 Incident.escalated_at,
                 Incident.acknowledged_at,
                 Incident.on_scene_at,
                 Incident.resolved_at,
+                Incident.closed_at,
                 Incident.lon,
                 Incident.lat,
             )

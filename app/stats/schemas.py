@@ -113,6 +113,11 @@ class WaterwayHourProfile(BaseModel):
     sightings_by_hour: list[int] = Field(min_length=HOURS, max_length=HOURS)
     persons_by_hour: list[int] = Field(min_length=HOURS, max_length=HOURS)
     incidents_by_hour: list[int] = Field(min_length=HOURS, max_length=HOURS)
+    persons_dissuaded_by_hour: list[int] = Field(
+        min_length=HOURS,
+        max_length=HOURS,
+        description="people dissuaded (air or ground), by the hour their incident was detected",
+    )
 
 
 class DailyFigures(BaseModel):
