@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement as SqlColumn
 
 from app.incident.models import Incident, IncidentState, Outcome
-from app.jurisdiction.models import Jurisdiction
+from app.jurisdiction.models import Jurisdiction, JurisdictionKind
 from app.mission.models import Mission
 from app.referral.models import FollowUpTask, Person, Referral, ReferralStatus, TaskStatus
 from app.sighting.models import Sighting
@@ -458,8 +458,114 @@ class StatsRepository:
         )
         return self.session.execute(statement).all()
 
+    # -- per station ---------------------------------------------------------------------
+    def stations_in(self, scope: StatsScope) -> Sequence[Jurisdiction]:
+        statement = (
+            select(Jurisdiction)
+            .where(
+                Jurisdiction.id.in_(scope.jurisdiction_ids),
+                Jurisdiction.kind == JurisdictionKind.station,
+            )
+            .order_by(Jurisdiction.id)
+        )
+        return self.session.scalars(statement).all()
+
+    def sightings_by_station(self, scope: StatsScope) -> dict[int, tuple[int, int]]:
+        """station -> (persons found, suspected minors), like ``sighting_totals``."""
+        people = Sighting.people_count
+        rows = self.session.execute(
+            self._sightings(
+                scope,
+                Sighting.station_id,
+                func.coalesce(func.sum(people), 0),
+                func.coalesce(func.sum(case((Sighting.is_suspected_minor, people), else_=0)), 0),
+            ).group_by(Sighting.station_id)
+        )
+        return {r[0]: (int(r[1]), int(r[2])) for r in rows}
+
+    def incidents_by_station(self, scope: StatsScope) -> dict[int, tuple[int, int, int]]:
+        """station -> (incidents, persons dissuaded from the air, by ground units)."""
+        people = Incident.people_count
+        rows = self.session.execute(
+            select(
+                Incident.station_id,
+                func.count(),
+                func.sum(case((dissuaded_from_air(), people), else_=0)),
+                func.sum(case((dissuaded_by_ground(), people), else_=0)),
+            )
+            .where(*self._incident_filter(scope))
+            .group_by(Incident.station_id)
+        )
+        return {r[0]: (int(r[1]), int(r[2] or 0), int(r[3] or 0)) for r in rows}
+
+    def response_seconds_by_station(
+        self, scope: StatsScope
+    ) -> dict[int, tuple[list[float], list[float]]]:
+        """station -> (seconds to warning, seconds to on scene), as ``response_seconds``."""
+        statement = select(
+            Incident.station_id,
+            self.seconds_between(Incident.warned_at, Incident.detected_at),
+            self.seconds_between(Incident.on_scene_at, Incident.detected_at),
+        ).where(
+            *self._incident_filter(scope),
+            Incident.warned_at.is_not(None) | Incident.on_scene_at.is_not(None),
+        )
+        out: dict[int, tuple[list[float], list[float]]] = {}
+        for station_id, to_warning, to_scene in self.session.execute(statement):
+            lists = out.setdefault(station_id, ([], []))
+            for index, value in enumerate((to_warning, to_scene)):
+                if value is not None:
+                    lists[index].append(round(float(value), 3))
+        return out
+
+    def sorties_by_station(self, scope: StatsScope) -> dict[int, int]:
+        conditions = [
+            Sortie.station_id.in_(scope.jurisdiction_ids),
+            Sortie.airborne_at.is_not(None),
+            *self._window(Sortie.airborne_at, scope),
+        ]
+        if scope.waterway_id is not None:
+            conditions.append(Sortie.waterway_id == scope.waterway_id)
+        rows = self.session.execute(
+            select(Sortie.station_id, func.count()).where(*conditions).group_by(Sortie.station_id)
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
+    def referrals_by_station(
+        self, scope: StatsScope, *, now: datetime
+    ) -> dict[int, tuple[int, int, int]]:
+        """station -> (referrals, done, overdue), like ``referral_totals``."""
+        conditions, is_overdue = self._referral_conditions(scope, now=now)
+        rows = self.session.execute(
+            select(
+                Referral.station_id,
+                func.count(),
+                func.sum(case((Referral.status == ReferralStatus.done, 1), else_=0)),
+                func.sum(case((is_overdue, 1), else_=0)),
+            )
+            .where(*conditions)
+            .group_by(Referral.station_id)
+        )
+        return {r[0]: (int(r[1]), int(r[2] or 0), int(r[3] or 0)) for r in rows}
+
     # -- referrals -----------------------------------------------------------------------
     def referral_totals(self, scope: StatsScope, *, now: datetime) -> ReferralTotals:
+        conditions, is_overdue = self._referral_conditions(scope, now=now)
+        row = self.session.execute(
+            select(
+                func.count(),
+                func.sum(case((Referral.status == ReferralStatus.done, 1), else_=0)),
+                func.sum(case((is_overdue, 1), else_=0)),
+                func.sum(case((Person.is_minor, 1), else_=0)),
+            )
+            .join(Person, Person.id == Referral.person_id)
+            .where(*conditions)
+        ).one()
+        return ReferralTotals(int(row[0]), int(row[1] or 0), int(row[2] or 0), int(row[3] or 0))
+
+    def _referral_conditions(
+        self, scope: StatsScope, *, now: datetime
+    ) -> tuple[list[SqlColumn[bool]], ColumnElement[bool]]:
         conditions: list[SqlColumn[bool]] = [
             Referral.station_id.in_(scope.jurisdiction_ids),
             Referral.created_at >= scope.start,
@@ -478,17 +584,7 @@ class StatsRepository:
             .exists()
         )
         is_overdue = and_(Referral.status == ReferralStatus.open, overdue_task)
-        row = self.session.execute(
-            select(
-                func.count(),
-                func.sum(case((Referral.status == ReferralStatus.done, 1), else_=0)),
-                func.sum(case((is_overdue, 1), else_=0)),
-                func.sum(case((Person.is_minor, 1), else_=0)),
-            )
-            .join(Person, Person.id == Referral.person_id)
-            .where(*conditions)
-        ).one()
-        return ReferralTotals(int(row[0]), int(row[1] or 0), int(row[2] or 0), int(row[3] or 0))
+        return conditions, is_overdue
 
 
 def _as_date(value: Any) -> date:

@@ -126,3 +126,24 @@ class DailyFigures(BaseModel):
     persons_found: int
     incidents: int
     persons_dissuaded: int
+
+
+class StationFigures(BaseModel):
+    """One police station's row of the per-station table (same definitions as the summary)."""
+
+    station_id: int
+    code: str
+    name_zh: str
+    name_en: str
+    persons_found: int
+    minors_sighted: int
+    incidents: int
+    persons_dissuaded: int
+    persons_dissuaded_from_air: int
+    persons_dissuaded_by_ground: int
+    to_warning_median_s: float | None
+    to_on_scene_median_s: float | None
+    referrals_total: int
+    referrals_done: int
+    referrals_overdue: int
+    sorties: int

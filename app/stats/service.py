@@ -42,6 +42,7 @@ from app.stats.schemas import (
     ReferralFigures,
     ResponseTimes,
     SightingFigures,
+    StationFigures,
     StatsPeriod,
     StatsSummary,
     WaterwayHourProfile,
@@ -273,6 +274,46 @@ def hourly_profile(
     for waterway_id, item in profiles.items():
         item.waterway_name = names.get(waterway_id) if waterway_id is not None else None
     return sorted(profiles.values(), key=lambda p: (p.waterway_id is None, p.waterway_id or 0))
+
+
+def by_station(
+    session: Session, principal: Principal, query: StatsQuery, *, zone: ZoneInfo, now: datetime
+) -> list[StationFigures]:
+    """Every station in scope in one answer: grouped queries, not one summary per station."""
+    scope = scope_for(session, principal, query, zone=zone)
+    repo = StatsRepository(session)
+    seen = repo.sightings_by_station(scope)
+    incidents = repo.incidents_by_station(scope)
+    times = repo.response_seconds_by_station(scope)
+    referrals = repo.referrals_by_station(scope, now=now)
+    sorties = repo.sorties_by_station(scope)
+    rows = []
+    for station in repo.stations_in(scope):
+        persons, minors = seen.get(station.id, (0, 0))
+        count, from_air, by_ground = incidents.get(station.id, (0, 0, 0))
+        to_warning, to_scene = times.get(station.id, ([], []))
+        total, done, overdue = referrals.get(station.id, (0, 0, 0))
+        rows.append(
+            StationFigures(
+                station_id=station.id,
+                code=station.code,
+                name_zh=station.name_zh,
+                name_en=station.name_en,
+                persons_found=persons,
+                minors_sighted=minors,
+                incidents=count,
+                persons_dissuaded=from_air + by_ground,
+                persons_dissuaded_from_air=from_air,
+                persons_dissuaded_by_ground=by_ground,
+                to_warning_median_s=durations(to_warning).median_s,
+                to_on_scene_median_s=durations(to_scene).median_s,
+                referrals_total=total,
+                referrals_done=done,
+                referrals_overdue=overdue,
+                sorties=sorties.get(station.id, 0),
+            )
+        )
+    return rows
 
 
 def _distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:

@@ -63,6 +63,11 @@ function flags(incident) {
     incident.is_night ? `<span class="flag night">${t("night_short")}</span>` : "",
   ].join("");
 }
+// An incident the drone's warning ended has no outcome of its own: it was cleared from the air.
+function outcomeText(incident) {
+  if (incident.outcome) return t(`outcome_${incident.outcome}`);
+  return incident.cleared_at ? t("outcome_cleared_from_air") : "";
+}
 function stateTag(value) { return `<span class="state ${esc(value)}">${esc(t(`st_${value}`))}</span>`; }
 
 let toastTimer = null;
@@ -130,7 +135,7 @@ async function start() {
   $("#login").hidden = true;
   $("#shell").hidden = false;
   const views = VIEWS_BY_ROLE[state.me.role] || [];
-  $("#whoami").textContent = `${state.me.display_name} · ${state.me.role}`;
+  renderWhoami();
   const nav = $("#nav");
   nav.innerHTML = views.map((v) => `<a href="#${v}" data-view="${v}"><span data-i18n="nav_${v}"></span>${v === "map" || v === "ops" ? ' <b class="badge open-badge">0</b>' : ""}</a>`).join("");
   applyStrings();
@@ -142,6 +147,10 @@ async function start() {
   await refreshIncidents();
   const wanted = location.hash.slice(1);
   showView(views.includes(wanted) ? wanted : views[0] || "none");
+}
+
+function renderWhoami() {
+  if (state.me) $("#whoami").textContent = `${state.me.display_name} · ${t(`role_${state.me.role}`)}`;
 }
 
 function tickClock() {
@@ -173,6 +182,7 @@ function rerender() {
   applyStrings();
   if (!state.me) return;
   tickClock();
+  renderWhoami();
   if (state.map) state.map.render();
   renderSide();
   if (state.view === "ops") renderOps();
@@ -357,11 +367,11 @@ function renderQueue() {
       <td class="num">${i.id}</td><td>${fmtTime(i.detected_at)}</td><td>${esc(placeOf(i))}</td>
       <td class="num">${i.people_count}</td><td>${flags(i)}</td><td>${stateTag(i.state)}</td>
       <td>${OPEN.has(i.state) ? elapsed(i.detected_at) : "–"}</td>
-      <td class="actions">${OPEN.has(i.state) ? `
+      <td class="actions">${OPEN.has(i.state) ? `<div class="acts">
         <button class="warn" data-act="warn" ${canWarn.includes(i.state) ? "" : "disabled"}>${t("warn")}</button>
         <button class="danger" data-act="escalate" ${canEscalate.includes(i.state) ? "" : "disabled"}>${t("escalate")}</button>
         <select data-outcome>${OUTCOMES.map((o) => `<option value="${o}">${t(`outcome_${o}`)}</option>`).join("")}</select>
-        <button class="ok" data-act="resolve">${t("resolve")}</button>` : esc(i.outcome ? t(`outcome_${i.outcome}`) : "")}</td>
+        <button class="ok" data-act="resolve">${t("resolve")}</button></div>` : esc(outcomeText(i))}</td>
     </tr>`).join("");
 }
 
@@ -487,7 +497,7 @@ $("#stats-filter").addEventListener("click", async (event) => {
   if (!button) return;
   const params = statsParams();
   params.set("format", button.dataset.format);
-  if (["summary", "season"].includes(button.dataset.export)) params.set("lang", currentLang());
+  params.set("lang", currentLang());
   button.disabled = true;
   try {
     await api.download(`/reports/${button.dataset.export}?${params}`, { open: button.dataset.format === "html" });
@@ -594,7 +604,7 @@ function renderCharts(summary, daily, hourly) {
     type: "doughnut",
     data: {
       labels: outcomes.map(([k]) => t(`outcome_${k}`)),
-      datasets: [{ data: outcomes.map(([, v]) => v), backgroundColor: outcomes.map(([k]) => ({ dissuaded: "#22c55e", rescued: "#38bdf8", nobody_found: "#94a3b8", false_alarm: "#a78bfa", none: "#f59e0b" })[k] || "#64748b"), borderColor: "#121c27" }],
+      datasets: [{ data: outcomes.map(([, v]) => v), backgroundColor: outcomes.map(([k]) => ({ dissuaded: "#22c55e", rescued: "#38bdf8", nobody_found: "#94a3b8", false_alarm: "#a78bfa", cleared_from_air: "#4ade80", none: "#f59e0b" })[k] || "#64748b"), borderColor: "#121c27" }],
     },
     options: { plugins: { legend: { position: "right", labels: { boxWidth: 10 } } } },
   });
@@ -613,23 +623,17 @@ function renderCharts(summary, daily, hourly) {
   });
 }
 
+// One request for the whole table (GET /stats/stations), not one summary per station.
 async function renderStations(params) {
-  const chosen = params.get("station_id");
-  const stations = [...state.jurisdictions.values()]
-    .filter((j) => j.kind === "station" && (!chosen || String(j.id) === chosen));
-  const rows = await Promise.all(stations.map(async (station) => {
-    const query = new URLSearchParams(params);
-    query.set("station_id", String(station.id));
-    return [station, await api.get(`/stats/summary?${query}`)];
-  }));
+  const rows = await api.get(`/stats/stations?${params}`);
   const min = (s) => (s == null ? "–" : `${(s / 60).toFixed(1)}′`);
-  $("#stations tbody").innerHTML = rows.map(([station, s]) => `<tr>
-    <td>${esc(jurName(station.id))}</td><td class="num">${s.sightings.persons_found}</td>
-    <td class="num">${s.dissuasion.persons_dissuaded_from_air}</td><td class="num">${s.dissuasion.persons_dissuaded_by_ground}</td>
-    <td class="num">${s.incidents.total}</td><td class="num">${s.sightings.minors_sighted}</td>
-    <td class="num">${min(s.response_times.to_warning.median_s)}</td><td class="num">${min(s.response_times.to_on_scene.median_s)}</td>
-    <td class="num">${s.referrals.done}/${s.referrals.total}</td><td class="num">${s.referrals.overdue}</td>
-    <td class="num">${s.flights.is_available ? s.flights.sorties : "–"}</td></tr>`).join("");
+  $("#stations tbody").innerHTML = rows.map((s) => `<tr data-station="${s.station_id}">
+    <td>${esc(currentLang() === "zh-CN" ? s.name_zh : s.name_en)}</td><td class="num">${s.persons_found}</td>
+    <td class="num">${s.persons_dissuaded_from_air}</td><td class="num">${s.persons_dissuaded_by_ground}</td>
+    <td class="num">${s.incidents}</td><td class="num">${s.minors_sighted}</td>
+    <td class="num">${min(s.to_warning_median_s)}</td><td class="num">${min(s.to_on_scene_median_s)}</td>
+    <td class="num">${s.referrals_done}/${s.referrals_total}</td><td class="num">${s.referrals_overdue}</td>
+    <td class="num">${s.sorties}</td></tr>`).join("");
 }
 
 function renderHotSpots(spots) {
