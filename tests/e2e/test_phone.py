@@ -213,7 +213,8 @@ def test_the_unit_map_works_at_390_px(browser: Any, live_server: str, artifacts:
     page.screenshot(path=artifacts / "phone-3-map.png")
 
     svg = page.locator("svg#map").bounding_box()
-    assert svg["width"] >= 370 and svg["height"] >= 300
+    assert svg["width"] >= 370
+    assert svg["height"] >= 300
     # No panel covers more than a corner of the map.
     for selector in ("#map-layers", "#map-legend"):
         box = page.locator(selector).bounding_box()
@@ -233,7 +234,10 @@ def test_a_dispatch_raises_a_notification(browser: Any, live_server: str) -> Non
         window.__notes = [];
         const Real = window.Notification;
         window.Notification = class extends Real {
-          constructor(title, options) { super(title, options); window.__notes.push({ title, ...options }); }
+          constructor(title, options) {
+            super(title, options);
+            window.__notes.push({ title, ...options });
+          }
         };
         Object.defineProperty(window.Notification, "permission", { get: () => Real.permission });
         window.Notification.requestPermission = Real.requestPermission.bind(Real);
