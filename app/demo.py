@@ -96,6 +96,7 @@ class DemoReport:
     cleared: int = 0
     escalated: int = 0
     resolved: int = 0
+    left_for_people: set[int] = field(default_factory=set)
     referrals: int = 0
     home_visits_done: int = 0
 
@@ -106,7 +107,8 @@ class DemoReport:
             f"frames through the detector: {self.frames} ({self.detections} detections)",
             f"sightings: {self.sightings}, incidents: {len(self.incidents)}",
             f"warned from the air: {self.warned}; left the water: {self.cleared}; "
-            f"escalated to ground units: {self.escalated}; resolved: {self.resolved}",
+            f"escalated to ground units: {self.escalated}; resolved: {self.resolved}; "
+            f"left to the person on a unit's phone: {len(self.left_for_people)}",
             f"referrals: {self.referrals}; home visits done: {self.home_visits_done}",
         ]
 
@@ -460,7 +462,11 @@ class Demo:
         )
 
     def terminal(self, session: Session, incident_id: int) -> Principal | None:
-        """The dispatched unit's terminal, as a unit-terminal device would act."""
+        """The dispatched unit's terminal, as a unit-terminal device would act.
+
+        None for a unit operated by a person's login (the demo ``unit``): the live demo never
+        acknowledges, arrives or resolves for a human, whose incidents wait for them.
+        """
         dispatch = session.scalar(
             select(Dispatch)
             .where(Dispatch.incident_id == incident_id, Dispatch.unit_id.is_not(None))
@@ -471,6 +477,9 @@ class Demo:
         unit = session.get(GroundUnit, dispatch.unit_id)
         station = session.get(Jurisdiction, unit.station_id) if unit else None
         if unit is None or station is None:
+            return None
+        if unit.user_id is not None:
+            self.report.left_for_people.add(incident_id)
             return None
         return Principal(
             kind="device",
@@ -488,7 +497,7 @@ class Demo:
         with self.unit_of_work() as session:
             unit = self.terminal(session, incident_id)
             if unit is None:
-                log.info("demo: incident %s has no unit dispatched", incident_id)
+                log.info("demo: incident %s has no simulated unit dispatched", incident_id)
                 return
             if step == "ack":
                 incident_service.acknowledge(session, unit, incident_id, now=now)
