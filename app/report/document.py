@@ -166,10 +166,10 @@ def render_pdf(report: SeasonReport) -> bytes:
     pdf.set_draw_color(200, 205, 212)
     for index, figure in enumerate(report.figures):
         if index % 4 == 0 and index:
-            pdf.ln(16)
+            pdf.ln(18)
         x = pdf.l_margin + tile_w * (index % 4)
         y = pdf.get_y()
-        pdf.rect(x + 0.5, y, tile_w - 1, 15)
+        pdf.rect(x + 0.5, y, tile_w - 1, 17)
         pdf.set_xy(x + 2, y + 1)
         pdf.set_font("cjk", size=7)
         pdf.set_text_color(90, 90, 90)
@@ -178,8 +178,13 @@ def render_pdf(report: SeasonReport) -> bytes:
         pdf.set_font("cjk", size=13)
         pdf.set_text_color(10, 40, 80)
         pdf.cell(tile_w - 4, 7, figure.value)
+        if figure.hint:
+            pdf.set_xy(x + 2, y + 12.5)
+            pdf.set_font("cjk", size=6)
+            pdf.set_text_color(90, 90, 90)
+            pdf.cell(tile_w - 4, 3.5, figure.hint)
         pdf.set_y(y)
-    pdf.ln(20)
+    pdf.ln(22)
     pdf.set_text_color(20, 20, 20)
     pdf.set_font("cjk", size=11)
     pdf.cell(0, 7, report.text("response_times"), new_x="LMARGIN", new_y="NEXT")

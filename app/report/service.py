@@ -54,6 +54,11 @@ MEDIA = {
 }
 
 
+def _decimal(value: float) -> str:
+    """Hours and kilometres as the CSV writes them (two decimals at most, from the API)."""
+    return str(round(value, 2))
+
+
 def _count(value: float | int) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
@@ -67,8 +72,11 @@ def summary_rows(summary: StatsSummary, lang: Lang) -> list[tuple[str, str, obje
             ("patrol_operations", t("patrol_operations", lang), flights.patrol_operations),
             ("sorties", t("sorties", lang), flights.sorties),
             ("flight_hours", t("flight_hours", lang), flights.flight_hours),
+            ("planned_flight_hours", t("planned_flight_hours", lang),
+             flights.planned_flight_hours),
             ("distance_km", t("distance_km", lang), flights.distance_km),
-        ]
+            ("planned_distance_km", t("planned_distance_km", lang), flights.planned_distance_km),
+        ]  # fmt: skip
     s, d, i, r = summary.sightings, summary.dissuasion, summary.incidents, summary.referrals
     rows += [
         ("sightings", t("sightings", lang), s.sightings),
@@ -219,7 +227,13 @@ def season_report(
                "" if flights.is_available else no_log),
         Figure(t("sorties", lang), _count(flights.sorties) if flights.is_available else "–"),
         Figure(t("flight_hours", lang),
-               f"{flights.flight_hours:.1f}" if flights.is_available else "–"),
+               _decimal(flights.flight_hours) if flights.is_available else "–",
+               f"{t('planned_flight_hours', lang)} {_decimal(flights.planned_flight_hours)}"
+               if flights.is_available else ""),
+        Figure(t("distance_km", lang),
+               _decimal(flights.distance_km) if flights.is_available else "–",
+               f"{t('planned_distance_km', lang)} {_decimal(flights.planned_distance_km)}"
+               if flights.is_available else ""),
         Figure(t("persons_found", lang), _count(summary.sightings.persons_found)),
         Figure(t("persons_dissuaded", lang), _count(summary.dissuasion.persons_dissuaded)),
         Figure(t("persons_dissuaded_from_air", lang),

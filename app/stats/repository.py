@@ -7,6 +7,7 @@ which is exact for zones without daylight saving time such as Asia/Shanghai.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -22,7 +23,7 @@ from app.jurisdiction.models import Jurisdiction, JurisdictionKind
 from app.mission.models import Mission
 from app.referral.models import FollowUpTask, Person, Referral, ReferralStatus, TaskStatus
 from app.sighting.models import Sighting
-from app.sortie.models import Sortie
+from app.sortie.models import Sortie, TelemetryRecord
 from app.waterway.models import Waterway
 
 
@@ -56,6 +57,7 @@ class FlightTotals:
     operations: int
     sorties: int
     flight_s: float
+    planned_s: float
     # (mission id, route index) -> landed sorties flown on that route
     landed_routes: dict[tuple[int, int], int]
 
@@ -78,6 +80,21 @@ class ReferralTotals:
     done: int
     overdue: int
     minors: int
+
+
+M_PER_DEG_LAT = 110_540.0
+M_PER_DEG_LON_EQUATOR = 111_320.0
+
+
+def step_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Metres between two close fixes (equirectangular).
+
+    >>> round(step_m(106.26, 29.29, 106.27, 29.29))
+    971
+    """
+    dx = (lon2 - lon1) * M_PER_DEG_LON_EQUATOR * math.cos(math.radians((lat1 + lat2) / 2))
+    dy = (lat2 - lat1) * M_PER_DEG_LAT
+    return math.hypot(dx, dy)
 
 
 SNAP_DEG = 0.0005  # ~50 m: hot-spot statistics group positions on this grid first
@@ -195,21 +212,27 @@ class StatsRepository:
         return self.session.scalars(statement).all()
 
     # -- sorties -------------------------------------------------------------------------
-    def flight_totals(self, scope: StatsScope) -> FlightTotals:
+    def _flown(self, scope: StatsScope) -> list[SqlColumn[bool]]:
         """Sorties that took off in the window (whole flights, even across midnight)."""
-        conditions = [
+        conditions: list[SqlColumn[bool]] = [
             Sortie.station_id.in_(scope.jurisdiction_ids),
             Sortie.airborne_at.is_not(None),
             *self._window(Sortie.airborne_at, scope),
         ]
         if scope.waterway_id is not None:
             conditions.append(Sortie.waterway_id == scope.waterway_id)
+        return conditions
+
+    def flight_totals(self, scope: StatsScope) -> FlightTotals:
+        """Time in the air (take-off to landing) and the booked time of the same sorties."""
+        conditions = self._flown(scope)
         ended = func.coalesce(Sortie.landed_at, Sortie.aborted_at, Sortie.last_telemetry_at)
         row = self.session.execute(
             select(
                 func.count(),
                 func.count(func.distinct(Sortie.operation_id)),
                 func.sum(self.seconds_between(ended, Sortie.airborne_at)),
+                func.sum(self.seconds_between(Sortie.planned_end, Sortie.planned_start)),
             ).where(*conditions)
         ).one()
         routes = self.session.execute(
@@ -221,8 +244,30 @@ class StatsRepository:
             operations=int(row[1] or 0),
             sorties=int(row[0] or 0),
             flight_s=max(0.0, float(row[2] or 0.0)),
+            planned_s=max(0.0, float(row[3] or 0.0)),
             landed_routes={(r[0], r[1]): int(r[2]) for r in routes},
         )
+
+    def flown_m(self, scope: StatsScope) -> float:
+        """Length of the telemetry tracks of the sorties flown, in metres.
+
+        Streamed and summed here (equirectangular steps, exact to well under 1 % over a few
+        hundred metres): SQLite has no trigonometry to do it in the database.
+        """
+        statement = (
+            select(TelemetryRecord.sortie_id, TelemetryRecord.lon, TelemetryRecord.lat)
+            .join(Sortie, Sortie.id == TelemetryRecord.sortie_id)
+            .where(*self._flown(scope))
+            .order_by(TelemetryRecord.sortie_id, TelemetryRecord.at, TelemetryRecord.id)
+            .execution_options(yield_per=5000)
+        )
+        total = 0.0
+        previous: tuple[int, float, float] | None = None
+        for sortie_id, lon, lat in self.session.execute(statement):
+            if previous is not None and previous[0] == sortie_id:
+                total += step_m(previous[1], previous[2], lon, lat)
+            previous = (sortie_id, lon, lat)
+        return total
 
     def route_lengths_m(self, mission_ids: set[int]) -> dict[tuple[int, int], float]:
         if not mission_ids:

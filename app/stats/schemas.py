@@ -21,13 +21,22 @@ class StatsPeriod(BaseModel):
 
 
 class FlightFigures(BaseModel):
-    """Patrol flying. ``is_available`` is false while no sortie log exists to count from."""
+    """Patrol flying: what was flown, with what was planned for the same sorties beside it.
+
+    ``is_available`` is false while no sortie log exists to count from.
+    """
 
     is_available: bool
     patrol_operations: int = 0
     sorties: int = 0
-    flight_hours: float = 0.0
-    distance_km: float = 0.0
+    flight_hours: float = Field(default=0.0, description="flown: take-off to landing")
+    distance_km: float = Field(default=0.0, description="flown: length of the telemetry tracks")
+    planned_flight_hours: float = Field(
+        default=0.0, description="planned: booked start to end of the same sorties"
+    )
+    planned_distance_km: float = Field(
+        default=0.0, description="planned: route length of the sorties flown to landing"
+    )
 
 
 class SightingFigures(BaseModel):

@@ -153,20 +153,24 @@ def _period(query: StatsQuery, zone: ZoneInfo) -> StatsPeriod:
 
 
 def flight_figures(session: Session, scope: StatsScope) -> FlightFigures:
-    """Flying by take-off time; distance is the planned length of the routes flown to landing.
+    """Flying by take-off time: hours in the air and kilometres of telemetry track flown,
+    with the booked hours and the planned route length of the same sorties beside them.
 
     A sortie that takes off at 23:30 and lands at 00:30 counts, whole, on its take-off day.
+    Figures are rounded to two decimals here, once, and every export shows them so.
     """
     repo = StatsRepository(session)
     totals = repo.flight_totals(scope)
     lengths = repo.route_lengths_m({mission_id for mission_id, _ in totals.landed_routes})
-    distance_m = sum(lengths.get(key, 0.0) * count for key, count in totals.landed_routes.items())
+    planned_m = sum(lengths.get(key, 0.0) * count for key, count in totals.landed_routes.items())
     return FlightFigures(
         is_available=True,
         patrol_operations=totals.operations,
         sorties=totals.sorties,
         flight_hours=round(totals.flight_s / 3600, 2),
-        distance_km=round(distance_m / 1000, 2),
+        distance_km=round(repo.flown_m(scope) / 1000, 2),
+        planned_flight_hours=round(totals.planned_s / 3600, 2),
+        planned_distance_km=round(planned_m / 1000, 2),
     )
 
 
