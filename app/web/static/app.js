@@ -644,7 +644,8 @@ function renderKpis(s) {
   $("#kpis").innerHTML = [
     kpi("k_ops", flight(f.patrol_operations), f.is_available ? "" : t("no_flight_log")),
     kpi("k_sorties", flight(f.sorties)),
-    kpi("k_hours", flight(f.flight_hours.toFixed(1))),
+    kpi("k_hours", flight(String(f.flight_hours)), f.is_available ? `${t("planned_short")} ${f.planned_flight_hours}` : ""),
+    kpi("k_km", flight(String(f.distance_km)), f.is_available ? `${t("planned_short")} ${f.planned_distance_km}` : ""),
     kpi("k_found", s.sightings.persons_found, t("sightings_n", { n: s.sightings.sightings }), "accent"),
     kpi("k_dissuaded", s.dissuasion.persons_dissuaded, "", "accent"),
     kpi("k_air", s.dissuasion.persons_dissuaded_from_air),
