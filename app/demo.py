@@ -3,9 +3,10 @@
 Scheduled sorties fly the Jijiang hot-spot patrol with simulated telemetry; at every hot spot
 a generated aerial frame goes through the shipped detector (ONNX Runtime); what it finds is
 georeferenced from the drone's pose and reported as sightings, which open incidents; the
-operator warns from the air; some people leave the water, the others are escalated to the
-nearest ground unit, which acknowledges, arrives and resolves; identified people are referred
-to their grid worker (a home visit for a minor), who records the visit.
+operator warns from the air (after real seconds); most people leave the water, the others
+are escalated to the nearest ground unit, which acknowledges, arrives and resolves (never a
+unit that a person is logged in as: those incidents wait for that person); identified people
+are referred to their grid worker (a home visit for a minor), who records the visit.
 
 Everything is written through the same services the API uses, with the simulated time as
 ``now``, so the figures appear in the statistics and on the dashboard. With ``speed`` > 0 the
@@ -33,6 +34,7 @@ from pathlib import Path
 import numpy as np
 from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
+from shapely.ops import nearest_points
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -82,6 +84,53 @@ HFOV_DEG = 70.0
 MIN_CONFIDENCE = 0.5
 MISSION_NAME = "演示热点巡查"
 
+# The day is drawn to look like the field. District command published, for one summer,
+# 123 people found (and all dissuaded) in 86 sorties: 1.43 people a sortie. The demo sortie
+# hovers over three hot spots; at each, people are in the water with HOT_SPOT_OCCUPIED
+# chance, in a group of 1-3 (GROUP_SIZES/GROUP_WEIGHTS, mean 1.6): 3 x 0.3 x 1.6 = 1.44
+# people a sortie. Most leave after the drone's warning; IGNORED_WARNING_SHARE ignore it
+# and a ground unit goes. DEEP_WATER_SHARE of the groups have drifted into a deep-water
+# zone. The operator needs WARN_AFTER_S seconds from the detection to the broadcast.
+PEOPLE_PER_SORTIE_PUBLISHED = 123 / 86
+HOT_SPOT_OCCUPIED = 0.3
+GROUP_SIZES = (1, 2, 3)
+GROUP_WEIGHTS = (0.55, 0.3, 0.15)
+IGNORED_WARNING_SHARE = 0.2
+DEEP_WATER_SHARE = 0.3
+WARN_AFTER_S = (20.0, 90.0)
+LEAVE_AFTER_S = (60.0, 240.0)
+SCENE_TRIES = 200
+
+
+@dataclass(frozen=True, slots=True)
+class HoverPlan:
+    """What the camera will find over one hot spot, and how those people will behave."""
+
+    people: int
+    is_deep: bool = False
+    ignores_warning: bool = False
+    warn_after_s: float = 0.0
+    leave_after_s: float = 0.0
+
+
+def plan_hover(rng: np.random.Generator) -> HoverPlan:
+    """Draw one hot-spot hover of a field-like day (see the constants above).
+
+    >>> plans = [plan_hover(np.random.default_rng(k)) for k in range(3000)]
+    >>> people_per_sortie = 3 * sum(p.people for p in plans) / len(plans)
+    >>> round(people_per_sortie, 1)
+    1.4
+    """
+    if rng.random() >= HOT_SPOT_OCCUPIED:
+        return HoverPlan(people=0)
+    return HoverPlan(
+        people=int(rng.choice(GROUP_SIZES, p=GROUP_WEIGHTS)),
+        is_deep=bool(rng.random() < DEEP_WATER_SHARE),
+        ignores_warning=bool(rng.random() < IGNORED_WARNING_SHARE),
+        warn_after_s=float(rng.uniform(*WARN_AFTER_S)),
+        leave_after_s=float(rng.uniform(*LEAVE_AFTER_S)),
+    )
+
 
 @dataclass
 class DemoReport:
@@ -97,6 +146,7 @@ class DemoReport:
     cleared: int = 0
     escalated: int = 0
     resolved: int = 0
+    left_for_people: set[int] = field(default_factory=set)
     referrals: int = 0
     home_visits_done: int = 0
 
@@ -107,7 +157,8 @@ class DemoReport:
             f"frames through the detector: {self.frames} ({self.detections} detections)",
             f"sightings: {self.sightings}, incidents: {len(self.incidents)}",
             f"warned from the air: {self.warned}; left the water: {self.cleared}; "
-            f"escalated to ground units: {self.escalated}; resolved: {self.resolved}",
+            f"escalated to ground units: {self.escalated}; resolved: {self.resolved}; "
+            f"left to the person on a unit's phone: {len(self.left_for_people)}",
             f"referrals: {self.referrals}; home visits done: {self.home_visits_done}",
         ]
 
@@ -349,11 +400,22 @@ class Demo:
         position: tuple[float, float],
         deep: Sequence[BaseGeometry],
     ) -> None:
-        """Render what the camera sees over a hot spot and report the people found."""
+        """Render what the camera sees over a hot spot and report the people found.
+
+        The frame is drawn until it holds as many swimmers as the hover's plan says (the
+        generator alone draws up to 12, far more than the district sees).
+        """
+        plan = plan_hover(self.rng)
+        self.report.frames += 1
+        if plan.people == 0:
+            return
         night = self.clock.now.astimezone(self.settings.zone).hour >= 19
         scene = render_scene(self.rng, size_px=FRAME_PX, night=night)
+        for _ in range(SCENE_TRIES):
+            if len(scene.boxes) == plan.people:
+                break
+            scene = render_scene(self.rng, size_px=FRAME_PX, night=night)
         detections = [d for d in self.detect(scene.image) if d.confidence >= MIN_CONFIDENCE]
-        self.report.frames += 1
         self.report.detections += len(detections)
         if not detections:
             return
@@ -376,7 +438,11 @@ class Demo:
         ]
         lon = sum(f.lon_deg for f in fixes) / len(fixes)
         lat = sum(f.lat_deg for f in fixes) / len(fixes)
-        is_deep = any(z.contains(Point(f.lon_deg, f.lat_deg)) for z in deep for f in fixes)
+        if plan.is_deep:
+            lon, lat = _into_deep_water((lon, lat), deep)
+        is_deep = any(z.contains(Point(lon, lat)) for z in deep) or any(
+            z.contains(Point(f.lon_deg, f.lat_deg)) for z in deep for f in fixes
+        )
         key = hashlib.sha1(f"{self.seed}:{sortie_id}:{at.isoformat()}".encode()).hexdigest()
         with self.unit_of_work() as session:
             actors = self.actors(session)
@@ -406,12 +472,16 @@ class Demo:
         self.report.incidents.add(incident_id)
         self.say(f"{self.local(at)} {len(detections)} in the water -> incident {incident_id}")
         if is_new:
-            self.respond(incident_id, is_minor=is_minor)
+            self.later(
+                at + timedelta(seconds=plan.warn_after_s),
+                functools.partial(self.respond, incident_id, is_minor=is_minor, plan=plan),
+            )
 
     # --- the ground ---------------------------------------------------------------------
 
-    def respond(self, incident_id: int, *, is_minor: bool) -> None:
-        """Warn from the air now; later the people leave, or a ground unit is sent."""
+    def respond(self, incident_id: int, *, is_minor: bool, plan: HoverPlan) -> None:
+        """Warn from the air; the people leave a few minutes later, or (as the plan says)
+        ignore it and a ground unit is sent."""
         start = self.clock.now
         with self.unit_of_work() as session:
             incident_service.warn(
@@ -422,8 +492,10 @@ class Demo:
                 now=self.clock.now,
             )
         self.report.warned += 1
-        if self.rng.random() < 0.5:
-            self.later(start + timedelta(minutes=2), lambda: self.cleared(incident_id))
+        if not plan.ignores_warning:
+            self.later(
+                start + timedelta(seconds=plan.leave_after_s), lambda: self.cleared(incident_id)
+            )
         else:
             self.later(start + timedelta(minutes=3), lambda: self.escalate(incident_id, is_minor))
 
@@ -462,7 +534,11 @@ class Demo:
         )
 
     def terminal(self, session: Session, incident_id: int) -> Principal | None:
-        """The dispatched unit's terminal, as a unit-terminal device would act."""
+        """The dispatched unit's terminal, as a unit-terminal device would act.
+
+        None for a unit operated by a person's login (the demo ``unit``): the live demo never
+        acknowledges, arrives or resolves for a human, whose incidents wait for them.
+        """
         dispatch = session.scalar(
             select(Dispatch)
             .where(Dispatch.incident_id == incident_id, Dispatch.unit_id.is_not(None))
@@ -473,6 +549,9 @@ class Demo:
         unit = session.get(GroundUnit, dispatch.unit_id)
         station = session.get(Jurisdiction, unit.station_id) if unit else None
         if unit is None or station is None:
+            return None
+        if unit.user_id is not None:
+            self.report.left_for_people.add(incident_id)
             return None
         return Principal(
             kind="device",
@@ -490,7 +569,7 @@ class Demo:
         with self.unit_of_work() as session:
             unit = self.terminal(session, incident_id)
             if unit is None:
-                log.info("demo: incident %s has no unit dispatched", incident_id)
+                log.info("demo: incident %s has no simulated unit dispatched", incident_id)
                 return
             if step == "ack":
                 incident_service.acknowledge(session, unit, incident_id, now=now)
@@ -594,6 +673,26 @@ class Demo:
 
 def operation_name(day: date) -> str:
     return f"演示巡查行动 demo patrol {day.isoformat()}"
+
+
+def _into_deep_water(
+    at: tuple[float, float], deep: Sequence[BaseGeometry], *, within_m: float = 600.0
+) -> tuple[float, float]:
+    """The point 10 m inside the deep-water zone nearest ``at`` (a group that drifted out),
+    or ``at`` itself where no zone is within ``within_m``."""
+    here = Point(at)
+    best: tuple[float, float] | None = None
+    for zone in deep:
+        inner = zone.buffer(-0.0001)  # ~10 m inward
+        if inner.is_empty:
+            continue
+        target = nearest_points(inner, here)[0]
+        point = (float(target.x), float(target.y))
+        if _metres(at, point) <= within_m and (
+            best is None or _metres(at, point) < _metres(at, best)
+        ):
+            best = point
+    return best or at
 
 
 def _metres(a: tuple[float, float], b: tuple[float, float]) -> float:

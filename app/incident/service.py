@@ -897,8 +897,13 @@ def resolve(
         if incident.outcome == data.outcome:
             return incident
         raise IncidentOutcomeConflict(f"incident {incident.id} was resolved as {incident.outcome}")
-    if principal.ground_unit_id is not None:
-        _my_dispatch(session, principal, incident)
+    # A unit resolves only what it has taken: acknowledging first stops the ladder paging
+    # others, and the timeline shows who took it before the outcome.
+    if (
+        principal.ground_unit_id is not None
+        and _my_dispatch(session, principal, incident).state == DispatchState.pending
+    ):
+        raise IncidentTransitionRefused(f"acknowledge incident {incident.id} before resolving it")
     _move(
         session,
         incident,

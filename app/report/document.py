@@ -43,6 +43,7 @@ class SeasonReport:
     daily: BarChart
     hourly: BarChart
     hot_spots: list[HotSpotRank]
+    title: str = ""
 
     def text(self, key: str, **values: object) -> str:
         return t(key, self.lang, **values)
@@ -137,7 +138,7 @@ def _pdf_table(pdf: FPDF, header: list[str], rows: list[list[str]], widths: list
 def render_pdf(report: SeasonReport) -> bytes:
     font = chinese_font()
     pdf = _Pdf(orientation="P", unit="mm", format="A4")
-    pdf.set_title(report.text("title"))
+    pdf.set_title(report.title)
     pdf.set_creator("Waterguard")
     pdf.add_font("cjk", "", str(font.path), collection_font_number=font.index)
     latin = latin_font()
@@ -149,7 +150,7 @@ def render_pdf(report: SeasonReport) -> bytes:
     pdf.add_page()
     pdf.set_font("cjk", size=16)
     pdf.set_text_color(10, 40, 80)
-    pdf.cell(0, 10, report.text("title"), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 10, report.title, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("cjk", size=9)
     pdf.set_text_color(60, 60, 60)
     meta = (
@@ -165,10 +166,10 @@ def render_pdf(report: SeasonReport) -> bytes:
     pdf.set_draw_color(200, 205, 212)
     for index, figure in enumerate(report.figures):
         if index % 4 == 0 and index:
-            pdf.ln(16)
+            pdf.ln(18)
         x = pdf.l_margin + tile_w * (index % 4)
         y = pdf.get_y()
-        pdf.rect(x + 0.5, y, tile_w - 1, 15)
+        pdf.rect(x + 0.5, y, tile_w - 1, 17)
         pdf.set_xy(x + 2, y + 1)
         pdf.set_font("cjk", size=7)
         pdf.set_text_color(90, 90, 90)
@@ -177,8 +178,13 @@ def render_pdf(report: SeasonReport) -> bytes:
         pdf.set_font("cjk", size=13)
         pdf.set_text_color(10, 40, 80)
         pdf.cell(tile_w - 4, 7, figure.value)
+        if figure.hint:
+            pdf.set_xy(x + 2, y + 12.5)
+            pdf.set_font("cjk", size=6)
+            pdf.set_text_color(90, 90, 90)
+            pdf.cell(tile_w - 4, 3.5, figure.hint)
         pdf.set_y(y)
-    pdf.ln(20)
+    pdf.ln(22)
     pdf.set_text_color(20, 20, 20)
     pdf.set_font("cjk", size=11)
     pdf.cell(0, 7, report.text("response_times"), new_x="LMARGIN", new_y="NEXT")

@@ -11,7 +11,7 @@ class Lang(StrEnum):
 
 
 TEXT: dict[str, tuple[str, str]] = {
-    "title": ("防溺水无人机巡查 季度报告", "Drone patrols against drowning: season report"),
+    "title": ("防溺水无人机巡查 暑期报告", "Drone patrols against drowning: season report"),
     "period": ("统计期间", "Period"),
     "jurisdiction": ("辖区", "Jurisdiction"),
     "generated": ("生成时间", "Generated"),
@@ -19,8 +19,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "key_figures": ("主要数据", "Key figures"),
     "patrol_operations": ("巡查行动", "Patrol operations"),
     "sorties": ("飞行架次", "Sorties"),
-    "flight_hours": ("飞行时长（小时）", "Flight hours"),
-    "distance_km": ("飞行里程（公里）", "Distance flown (km)"),
+    "flight_hours": ("实飞时长（小时）", "Flight hours flown"),
+    "distance_km": ("实飞里程（公里，按航迹）", "Distance flown (km, from telemetry)"),
+    "planned_flight_hours": ("计划飞行时长（小时）", "Flight hours planned"),
+    "planned_distance_km": ("计划航程（公里）", "Distance planned (km)"),
     "no_flight_log": ("暂无飞行记录", "no flight log yet"),
     "sightings": ("发现记录", "Sightings"),
     "persons_found": ("发现人数", "Persons found"),
@@ -70,11 +72,76 @@ TEXT: dict[str, tuple[str, str]] = {
         "that step.",
     ),
     "none": ("未结", "open"),
+    "period_title": ("防溺水无人机巡查 统计报告", "Drone patrols against drowning: report"),
+    "minutes_value": ("{value} 分钟", "{value} min"),
+    "cleared_from_air": ("空中劝离", "cleared from the air"),
     "dissuaded": ("劝离", "dissuaded"),
     "rescued": ("救起", "rescued"),
     "nobody_found": ("未发现人员", "nobody found"),
     "false_alarm": ("误报", "false alarm"),
 }
+
+
+# Column headers of the row exports (incidents, sightings) and the words in their cells.
+COLUMNS: dict[str, tuple[str, str]] = {
+    "id": ("编号", "ID"),
+    "incident_id": ("警情编号", "Incident"),
+    "detected_at": ("发现时间", "Detected"),
+    "ended_at": ("结束时间", "Ended"),
+    "seen_at": ("发现时间", "Seen"),
+    "station": ("派出所", "Station"),
+    "waterway": ("水域", "Waterway"),
+    "state": ("状态", "State"),
+    "outcome": ("处置结果", "Outcome"),
+    "severity": ("等级", "Severity"),
+    "people": ("人数", "People"),
+    "sightings": ("发现记录", "Sightings"),
+    "deep_water": ("深水区", "Deep water"),
+    "suspected_minor": ("疑似未成年人", "Suspected minor"),
+    "left_water": ("已离水", "Left the water"),
+    "confidence": ("置信度", "Confidence"),
+    "sortie_ref": ("架次", "Sortie"),
+    "warnings": ("喊话次数", "Warnings"),
+    "warned_at": ("喊话时间", "Warned"),
+    "cleared_at": ("离水时间", "Cleared"),
+    "escalated_at": ("升级时间", "Escalated"),
+    "acknowledged_at": ("接警时间", "Acknowledged"),
+    "on_scene_at": ("到场时间", "On scene"),
+    "resolved_at": ("处置时间", "Resolved"),
+    "closed_at": ("关闭时间", "Closed"),
+    "lon": ("经度", "Longitude"),
+    "lat": ("纬度", "Latitude"),
+}
+VALUES: dict[str, tuple[str, str]] = {
+    "detected": ("发现", "detected"),
+    "warned": ("已喊话", "warned"),
+    "cleared": ("已离水", "cleared"),
+    "escalated": ("已升级", "escalated"),
+    "dispatched": ("已派警", "dispatched"),
+    "acknowledged": ("已接警", "acknowledged"),
+    "on_scene": ("已到场", "on scene"),
+    "resolved": ("已处置", "resolved"),
+    "closed": ("已关闭", "closed"),
+    "low": ("低", "low"),
+    "moderate": ("中", "moderate"),
+    "high": ("高", "high"),
+    "critical": ("危急", "critical"),
+    "cleared_from_air": ("空中劝离", "cleared from the air"),
+    "dissuaded": ("劝离", "dissuaded"),
+    "rescued": ("救起", "rescued"),
+    "nobody_found": ("未发现人员", "nobody found"),
+    "false_alarm": ("误报", "false alarm"),
+}
+
+
+def column(key: str, lang: Lang) -> str:
+    zh, en = COLUMNS.get(key, (key, key))
+    return zh if lang is Lang.zh else en
+
+
+def value_text(value: str, lang: Lang) -> str:
+    zh, en = VALUES.get(value, (value, value))
+    return zh if lang is Lang.zh else en
 
 
 def t(key: str, lang: Lang, **values: object) -> str:

@@ -79,9 +79,16 @@ def export_incidents(
     session: SessionDep,
     principal: ReportReader,
     fmt: FormatTable = TableFormat.csv,
+    lang: Annotated[Lang | None, Query()] = None,
 ) -> Response:
     export = report_service.export_rows(
-        session, principal, filters, rows=RowSet.incidents, fmt=fmt, zone=_zone(request)
+        session,
+        principal,
+        filters,
+        rows=RowSet.incidents,
+        fmt=fmt,
+        zone=_zone(request),
+        lang=lang,
     )
     return _response(export)
 
@@ -93,9 +100,16 @@ def export_sightings(
     session: SessionDep,
     principal: ReportReader,
     fmt: FormatTable = TableFormat.csv,
+    lang: Annotated[Lang | None, Query()] = None,
 ) -> Response:
     export = report_service.export_rows(
-        session, principal, filters, rows=RowSet.sightings, fmt=fmt, zone=_zone(request)
+        session,
+        principal,
+        filters,
+        rows=RowSet.sightings,
+        fmt=fmt,
+        zone=_zone(request),
+        lang=lang,
     )
     return _response(export)
 

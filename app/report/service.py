@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.auth.principal import Principal
 from app.report.charts import BarChart, Series
 from app.report.document import Figure, SeasonReport, render_html, render_pdf, stamp
-from app.report.labels import Lang, t
+from app.report.labels import Lang, column, t, value_text
 from app.report.tables import Sheet, to_csv, to_xlsx
 from app.stats import service as stats_service
 from app.stats.schemas import DurationFigures, StatsSummary
@@ -53,6 +54,11 @@ MEDIA = {
 }
 
 
+def _decimal(value: float) -> str:
+    """Hours and kilometres as the CSV writes them (two decimals at most, from the API)."""
+    return str(round(value, 2))
+
+
 def _count(value: float | int) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
@@ -66,8 +72,11 @@ def summary_rows(summary: StatsSummary, lang: Lang) -> list[tuple[str, str, obje
             ("patrol_operations", t("patrol_operations", lang), flights.patrol_operations),
             ("sorties", t("sorties", lang), flights.sorties),
             ("flight_hours", t("flight_hours", lang), flights.flight_hours),
+            ("planned_flight_hours", t("planned_flight_hours", lang),
+             flights.planned_flight_hours),
             ("distance_km", t("distance_km", lang), flights.distance_km),
-        ]
+            ("planned_distance_km", t("planned_distance_km", lang), flights.planned_distance_km),
+        ]  # fmt: skip
     s, d, i, r = summary.sightings, summary.dissuasion, summary.incidents, summary.referrals
     rows += [
         ("sightings", t("sightings", lang), s.sightings),
@@ -134,7 +143,7 @@ def export_summary(
             Sheet(
                 "daily",
                 ["day", "sightings", "persons_found", "incidents", "persons_dissuaded"],
-                [(d.day.isoformat(), d.sightings, d.persons_found, d.incidents,
+                [(d.day, d.sightings, d.persons_found, d.incidents,
                   d.persons_dissuaded) for d in days],
             )
         )  # fmt: skip
@@ -150,25 +159,51 @@ def export_rows(
     rows: RowSet,
     fmt: TableFormat,
     zone: ZoneInfo,
+    lang: Lang | None = None,
 ) -> Export:
+    """One row per incident or sighting. Without ``lang`` the header is the column keys and
+    the cells the API's values (for scripts); with it, both are in that language."""
     build = (
         stats_service.incident_table if rows is RowSet.incidents else stats_service.sighting_table
     )
     table = build(session, principal, query, zone=zone, limit=MAX_ROWS)
     note = f"truncated at {MAX_ROWS} rows" if table.is_truncated else None
-    sheet = Sheet(rows.value, table.columns, table.rows, note)
+    header: Sequence[str] = table.columns
+    body: Sequence[Sequence[object]] = table.rows
+    if lang is not None:
+        worded = {"state", "outcome", "severity"} & set(table.columns)
+        header = [column(c, lang) for c in table.columns]
+        body = [
+            tuple(
+                value_text(v, lang) if c in worded and isinstance(v, str) else v
+                for c, v in zip(table.columns, row, strict=True)
+            )
+            for row in table.rows
+        ]
+    sheet = Sheet(rows.value, header, body, note)
     content = to_csv(sheet) if fmt is TableFormat.csv else to_xlsx([sheet])
     return Export(content, MEDIA[fmt], _filename(rows.value, query, fmt.value))
 
 
-def _duration(figures: DurationFigures) -> tuple[str, str, str]:
+def _duration(figures: DurationFigures, lang: Lang) -> tuple[str, str, str]:
+    """Median and p90 as minutes with one decimal ("2.5 分钟"), never a clock-like "2:30"."""
+
     def text(value: float | None) -> str:
         if value is None:
             return "–"
-        minutes, seconds = divmod(round(value), 60)
-        return f"{minutes}:{seconds:02d}"
+        return t("minutes_value", lang, value=f"{value / 60:.1f}")
 
     return text(figures.median_s), text(figures.p90_s), str(figures.count)
+
+
+def is_season(query: StatsQuery) -> bool:
+    """A period inside one year's swimming season (1 May - 30 September)."""
+    start, end = stats_service.default_season(query.from_date)
+    return start <= query.from_date and query.to_date <= end
+
+
+def report_title(query: StatsQuery, lang: Lang) -> str:
+    return t("title" if is_season(query) else "period_title", lang)
 
 
 def season_report(
@@ -192,7 +227,13 @@ def season_report(
                "" if flights.is_available else no_log),
         Figure(t("sorties", lang), _count(flights.sorties) if flights.is_available else "–"),
         Figure(t("flight_hours", lang),
-               f"{flights.flight_hours:.1f}" if flights.is_available else "–"),
+               _decimal(flights.flight_hours) if flights.is_available else "–",
+               f"{t('planned_flight_hours', lang)} {_decimal(flights.planned_flight_hours)}"
+               if flights.is_available else ""),
+        Figure(t("distance_km", lang),
+               _decimal(flights.distance_km) if flights.is_available else "–",
+               f"{t('planned_distance_km', lang)} {_decimal(flights.planned_distance_km)}"
+               if flights.is_available else ""),
         Figure(t("persons_found", lang), _count(summary.sightings.persons_found)),
         Figure(t("persons_dissuaded", lang), _count(summary.dissuasion.persons_dissuaded)),
         Figure(t("persons_dissuaded_from_air", lang),
@@ -208,9 +249,9 @@ def season_report(
     ]  # fmt: skip
     times = summary.response_times
     response_rows = [
-        (t("to_warning", lang), *_duration(times.to_warning)),
-        (t("to_acknowledgement", lang), *_duration(times.to_acknowledgement)),
-        (t("to_on_scene", lang), *_duration(times.to_on_scene)),
+        (t("to_warning", lang), *_duration(times.to_warning, lang)),
+        (t("to_acknowledgement", lang), *_duration(times.to_acknowledgement, lang)),
+        (t("to_on_scene", lang), *_duration(times.to_on_scene, lang)),
     ]
     hourly = [sum(p.persons_by_hour[h] for p in profiles) for h in range(24)]
     return SeasonReport(
@@ -241,6 +282,7 @@ def season_report(
             [Series(t("legend_found", lang), hourly, FOUND_COLOUR)],
         ),
         hot_spots=spots,
+        title=report_title(query, lang),
     )
 
 

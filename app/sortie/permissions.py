@@ -12,6 +12,14 @@ SortieReader = Annotated[
     Principal,
     Depends(require(Role.admin, Role.command, Role.operator, Role.station_officer)),
 ]
+# The live map: a ground unit sees the drones flying over its station's waters (the drone
+# over the incident it is sent to) on its phone.
+LiveSortieReader = Annotated[
+    Principal,
+    Depends(
+        require(Role.admin, Role.command, Role.operator, Role.station_officer, Role.ground_unit)
+    ),
+]
 SortieBooker = Annotated[Principal, Depends(require(Role.admin, Role.operator))]
 # Only the assigned operator, or command, may move a sortie (checked in the service).
 SortiePilot = Annotated[Principal, Depends(require(Role.command, Role.operator))]

@@ -27,6 +27,7 @@ from app.sortie import telemetry as sortie_telemetry
 from app.sortie.live import HUB
 from app.sortie.models import Sortie, SortieStatus
 from app.sortie.permissions import (
+    LiveSortieReader,
     SortieBooker,
     SortiePilot,
     SortieReader,
@@ -205,7 +206,7 @@ async def _live(request: Request, principal: Any, last_id: int) -> AsyncIterator
 )
 def live_sorties(
     request: Request,
-    principal: SortieReader,
+    principal: LiveSortieReader,
     session: SessionDep,
     last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0, le=2**53)] = None,
     after: EventId | None = None,

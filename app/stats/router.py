@@ -10,7 +10,13 @@ from app.errors import ERROR_RESPONSES
 from app.stats import service as stats_service
 from app.stats.params import StatsFilters
 from app.stats.permissions import StatsReader
-from app.stats.schemas import DailyFigures, HotSpotRank, StatsSummary, WaterwayHourProfile
+from app.stats.schemas import (
+    DailyFigures,
+    HotSpotRank,
+    StationFigures,
+    StatsSummary,
+    WaterwayHourProfile,
+)
 
 router = APIRouter(prefix="/stats", tags=["statistics"], responses=ERROR_RESPONSES)
 
@@ -32,6 +38,14 @@ def get_stats_daily(
     request: Request, filters: StatsFilters, session: SessionDep, principal: StatsReader
 ) -> list[DailyFigures]:
     return stats_service.daily(session, principal, filters, zone=_zone(request))
+
+
+@router.get("/stations", response_model=list[StationFigures])
+def get_stats_by_station(
+    request: Request, filters: StatsFilters, session: SessionDep, principal: StatsReader
+) -> list[StationFigures]:
+    """The per-station table: every station in scope, one request."""
+    return stats_service.by_station(session, principal, filters, zone=_zone(request), now=utcnow())
 
 
 @router.get("/hourly", response_model=list[WaterwayHourProfile])

@@ -21,13 +21,22 @@ class StatsPeriod(BaseModel):
 
 
 class FlightFigures(BaseModel):
-    """Patrol flying. ``is_available`` is false while no sortie log exists to count from."""
+    """Patrol flying: what was flown, with what was planned for the same sorties beside it.
+
+    ``is_available`` is false while no sortie log exists to count from.
+    """
 
     is_available: bool
     patrol_operations: int = 0
     sorties: int = 0
-    flight_hours: float = 0.0
-    distance_km: float = 0.0
+    flight_hours: float = Field(default=0.0, description="flown: take-off to landing")
+    distance_km: float = Field(default=0.0, description="flown: length of the telemetry tracks")
+    planned_flight_hours: float = Field(
+        default=0.0, description="planned: booked start to end of the same sorties"
+    )
+    planned_distance_km: float = Field(
+        default=0.0, description="planned: route length of the sorties flown to landing"
+    )
 
 
 class SightingFigures(BaseModel):
@@ -113,6 +122,11 @@ class WaterwayHourProfile(BaseModel):
     sightings_by_hour: list[int] = Field(min_length=HOURS, max_length=HOURS)
     persons_by_hour: list[int] = Field(min_length=HOURS, max_length=HOURS)
     incidents_by_hour: list[int] = Field(min_length=HOURS, max_length=HOURS)
+    persons_dissuaded_by_hour: list[int] = Field(
+        min_length=HOURS,
+        max_length=HOURS,
+        description="people dissuaded (air or ground), by the hour their incident was detected",
+    )
 
 
 class DailyFigures(BaseModel):
@@ -121,3 +135,24 @@ class DailyFigures(BaseModel):
     persons_found: int
     incidents: int
     persons_dissuaded: int
+
+
+class StationFigures(BaseModel):
+    """One police station's row of the per-station table (same definitions as the summary)."""
+
+    station_id: int
+    code: str
+    name_zh: str
+    name_en: str
+    persons_found: int
+    minors_sighted: int
+    incidents: int
+    persons_dissuaded: int
+    persons_dissuaded_from_air: int
+    persons_dissuaded_by_ground: int
+    to_warning_median_s: float | None
+    to_on_scene_median_s: float | None
+    referrals_total: int
+    referrals_done: int
+    referrals_overdue: int
+    sorties: int

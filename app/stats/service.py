@@ -3,8 +3,12 @@
 Definitions (what command counts):
 - persons found: the people in the sightings (a sighting is one tracked person or group;
   ``people_count`` people);
-- dissuaded from the air: incidents with outcome ``dissuaded`` that no ground unit reached
-  (``on_scene_at`` empty); by ground units: outcome ``dissuaded`` with a unit on scene;
+- dissuaded from the air: incidents cleared after the drone's warning, or resolved as
+  ``dissuaded`` with no ground unit on scene (``on_scene_at`` empty); by ground units:
+  outcome ``dissuaded`` with a unit on scene. One SQL definition
+  (``app.stats.repository.persons_dissuaded``) serves the summary, the daily and hourly
+  figures, the exports, the report and the dashboard; a day's dissuaded people are those of
+  the incidents detected that day;
 - response times run from the incident's first sighting (``detected_at``) to the first
   warning, the acknowledgement and the arrival on scene; incidents without the later step
   (no unit, say) are left out of that figure, never counted as zero;
@@ -26,7 +30,7 @@ from sqlalchemy.orm import Session
 from app.auth.principal import Principal
 from app.errors import Unprocessable
 from app.jurisdiction import service as jurisdiction_service
-from app.stats.repository import HotSpotCell, StatsRepository, StatsScope
+from app.stats.repository import NO_OUTCOME, HotSpotCell, StatsRepository, StatsScope
 from app.stats.schemas import (
     HOURS,
     DailyFigures,
@@ -38,6 +42,7 @@ from app.stats.schemas import (
     ReferralFigures,
     ResponseTimes,
     SightingFigures,
+    StationFigures,
     StatsPeriod,
     StatsSummary,
     WaterwayHourProfile,
@@ -148,20 +153,24 @@ def _period(query: StatsQuery, zone: ZoneInfo) -> StatsPeriod:
 
 
 def flight_figures(session: Session, scope: StatsScope) -> FlightFigures:
-    """Flying by take-off time; distance is the planned length of the routes flown to landing.
+    """Flying by take-off time: hours in the air and kilometres of telemetry track flown,
+    with the booked hours and the planned route length of the same sorties beside them.
 
     A sortie that takes off at 23:30 and lands at 00:30 counts, whole, on its take-off day.
+    Figures are rounded to two decimals here, once, and every export shows them so.
     """
     repo = StatsRepository(session)
     totals = repo.flight_totals(scope)
     lengths = repo.route_lengths_m({mission_id for mission_id, _ in totals.landed_routes})
-    distance_m = sum(lengths.get(key, 0.0) * count for key, count in totals.landed_routes.items())
+    planned_m = sum(lengths.get(key, 0.0) * count for key, count in totals.landed_routes.items())
     return FlightFigures(
         is_available=True,
         patrol_operations=totals.operations,
         sorties=totals.sorties,
         flight_hours=round(totals.flight_s / 3600, 2),
-        distance_km=round(distance_m / 1000, 2),
+        distance_km=round(repo.flown_m(scope) / 1000, 2),
+        planned_flight_hours=round(totals.planned_s / 3600, 2),
+        planned_distance_km=round(planned_m / 1000, 2),
     )
 
 
@@ -251,6 +260,7 @@ def hourly_profile(
                 sightings_by_hour=[0] * HOURS,
                 persons_by_hour=[0] * HOURS,
                 incidents_by_hour=[0] * HOURS,
+                persons_dissuaded_by_hour=[0] * HOURS,
             )
         return profiles[waterway_id]
 
@@ -261,12 +271,53 @@ def hourly_profile(
         item = profile(waterway_id)
         item.sightings_by_hour[hour] += sightings
         item.persons_by_hour[hour] += persons
-    for waterway_id, hour, count in repo.incidents_by_waterway_hour(scope):
+    for waterway_id, hour, count, dissuaded in repo.incidents_by_waterway_hour(scope):
         profile(waterway_id).incidents_by_hour[hour] += count
+        profile(waterway_id).persons_dissuaded_by_hour[hour] += dissuaded
     names = repo.waterway_names([i for i in profiles if i is not None])
     for waterway_id, item in profiles.items():
         item.waterway_name = names.get(waterway_id) if waterway_id is not None else None
     return sorted(profiles.values(), key=lambda p: (p.waterway_id is None, p.waterway_id or 0))
+
+
+def by_station(
+    session: Session, principal: Principal, query: StatsQuery, *, zone: ZoneInfo, now: datetime
+) -> list[StationFigures]:
+    """Every station in scope in one answer: grouped queries, not one summary per station."""
+    scope = scope_for(session, principal, query, zone=zone)
+    repo = StatsRepository(session)
+    seen = repo.sightings_by_station(scope)
+    incidents = repo.incidents_by_station(scope)
+    times = repo.response_seconds_by_station(scope)
+    referrals = repo.referrals_by_station(scope, now=now)
+    sorties = repo.sorties_by_station(scope)
+    rows = []
+    for station in repo.stations_in(scope):
+        persons, minors = seen.get(station.id, (0, 0))
+        count, from_air, by_ground = incidents.get(station.id, (0, 0, 0))
+        to_warning, to_scene = times.get(station.id, ([], []))
+        total, done, overdue = referrals.get(station.id, (0, 0, 0))
+        rows.append(
+            StationFigures(
+                station_id=station.id,
+                code=station.code,
+                name_zh=station.name_zh,
+                name_en=station.name_en,
+                persons_found=persons,
+                minors_sighted=minors,
+                incidents=count,
+                persons_dissuaded=from_air + by_ground,
+                persons_dissuaded_from_air=from_air,
+                persons_dissuaded_by_ground=by_ground,
+                to_warning_median_s=durations(to_warning).median_s,
+                to_on_scene_median_s=durations(to_scene).median_s,
+                referrals_total=total,
+                referrals_done=done,
+                referrals_overdue=overdue,
+                sorties=sorties.get(station.id, 0),
+            )
+        )
+    return rows
 
 
 def _distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
@@ -371,21 +422,24 @@ class RowTable:
     is_truncated: bool
 
 
-def _local(value: datetime | None, zone: ZoneInfo) -> str:
-    return value.astimezone(zone).isoformat(timespec="seconds") if value is not None else ""
+def _local(value: datetime | None, zone: ZoneInfo) -> datetime | None:
+    """A local, zone-aware time (the exports write it as ISO text or as a spreadsheet date)."""
+    return value.astimezone(zone).replace(microsecond=0) if value is not None else None
 
 
 INCIDENT_COLUMNS = (
-    "id", "detected_at", "station", "waterway", "state", "outcome", "severity", "people",
-    "sightings", "deep_water", "suspected_minor", "warnings", "warned_at", "escalated_at",
-    "acknowledged_at", "on_scene_at", "resolved_at", "lon", "lat",
+    "id", "detected_at", "ended_at", "station", "waterway", "state", "outcome", "severity",
+    "people", "sightings", "deep_water", "suspected_minor", "warnings", "warned_at",
+    "cleared_at", "escalated_at", "acknowledged_at", "on_scene_at", "resolved_at", "closed_at",
+    "lon", "lat",
 )  # fmt: skip
 SIGHTING_COLUMNS = (
     "id", "incident_id", "seen_at", "station", "lon", "lat", "people", "deep_water",
     "suspected_minor", "left_water", "confidence", "sortie_ref",
 )  # fmt: skip
-TIME_COLUMNS = {"detected_at", "warned_at", "escalated_at", "acknowledged_at", "on_scene_at",
-                "resolved_at", "seen_at"}  # fmt: skip
+TIME_COLUMNS = {"detected_at", "ended_at", "warned_at", "cleared_at", "escalated_at",
+                "acknowledged_at", "on_scene_at", "resolved_at", "closed_at",
+                "seen_at"}  # fmt: skip
 
 
 def incident_table(
@@ -406,7 +460,10 @@ def incident_table(
         values["deep_water"] = r.has_deep_water
         values["suspected_minor"] = r.has_suspected_minor
         values["warnings"] = r.warning_count
-        values["outcome"] = str(r.outcome) if r.outcome else ""
+        # An incident ends when it is resolved or the people left after the warning;
+        # "cleared_from_air" is the outcome of the latter, an open incident has none yet.
+        values["ended_at"] = r.resolved_at or r.cleared_at or r.closed_at
+        values["outcome"] = "" if r.outcome_label == NO_OUTCOME else str(r.outcome_label)
         values["state"] = str(r.state)
         values["severity"] = str(r.severity)
         out.append(

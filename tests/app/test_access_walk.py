@@ -325,6 +325,7 @@ FORMS |= {
 # Aggregates and exports (app.stats, app.report): no per-record lists; their jurisdiction
 # scoping (other district neither counted nor reachable) is tested in tests/app/stats.
 NOT_A_LIST |= {"/stats/summary", "/stats/daily", "/stats/hourly", "/stats/hot-spots"}
+NOT_A_LIST |= {"/stats/stations"}
 NOT_A_LIST |= {"/reports/summary", "/reports/incidents", "/reports/sightings", "/reports/season"}
 
 

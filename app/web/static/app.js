@@ -63,6 +63,11 @@ function flags(incident) {
     incident.is_night ? `<span class="flag night">${t("night_short")}</span>` : "",
   ].join("");
 }
+// An incident the drone's warning ended has no outcome of its own: it was cleared from the air.
+function outcomeText(incident) {
+  if (incident.outcome) return t(`outcome_${incident.outcome}`);
+  return incident.cleared_at ? t("outcome_cleared_from_air") : "";
+}
 function stateTag(value) { return `<span class="state ${esc(value)}">${esc(t(`st_${value}`))}</span>`; }
 
 let toastTimer = null;
@@ -131,7 +136,7 @@ async function start() {
   $("#login").hidden = true;
   $("#shell").hidden = false;
   const views = VIEWS_BY_ROLE[state.me.role] || [];
-  $("#whoami").textContent = `${state.me.display_name} · ${state.me.role}`;
+  renderWhoami();
   const nav = $("#nav");
   nav.innerHTML = views.map((v) => `<a href="#${v}" data-view="${v}"><span data-i18n="nav_${v}"></span>${v === "map" || v === "ops" ? ' <b class="badge open-badge">0</b>' : ""}</a>`).join("");
   applyStrings();
@@ -143,6 +148,10 @@ async function start() {
   await refreshIncidents();
   const wanted = location.hash.slice(1);
   showView(views.includes(wanted) ? wanted : views[0] || "none");
+}
+
+function renderWhoami() {
+  if (state.me) $("#whoami").textContent = `${state.me.display_name} · ${t(`role_${state.me.role}`)}`;
 }
 
 function tickClock() {
@@ -174,6 +183,7 @@ function rerender() {
   applyStrings();
   if (!state.me) return;
   tickClock();
+  renderWhoami();
   if (state.map) state.map.render();
   renderSide();
   if (state.view === "ops") renderOps();
@@ -183,9 +193,10 @@ function rerender() {
 
 // -- reference data ----------------------------------------------------------------------
 async function loadReference() {
-  const [jurisdictions, waterways, units] = await Promise.all([
-    listAll("/jurisdictions"), listAll("/waterways"), listAll("/units"),
+  const [jurisdictions, waterways, units, drones] = await Promise.all([
+    listAll("/jurisdictions"), listAll("/waterways"), listAll("/units"), listAll("/drones"),
   ]);
+  state.droneNames = new Map((drones || []).map((d) => [d.id, d.name]));
   state.jurisdictions = new Map((jurisdictions || []).map((j) => [j.id, j]));
   state.waterways = new Map((waterways || []).map((w) => [w.id, w]));
   state.units = units || [];
@@ -206,21 +217,76 @@ function startLive() {
     onState: (open) => setLive("alerts", open),
     onEvent: (kind, alert) => onAlert(kind, alert),
   }));
-  if (state.me.role !== "ground_unit") {
-    state.stops.push(api.follow("/sorties/live", {
-      onState: (open) => setLive("sorties", open),
-      onEvent: (kind, data) => onSortieEvent(kind, data),
-      onMissing: () => setLive("sorties", false),
-    }));
-  }
+  state.stops.push(api.follow("/sorties/live", {
+    onState: (open) => setLive("sorties", open),
+    onEvent: (kind, data) => onSortieEvent(kind, data),
+    onMissing: () => setLive("sorties", false),
+  }));
+  if (state.me.role === "ground_unit") startPositionReports();
 }
+
+// -- the unit's own position: its terminal (this phone) reports it, dispatch uses it -------
+const POSITION_EVERY_MS = 15000;
+function startPositionReports() {
+  const unitId = state.me.ground_unit_id;
+  if (!unitId || !navigator.geolocation) return;
+  let lastSent = 0;
+  const watch = navigator.geolocation.watchPosition((fix) => {
+    const now = Date.now();
+    if (now - lastSent < POSITION_EVERY_MS) return;
+    lastSent = now;
+    const body = { lon: fix.coords.longitude, lat: fix.coords.latitude, at: new Date(fix.timestamp || now).toISOString() };
+    api.post(`/units/${unitId}/position`, body).then((unit) => {
+      state.units = state.units.map((u) => (u.id === unit.id ? unit : u));
+      if (state.map) state.map.setData({ units: state.units });
+      $("#unit-fix").textContent = `${t("last_fix")} ${fmtTime(unit.last_position_at, false)}`;
+    }).catch(() => {});
+  }, () => { $("#unit-fix").textContent = t("no_fix"); }, { enableHighAccuracy: true, maximumAge: 10000 });
+  state.stops.push(() => navigator.geolocation.clearWatch(watch));
+}
+
+// -- alerts that reach a person: a system notification and a tone where the browser allows --
+function beep() {
+  try {
+    const Audio = window.AudioContext || window.webkitAudioContext;
+    if (!Audio) return;
+    state.audio = state.audio || new Audio();
+    const ctx = state.audio;
+    for (const [index, freq] of [880, 660, 880].entries()) {
+      const osc = ctx.createOscillator();
+      const gain = ctx.createGain();
+      osc.frequency.value = freq;
+      gain.gain.value = 0.2;
+      osc.connect(gain).connect(ctx.destination);
+      osc.start(ctx.currentTime + index * 0.25);
+      osc.stop(ctx.currentTime + index * 0.25 + 0.2);
+    }
+  } catch { /* no audio here */ }
+}
+function notify(title, body, tag) {
+  beep();
+  if (!("Notification" in window) || Notification.permission !== "granted") return;
+  try { new Notification(title, { body, tag, renotify: true, requireInteraction: true }); } catch { /* needs a service worker here */ }
+}
+function renderAlertSwitch() {
+  const button = $("#unit-notify");
+  button.hidden = !("Notification" in window) || Notification.permission !== "default";
+}
+$("#unit-notify").addEventListener("click", async () => {
+  // Asked on a tap: browsers allow the prompt (and sound) only after a user gesture.
+  if (window.AudioContext && !state.audio) state.audio = new window.AudioContext();
+  if ("Notification" in window) await Notification.requestPermission();
+  renderAlertSwitch();
+});
 
 function onAlert(kind, alert) {
   if (!alert || typeof alert !== "object") return;
   const payload = alert.payload || {};
   if (alert.incident_id && (kind === "dispatch" || kind === "escalation" || kind === "ack_expired")) {
-    toast(`${t("new_alert")}#${alert.incident_id} ${payload.people_count ? t("people_n", { n: payload.people_count }) : ""}`);
+    const text = `${t("new_alert")}#${alert.incident_id} ${payload.people_count ? t("people_n", { n: payload.people_count }) : ""}`;
+    toast(text);
     if (navigator.vibrate) navigator.vibrate([200, 100, 200]);
+    if (kind === "dispatch" && !state.unitIncidents.has(alert.incident_id)) notify(t("brand_short"), text, `incident-${alert.incident_id}`);
     state.unitIncidents.set(alert.incident_id, { alertId: alert.id, incident: null });
     api.post(`/alerts/${alert.id}/receipt`).catch(() => {});
   }
@@ -241,6 +307,7 @@ function onSortieEvent(kind, data) {
     else state.drones.set(data.sortie_id, data);
     if (state.map) state.map.setData({ drones: [...state.drones.values()] });
     renderSide();
+    if (state.view === "unit" && !state.picking) renderUnit();
   } else if (kind === "state" && data && ["landed", "aborted"].includes(data.data?.to)) {
     state.drones.delete(data.sortie_id);
     if (state.map) state.map.setData({ drones: [...state.drones.values()] });
@@ -293,12 +360,10 @@ async function openMap() {
     $("#zoom-in").addEventListener("click", () => state.map.zoom(0.7));
     $("#zoom-out").addEventListener("click", () => state.map.zoom(1.4));
     $("#zoom-fit").addEventListener("click", () => state.map.fit(state.map.bounds(true)));
-    const [noFly, live, drones] = await Promise.all([
+    const [noFly, live] = await Promise.all([
       listAll("/no-fly-zones"),
       api.get("/sorties/live").catch(() => null),
-      listAll("/drones"),
     ]);
-    state.droneNames = new Map((drones || []).map((d) => [d.id, d.name]));
     for (const position of (live && live.positions) || []) state.drones.set(position.sortie_id, named(position));
     state.map.setData({
       jurisdictions: [...state.jurisdictions.values()], waterways: [...state.waterways.values()],
@@ -358,11 +423,11 @@ function renderQueue() {
       <td class="num">${i.id}</td><td>${fmtTime(i.detected_at)}</td><td>${esc(placeOf(i))}</td>
       <td class="num">${i.people_count}</td><td>${flags(i)}</td><td>${stateTag(i.state)}</td>
       <td>${OPEN.has(i.state) ? elapsed(i.detected_at) : "–"}</td>
-      <td class="actions">${OPEN.has(i.state) ? `
+      <td class="actions">${OPEN.has(i.state) ? `<div class="acts">
         <button class="warn" data-act="warn" ${canWarn.includes(i.state) ? "" : "disabled"}>${t("warn")}</button>
         <button class="danger" data-act="escalate" ${canEscalate.includes(i.state) ? "" : "disabled"}>${t("escalate")}</button>
         <select data-outcome>${OUTCOMES.map((o) => `<option value="${o}">${t(`outcome_${o}`)}</option>`).join("")}</select>
-        <button class="ok" data-act="resolve">${t("resolve")}</button>` : esc(i.outcome ? t(`outcome_${i.outcome}`) : "")}</td>
+        <button class="ok" data-act="resolve">${t("resolve")}</button></div>` : esc(outcomeText(i))}</td>
     </tr>`).join("");
 }
 
@@ -420,35 +485,82 @@ async function refreshUnit() {
   renderUnit();
 }
 
+const UNIT_OUTCOMES = OUTCOMES;
+const DRONE_NEAR_M = 1500;
+
+function metresBetween(a, b) {
+  const lat = ((a.lat + b.lat) / 2) * Math.PI / 180;
+  const dx = (b.lon - a.lon) * 111320 * Math.cos(lat);
+  const dy = (b.lat - a.lat) * 110540;
+  return Math.hypot(dx, dy);
+}
+
+// The live drone nearest the incident (within 1.5 km): the one watching the people.
+function droneOver(incident) {
+  let best = null;
+  for (const drone of state.drones.values()) {
+    const d = metresBetween(drone, incident);
+    if (d <= DRONE_NEAR_M && (!best || d < best.d)) best = { drone, d };
+  }
+  return best;
+}
+
+function outcomePicker(i) {
+  const picking = state.picking && state.picking.id === i.id ? state.picking : null;
+  if (!picking) return "";
+  if (!picking.outcome) {
+    return `<div class="pick" role="group" aria-label="${esc(t("resolve_prompt"))}">
+      <div class="pick-title">${esc(t("resolve_prompt"))}</div>
+      <div class="pick-grid">${UNIT_OUTCOMES.map((o) => `<button data-act="pick" data-outcome="${o}">${esc(t(`outcome_${o}`))}</button>`).join("")}</div>
+      <button class="link" data-act="cancel">${esc(t("cancel"))}</button></div>`;
+  }
+  return `<div class="pick confirm" role="alertdialog">
+    <div class="pick-title">${esc(t("confirm_outcome", { outcome: t(`outcome_${picking.outcome}`) }))}</div>
+    <div class="pick-grid"><button class="ok" data-act="confirm">${esc(t("confirm"))}</button><button data-act="cancel">${esc(t("cancel"))}</button></div></div>`;
+}
+
 function renderUnit() {
+  renderAlertSwitch();
   const cards = [...state.unitIncidents.values()].map((v) => v.incident).filter((i) => i && OPEN.has(i.state))
     .sort((a, b) => b.detected_at.localeCompare(a.detected_at));
   $("#unit-empty").hidden = cards.length > 0;
-  $("#unit-cards").innerHTML = cards.map((i) => `
+  $("#unit-cards").innerHTML = cards.map((i) => {
+    const over = droneOver(i);
+    const taken = ["acknowledged", "on_scene"].includes(i.state);
+    return `
     <div class="card ${esc(i.state)}" data-id="${i.id}">
       <div class="title"><span>#${i.id} ${esc(placeOf(i))}</span>${stateTag(i.state)}</div>
       <div class="meta">${t("people_n", { n: i.people_count })} ${flags(i)} · ${fmtTime(i.detected_at)} · ${elapsed(i.detected_at)}<br>
-        <span class="nav-link">${i.lat.toFixed(5)}, ${i.lon.toFixed(5)}</span></div>
+        <span class="nav-link">${i.lat.toFixed(5)}, ${i.lon.toFixed(5)}</span>
+        <span class="drone-over" data-drone="${over ? over.drone.drone_id : ""}">${over ? ` · ${esc(t("drone_over"))} ${esc(over.drone.name || `#${over.drone.drone_id}`)} (${Math.round(over.d)} m)` : ""}</span></div>
       <div class="btns">
-        <button class="primary" data-act="acknowledge" ${i.state === "dispatched" ? "" : "disabled"}>${t("acknowledge")}</button>
+        <button class="primary" data-act="acknowledge" ${["dispatched", "escalated"].includes(i.state) ? "" : "disabled"}>${t("acknowledge")}</button>
         <button class="warn" data-act="arrive" ${["dispatched", "acknowledged"].includes(i.state) ? "" : "disabled"}>${t("arrive")}</button>
-        <button class="ok" data-act="resolve">${t("resolve")}</button>
-      </div>
-    </div>`).join("");
+        <button class="ok" data-act="resolve" ${taken ? "" : "disabled"} title="${taken ? "" : esc(t("ack_first"))}">${t("resolve")}</button>
+      </div>${outcomePicker(i)}
+    </div>`;
+  }).join("");
 }
 
 $("#unit-cards").addEventListener("click", async (event) => {
   const button = event.target.closest("button[data-act]");
   if (!button) return;
   const id = Number(button.closest(".card").dataset.id);
+  const what = button.dataset.act;
+  // Resolving is two taps: choose the outcome, then confirm it.
+  if (what === "resolve") { state.picking = { id, outcome: null }; renderUnit(); return; }
+  if (what === "pick") { state.picking = { id, outcome: button.dataset.outcome }; renderUnit(); return; }
+  if (what === "cancel") { state.picking = null; renderUnit(); return; }
   button.disabled = true;
-  const calls = {
-    acknowledge: () => api.post(`/incidents/${id}/acknowledge`),
-    arrive: () => api.post(`/incidents/${id}/arrive`),
-    resolve: () => api.post(`/incidents/${id}/resolve`, { outcome: "dissuaded" }),
-  };
-  const ok = { acknowledge: "acknowledged_ok", arrive: "arrived_ok", resolve: "resolved_ok" };
-  await act(calls[button.dataset.act](), ok[button.dataset.act]);
+  if (what === "confirm") {
+    const outcome = state.picking && state.picking.id === id ? state.picking.outcome : null;
+    state.picking = null;
+    if (outcome) await act(api.post(`/incidents/${id}/resolve`, { outcome }), "resolved_ok");
+  } else if (what === "acknowledge") {
+    await act(api.post(`/incidents/${id}/acknowledge`), "acknowledged_ok");
+  } else if (what === "arrive") {
+    await act(api.post(`/incidents/${id}/arrive`), "arrived_ok");
+  }
   await refreshUnit();
 });
 
@@ -488,7 +600,7 @@ $("#stats-filter").addEventListener("click", async (event) => {
   if (!button) return;
   const params = statsParams();
   params.set("format", button.dataset.format);
-  if (["summary", "season"].includes(button.dataset.export)) params.set("lang", currentLang());
+  params.set("lang", currentLang());
   button.disabled = true;
   try {
     await api.download(`/reports/${button.dataset.export}?${params}`, { open: button.dataset.format === "html" });
@@ -533,7 +645,8 @@ function renderKpis(s) {
   $("#kpis").innerHTML = [
     kpi("k_ops", flight(f.patrol_operations), f.is_available ? "" : t("no_flight_log")),
     kpi("k_sorties", flight(f.sorties)),
-    kpi("k_hours", flight(f.flight_hours.toFixed(1))),
+    kpi("k_hours", flight(String(f.flight_hours)), f.is_available ? `${t("planned_short")} ${f.planned_flight_hours}` : ""),
+    kpi("k_km", flight(String(f.distance_km)), f.is_available ? `${t("planned_short")} ${f.planned_distance_km}` : ""),
     kpi("k_found", s.sightings.persons_found, t("sightings_n", { n: s.sightings.sightings }), "accent"),
     kpi("k_dissuaded", s.dissuasion.persons_dissuaded, "", "accent"),
     kpi("k_air", s.dissuasion.persons_dissuaded_from_air),
@@ -595,7 +708,7 @@ function renderCharts(summary, daily, hourly) {
     type: "doughnut",
     data: {
       labels: outcomes.map(([k]) => t(`outcome_${k}`)),
-      datasets: [{ data: outcomes.map(([, v]) => v), backgroundColor: outcomes.map(([k]) => ({ dissuaded: "#22c55e", rescued: "#38bdf8", nobody_found: "#94a3b8", false_alarm: "#a78bfa", none: "#f59e0b" })[k] || "#64748b"), borderColor: "#121c27" }],
+      datasets: [{ data: outcomes.map(([, v]) => v), backgroundColor: outcomes.map(([k]) => ({ dissuaded: "#22c55e", rescued: "#38bdf8", nobody_found: "#94a3b8", false_alarm: "#a78bfa", cleared_from_air: "#4ade80", none: "#f59e0b" })[k] || "#64748b"), borderColor: "#121c27" }],
     },
     options: { plugins: { legend: { position: "right", labels: { boxWidth: 10 } } } },
   });
@@ -614,23 +727,17 @@ function renderCharts(summary, daily, hourly) {
   });
 }
 
+// One request for the whole table (GET /stats/stations), not one summary per station.
 async function renderStations(params) {
-  const chosen = params.get("station_id");
-  const stations = [...state.jurisdictions.values()]
-    .filter((j) => j.kind === "station" && (!chosen || String(j.id) === chosen));
-  const rows = await Promise.all(stations.map(async (station) => {
-    const query = new URLSearchParams(params);
-    query.set("station_id", String(station.id));
-    return [station, await api.get(`/stats/summary?${query}`)];
-  }));
+  const rows = await api.get(`/stats/stations?${params}`);
   const min = (s) => (s == null ? "–" : `${(s / 60).toFixed(1)}′`);
-  $("#stations tbody").innerHTML = rows.map(([station, s]) => `<tr>
-    <td>${esc(jurName(station.id))}</td><td class="num">${s.sightings.persons_found}</td>
-    <td class="num">${s.dissuasion.persons_dissuaded_from_air}</td><td class="num">${s.dissuasion.persons_dissuaded_by_ground}</td>
-    <td class="num">${s.incidents.total}</td><td class="num">${s.sightings.minors_sighted}</td>
-    <td class="num">${min(s.response_times.to_warning.median_s)}</td><td class="num">${min(s.response_times.to_on_scene.median_s)}</td>
-    <td class="num">${s.referrals.done}/${s.referrals.total}</td><td class="num">${s.referrals.overdue}</td>
-    <td class="num">${s.flights.is_available ? s.flights.sorties : "–"}</td></tr>`).join("");
+  $("#stations tbody").innerHTML = rows.map((s) => `<tr data-station="${s.station_id}">
+    <td>${esc(currentLang() === "zh-CN" ? s.name_zh : s.name_en)}</td><td class="num">${s.persons_found}</td>
+    <td class="num">${s.persons_dissuaded_from_air}</td><td class="num">${s.persons_dissuaded_by_ground}</td>
+    <td class="num">${s.incidents}</td><td class="num">${s.minors_sighted}</td>
+    <td class="num">${min(s.to_warning_median_s)}</td><td class="num">${min(s.to_on_scene_median_s)}</td>
+    <td class="num">${s.referrals_done}/${s.referrals_total}</td><td class="num">${s.referrals_overdue}</td>
+    <td class="num">${s.sorties}</td></tr>`).join("");
 }
 
 function renderHotSpots(spots) {

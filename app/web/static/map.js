@@ -156,10 +156,20 @@ export class SituationMap {
 
   renderControls() {
     if (this.layersEl.childElementCount) {
+      if (this.toggleEl) this.toggleEl.textContent = `☰ ${t("layers")}`;
       for (const input of this.layersEl.querySelectorAll("input")) {
         input.nextElementSibling.textContent = t(`layer_${input.value === "units" ? "units" : input.value}`);
       }
     } else {
+      // On a phone the layer list and the legend fold into one "layers" button, so that
+      // they never cover the map; a tap opens them.
+      const wrap = this.layersEl.parentElement;
+      if (wrap && window.matchMedia("(max-width: 900px)").matches) wrap.classList.add("compact");
+      this.toggleEl = document.createElement("button");
+      this.toggleEl.type = "button";
+      this.toggleEl.className = "layers-toggle";
+      this.toggleEl.addEventListener("click", () => wrap && wrap.classList.toggle("compact"));
+      this.layersEl.append(this.toggleEl);
       for (const name of LAYERS) {
         const label = document.createElement("label");
         label.innerHTML = `<input type="checkbox" value="${name}" checked><span></span>`;

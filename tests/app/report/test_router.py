@@ -100,7 +100,8 @@ def test_season_report_html_has_figures_charts_and_hot_spots(
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     html = response.text
-    assert "防溺水无人机巡查 季度报告" in html
+    assert "防溺水无人机巡查 暑期报告" in html
+    assert "季度" not in html  # a May-September period is a season, not a quarter
     assert "<svg" in html
     assert "东门滨江沙滩" in html
     assert "http" not in html.replace("http://www.w3.org/2000/svg", "")
@@ -156,3 +157,29 @@ def test_field_roles_may_not_export(client: TestClient, auth: Auth, role: str) -
     response = client.get("/reports/summary", headers=auth.role(role))
 
     assert response.status_code == 403
+
+
+def test_a_period_outside_the_season_is_not_called_a_season(
+    client: TestClient, auth: Auth, season: Season
+) -> None:
+    response = client.get(
+        "/reports/season",
+        params={"from": "2026-01-01", "to": "2026-12-31", "lang": "en"},
+        headers=auth.role("command"),
+    )
+
+    assert "Drone patrols against drowning: report" in response.text
+    assert "season report" not in response.text
+
+
+@pytest.mark.parametrize(("lang", "median"), [("zh-CN", "0.9 分钟"), ("en", "0.9 min")])
+def test_report_durations_read_as_minutes(
+    client: TestClient, auth: Auth, season: Season, lang: str, median: str
+) -> None:
+    response = client.get(
+        "/reports/season", params={**JULY, "lang": lang}, headers=auth.role("command")
+    )
+
+    # median to warning 52.5 s: minutes with one decimal, not a clock-like "0:52"
+    assert median in response.text
+    assert "0:52" not in response.text
