@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.alert import tasks as alert_tasks
 from app.alert.hub import HUB
 from app.alert.signing import KeyRing
+from app.audit import service as audit_service
 from app.config import Settings
 from app.db import utcnow
 from app.detection_job import queue as detection_queue
@@ -50,6 +51,7 @@ class Worker:
     sender: alert_tasks.WebhookSender | None = None
     rng: random.Random = field(default_factory=random.Random)
     _last_purge: datetime | None = None
+    _last_checkpoint: datetime | None = None
 
     def __post_init__(self) -> None:
         self.ring = KeyRing(self.secret_key)
@@ -102,7 +104,22 @@ class Worker:
                 minor_days=self.settings.retention_minor_days,
                 adult_days=self.settings.retention_adult_days,
             )
+        self.checkpoint_audit(now)
         return done
+
+    def checkpoint_audit(self, now: datetime) -> None:
+        """Every ``AUDIT_CHECKPOINT_INTERVAL_S``: verify the audit chain from the newest
+        checkpoint and, when intact, sign a checkpoint of its head (outside the database)."""
+        interval = timedelta(seconds=self.settings.audit_checkpoint_interval_s)
+        if self._last_checkpoint is not None and now - self._last_checkpoint < interval:
+            return
+        self._last_checkpoint = now
+        with self.factory() as session:
+            report = audit_service.verify(
+                session, checkpoints=audit_service.checkpoint_file(self.settings)
+            )
+        if not report.is_intact:
+            log.error("audit chain broken at row %s: %s", report.first_bad_seq, report.problem)
 
     def run_forever(self, stop: threading.Event) -> None:
         wake = threading.Event()
@@ -171,11 +188,11 @@ async def embedded_lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def run_standalone(settings: Settings, stop: threading.Event | None = None) -> None:
     """``waterguard worker``: the same loop in its own process, until SIGINT/SIGTERM."""
-    from app.audit import service as audit_service
     from app.db import make_engine, make_sessionmaker
 
     audit_service.install_listener()
     engine = make_engine(settings.database_url)
+    audit_service.use_key(engine, settings.resolved_audit_key())
     worker = Worker(make_sessionmaker(engine), settings, secret_key=settings.resolved_secret_key())
     stop = stop or threading.Event()
     try:

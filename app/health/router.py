@@ -17,8 +17,9 @@ from app.errors import ERROR_RESPONSES, ErrorEnvelope
 router = APIRouter(tags=["health"])
 
 Anyone = Annotated[None, Depends(public())]
+# Service-wide figures: the service admin, or a monitoring token it minted (issue 17).
 MetricsReader = Annotated[
-    Principal, Depends(require(Role.admin, scopes=[DeviceScope.metrics_read]))
+    Principal, Depends(require(Role.service_admin, scopes=[DeviceScope.metrics_read]))
 ]
 
 
@@ -58,6 +59,6 @@ def readyz(request: Request, _anyone: Anyone) -> Health | JSONResponse:
     },
 )
 def metrics(request: Request, _reader: MetricsReader) -> Response:
-    """Prometheus metrics (admin users, or device tokens with scope metrics:read)."""
+    """Prometheus metrics (the service admin, or device tokens with scope metrics:read)."""
     body = generate_latest(request.app.state.metrics.registry)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -30,6 +30,7 @@ from tests.factories import (
     DEMO_METRICS_TOKEN,
     DEMO_UNIT_TOKEN,
     OTHER_SQUARE,
+    TEST_AUDIT_KEY,
     TEST_SECRET,
     World,
     load_world,
@@ -64,7 +65,14 @@ def _rule(route: APIRoute) -> AccessRule | None:
 
 def _route_table() -> list[tuple[str, str, APIRoute]]:
     """Every route the app serves (routers flattened), with its HTTP methods."""
-    app = create_app(Settings(database_url="sqlite://", secret_key=TEST_SECRET, log_json=False))
+    app = create_app(
+        Settings(
+            database_url="sqlite://",
+            secret_key=TEST_SECRET,
+            audit_key=TEST_AUDIT_KEY,
+            log_json=False,
+        )
+    )
     table = []
     for context in iter_route_contexts(app.routes):
         route = context.original_route
@@ -429,7 +437,14 @@ def test_other_jurisdictions_are_out_of_reach(
 
 
 def test_the_walk_covers_every_documented_operation() -> None:
-    app = create_app(Settings(database_url="sqlite://", secret_key=TEST_SECRET, log_json=False))
+    app = create_app(
+        Settings(
+            database_url="sqlite://",
+            secret_key=TEST_SECRET,
+            audit_key=TEST_AUDIT_KEY,
+            log_json=False,
+        )
+    )
     documented = {
         (method.upper(), path)
         for path, operations in app.openapi()["paths"].items()
