@@ -150,7 +150,10 @@ def create_user(
     username: Annotated[str, typer.Argument(help="Login name (lower case).")],
     role: Annotated[
         str,
-        typer.Option(help="admin, command, operator, station_officer, ground_unit or grid_worker."),
+        typer.Option(
+            help="admin, command, operator, station_officer, ground_unit, grid_worker or "
+            "service_admin (service-wide: every district's audit rows, metrics, verify)."
+        ),
     ],
     jurisdiction: Annotated[str, typer.Option(help="Jurisdiction code, e.g. demo.")],
     password_stdin: Annotated[
@@ -384,12 +387,15 @@ def plan(
 
 @audit_cli.command("verify")
 def audit_verify(
-    full: Annotated[
-        bool, typer.Option("--full", help="Walk from the first row, not the last checkpoint.")
+    since_checkpoint: Annotated[
+        bool,
+        typer.Option(
+            "--since-checkpoint", help="Walk only the rows after the newest signed checkpoint."
+        ),
     ] = False,
 ) -> None:
-    """Check the keyed audit chain against its signed checkpoints (from the newest one, or
-    from the first row with --full); exit 1 when a row was changed or removed."""
+    """Check the keyed audit chain, every row, against its signed checkpoints (only the rows
+    after the newest one with --since-checkpoint); exit 1 when a row was changed or removed."""
     from rich.progress import Progress
 
     from app.audit import service as audit_service
@@ -404,7 +410,7 @@ def audit_verify(
             report = audit_service.verify(
                 session,
                 checkpoints=audit_service.checkpoint_file(settings),
-                full=full,
+                full=not since_checkpoint,
                 on_row=lambda: progress.advance(task),
             )
     if report.is_intact:
