@@ -499,3 +499,27 @@ def test_existing_rows_lose_personal_values_gain_a_jurisdiction_and_are_rechaine
     assert rows[0].detail["guardian_phone"] == "<changed>"
     for value in (MINOR_NAME, GUARDIAN_NAME, GUARDIAN_PHONE):
         assert value not in dump
+
+
+def test_the_worker_signs_a_checkpoint_of_the_verified_head_on_its_interval(
+    app: Any, settings: Settings, client: TestClient, auth: Auth
+) -> None:
+    from app.worker import Worker
+
+    worker = Worker(app.state.sessionmaker, settings, secret_key=app.state.secret_key)
+    try:
+        start = later(0)
+        worker.checkpoint_audit(start)
+        first = audit_service.checkpoint_file(settings).read()
+        client.get("/units", headers=auth.role("admin"))
+        worker.checkpoint_audit(later(1))  # within the interval: nothing
+        unchanged = audit_service.checkpoint_file(settings).read()
+        worker.checkpoint_audit(later(settings.audit_checkpoint_interval_s / 60 + 1))
+        second = audit_service.checkpoint_file(settings).read()
+    finally:
+        worker.close()
+
+    assert len(first) == 1
+    assert unchanged == first
+    assert len(second) == 2
+    assert second[-1].seq > first[-1].seq
