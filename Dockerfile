@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # Waterguard API image. Build: docker build -t waterguard .
 # Run:  docker run -e WATERGUARD_ENV=production -e WATERGUARD_SECRET_KEY=... \
+#         -e WATERGUARD_AUDIT_KEY=... -v waterguard-var:/var/lib/waterguard \
 #         -e WATERGUARD_DATABASE_URL=postgresql+psycopg://... -p 8000:8000 waterguard
 
 FROM python:3.11-slim-bookworm AS build

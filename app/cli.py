@@ -141,6 +141,7 @@ def _unit_of_work(settings: Settings, actor: str) -> Iterator[Session]:
 
     audit_service.install_listener()
     engine = make_engine(settings.database_url)
+    audit_service.use_key(engine, settings.resolved_audit_key())
     try:
         with session_scope(make_sessionmaker(engine)) as session:
             audit_service.set_actor(session, audit_service.Actor(actor, "system"))
@@ -154,7 +155,10 @@ def create_user(
     username: Annotated[str, typer.Argument(help="Login name (lower case).")],
     role: Annotated[
         str,
-        typer.Option(help="admin, command, operator, station_officer, ground_unit or grid_worker."),
+        typer.Option(
+            help="admin, command, operator, station_officer, ground_unit, grid_worker or "
+            "service_admin (service-wide: every district's audit rows, metrics, verify)."
+        ),
     ],
     jurisdiction: Annotated[str, typer.Option(help="Jurisdiction code, e.g. demo.")],
     password_stdin: Annotated[
@@ -456,21 +460,41 @@ def plan(
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
-    """Recompute the audit hash chain; exit 1 when a row was changed or removed."""
+def audit_verify(
+    since_checkpoint: Annotated[
+        bool,
+        typer.Option(
+            "--since-checkpoint", help="Walk only the rows after the newest signed checkpoint."
+        ),
+    ] = False,
+) -> None:
+    """Check the keyed audit chain, every row, against its signed checkpoints (only the rows
+    after the newest one with --since-checkpoint); exit 1 when a row was changed or removed."""
     from rich.progress import Progress
 
     from app.audit import service as audit_service
     from app.audit.models import AuditHead
 
-    with _unit_of_work(_settings(), "audit-verify") as session:
+    settings = _settings()
+    with _unit_of_work(settings, "audit-verify") as session:
         head = session.get(AuditHead, 1)
         total = head.seq if head else 0
         with Progress(console=err, transient=True) as progress:
             task = progress.add_task("verifying audit chain", total=total or None)
-            report = audit_service.verify(session, on_row=lambda: progress.advance(task))
+            report = audit_service.verify(
+                session,
+                checkpoints=audit_service.checkpoint_file(settings),
+                full=not since_checkpoint,
+                on_row=lambda: progress.advance(task),
+            )
     if report.is_intact:
-        console.print(f"audit chain intact: {report.checked} rows")
+        console.print(
+            f"audit chain intact: {report.checked} rows checked "
+            f"(rows {report.from_seq + 1}..{report.head_seq}; earlier rows vouched for by a "
+            "signed checkpoint)"
+            if report.from_seq
+            else f"audit chain intact: {report.checked} rows"
+        )
         return
     raise _fail(
         f"audit chain BROKEN at row {report.first_bad_seq}: {report.problem} "

@@ -44,16 +44,16 @@ def _shannon_bits(text: str) -> float:
     return per_char * total
 
 
-def check_secret_strength(key: str) -> None:
+def check_secret_strength(key: str, name: str = "WATERGUARD_SECRET_KEY") -> None:
     """Raise ConfigError unless ``key`` is long and random enough to sign tokens."""
     if len(key) < MIN_SECRET_KEY_CHARS:
         raise ConfigError(
-            f"WATERGUARD_SECRET_KEY must be at least {MIN_SECRET_KEY_CHARS} characters "
+            f"{name} must be at least {MIN_SECRET_KEY_CHARS} characters "
             f"(got {len(key)}); generate one with: python -c 'import secrets; "
             "print(secrets.token_urlsafe(48))'"
         )
     if key.lower() in WEAK_SECRETS or _shannon_bits(key) < MIN_SECRET_KEY_BITS:
-        raise ConfigError("WATERGUARD_SECRET_KEY is too predictable; use a random value")
+        raise ConfigError(f"{name} is too predictable; use a random value")
 
 
 class Settings(BaseSettings):
@@ -132,6 +132,10 @@ class Settings(BaseSettings):
     detection_max_attempts: int = Field(default=2, ge=1, le=10)
     detection_stream_max_s: int = Field(default=4 * 3_600, ge=1, le=86_400)
     detection_stream_report_s: float = Field(default=10.0, gt=0, le=3_600)
+    # Audit chain (issue 17): HMAC key and signed checkpoints, both outside the database.
+    audit_key: str = ""  # default: generated once into var_dir/audit_key
+    audit_checkpoint_file: Path | None = None  # default: var_dir/audit_checkpoints.jsonl
+    audit_checkpoint_interval_s: int = Field(default=300, ge=10, le=86_400)
 
     @field_validator("display_timezone")
     @classmethod
@@ -152,6 +156,8 @@ class Settings(BaseSettings):
             self.media_dir = self.var_dir / "media"
         if self.detection_dir is None:
             self.detection_dir = self.var_dir / "detection"
+        if self.audit_checkpoint_file is None:
+            self.audit_checkpoint_file = self.var_dir / "audit_checkpoints.jsonl"
         return self
 
     @property
@@ -173,15 +179,23 @@ class Settings(BaseSettings):
 
     def resolved_secret_key(self) -> str:
         """The key that signs tokens: set, or generated once and kept under ``var/``."""
-        if self.secret_key:
-            check_secret_strength(self.secret_key)
-            return self.secret_key
+        return self._resolved_key(self.secret_key, "WATERGUARD_SECRET_KEY", "secret_key")
+
+    def resolved_audit_key(self) -> str:
+        """The key of the audit chain's HMAC and checkpoints: set, or generated once and kept
+        under ``var/`` beside the secret key (never in the database)."""
+        return self._resolved_key(self.audit_key, "WATERGUARD_AUDIT_KEY", "audit_key")
+
+    def _resolved_key(self, value: str, env_name: str, file_name: str) -> str:
+        if value:
+            check_secret_strength(value, env_name)
+            return value
         if self.is_production:
-            raise ConfigError("WATERGUARD_SECRET_KEY is required in production mode")
-        path = self.var_dir / "secret_key"
+            raise ConfigError(f"{env_name} is required in production mode")
+        path = self.var_dir / file_name
         if path.exists():
             key = path.read_text().strip()
-            check_secret_strength(key)
+            check_secret_strength(key, env_name)
             return key
         path.parent.mkdir(parents=True, exist_ok=True)
         key = secrets.token_urlsafe(48)

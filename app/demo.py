@@ -725,6 +725,7 @@ def run(
     With ``if_missing``, a day whose demo patrol operation exists is left as it is.
     """
     engine = make_engine(settings.database_url)
+    audit_service.use_key(engine, settings.resolved_audit_key())
     try:
         factory = make_sessionmaker(engine)
         audit_service.install_listener()

@@ -26,6 +26,7 @@ from app.incident.router import policy_router as escalation_policy_router
 from app.incident.router import router as incident_router
 from app.jurisdiction.router import router as jurisdiction_router
 from app.mission.router import router as mission_router
+from app.nostore import NoStoreForCredentials
 from app.observability import Metrics, configure_logging, request_middleware
 from app.referral.router import router as referral_router
 from app.report.router import router as report_router
@@ -94,9 +95,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.secret_key = settings.resolved_secret_key()
     app.state.engine = engine
+    audit_service.use_key(engine, settings.resolved_audit_key())
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.metrics = Metrics()
     app.add_middleware(UploadSizeGuard, settings=settings)
+    app.add_middleware(NoStoreForCredentials)
     app.middleware("http")(request_middleware(app.state.metrics))
     if settings.trusted_proxies:
         # Added last, so outermost: the client address is settled before anything logs,

@@ -108,6 +108,7 @@ DEMO_LOGINS = [
     DemoLogin("officer", "demo-officer-pass", Role.station_officer, "demo-jijiang"),
     DemoLogin("unit", "demo-unit-pass", Role.ground_unit, "demo-jijiang"),
     DemoLogin("gridworker", "demo-grid-pass", Role.grid_worker, "demo-dongmen"),
+    DemoLogin("service", "demo-service-pass", Role.service_admin, DEMO_CODE),
 ]
 
 

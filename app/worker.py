@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.alert import tasks as alert_tasks
 from app.alert.hub import HUB
 from app.alert.signing import KeyRing
+from app.audit import service as audit_service
 from app.config import Settings
 from app.db import utcnow
 from app.detection_job import queue as detection_queue
@@ -101,6 +102,7 @@ class Worker:
     rng: random.Random = field(default_factory=random.Random)
     _last_purge: datetime | None = None
     _last_beat: datetime | None = None
+    _last_checkpoint: datetime | None = None
 
     def __post_init__(self) -> None:
         self.ring = KeyRing(self.secret_key)
@@ -174,6 +176,7 @@ class Worker:
         if self._last_purge is None or now - self._last_purge >= PURGE_INTERVAL:
             self._last_purge = now
             done["purged"] = self._step("purge", lambda: self._purge(now))
+        self._step("audit checkpoint", lambda: self._checkpoint(now))
         self._beat(now)
         if wait:
             done["sent"] = sum(future.result() for future in futures)
@@ -203,6 +206,24 @@ class Worker:
             adult_days=self.settings.retention_adult_days,
             ceiling_days=self.settings.retention_ceiling_days,
         )
+
+    def _checkpoint(self, now: datetime) -> int:
+        self.checkpoint_audit(now)
+        return 0
+
+    def checkpoint_audit(self, now: datetime) -> None:
+        """Every ``AUDIT_CHECKPOINT_INTERVAL_S``: verify the audit chain from the newest
+        checkpoint and, when intact, sign a checkpoint of its head (outside the database)."""
+        interval = timedelta(seconds=self.settings.audit_checkpoint_interval_s)
+        if self._last_checkpoint is not None and now - self._last_checkpoint < interval:
+            return
+        self._last_checkpoint = now
+        with self.factory() as session:
+            report = audit_service.verify(
+                session, checkpoints=audit_service.checkpoint_file(self.settings)
+            )
+        if not report.is_intact:
+            log.error("audit chain broken at row %s: %s", report.first_bad_seq, report.problem)
 
     def _beat(self, now: datetime) -> None:
         """Tell readiness and /metrics that this worker is alive (a row per worker)."""
@@ -284,11 +305,11 @@ async def embedded_lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def run_standalone(settings: Settings, stop: threading.Event | None = None) -> None:
     """``waterguard worker``: the same loop in its own process, until SIGINT/SIGTERM."""
-    from app.audit import service as audit_service
     from app.db import make_engine, make_sessionmaker
 
     audit_service.install_listener()
     engine = make_engine(settings.database_url)
+    audit_service.use_key(engine, settings.resolved_audit_key())
     worker = Worker(make_sessionmaker(engine), settings, secret_key=settings.resolved_secret_key())
     stop = stop or threading.Event()
     try:

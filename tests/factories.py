@@ -34,6 +34,7 @@ from app.unit.models import GroundUnit
 from app.waterway.models import NoFlyZone, Waterway
 
 TEST_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG"
+TEST_AUDIT_KEY = "test-audit-key-9876543210-zyxwvutsrqponmlkjihgfedcba-GFEDCBA"
 OTHER_PASSWORD = "other-district-pass"
 OTHER_DEVICE_TOKEN = "wgd_other-district-device-token-000000000000"
 DEMO_METRICS_TOKEN = "wgd_demo-metrics-device-token-0000000000000000"

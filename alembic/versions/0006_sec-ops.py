@@ -12,7 +12,7 @@ import app.db
 
 
 revision: str = 'c6a5e0b5ec01'
-down_revision: str | None = 'b5d3e1a0c7f4'
+down_revision: str | None = 'c6a7e5ec0a01'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEvent
@@ -14,12 +14,17 @@ class AuditRepository:
         self.session = session
 
     def list_under(
-        self, path: str, *, resource_type: str | None, limit: int, offset: int
+        self, path: str | None, *, resource_type: str | None, limit: int, offset: int
     ) -> tuple[Sequence[AuditEvent], int]:
-        visible = select(Jurisdiction.id).where(Jurisdiction.path.startswith(path, autoescape=True))
-        query = select(AuditEvent).where(
-            or_(AuditEvent.jurisdiction_id.is_(None), AuditEvent.jurisdiction_id.in_(visible))
-        )
+        """Rows of the jurisdictions under ``path``; every row when ``path`` is None.
+
+        Rows of no jurisdiction (service-wide) are never under a path."""
+        query = select(AuditEvent)
+        if path is not None:
+            visible = select(Jurisdiction.id).where(
+                Jurisdiction.path.startswith(path, autoescape=True)
+            )
+            query = query.where(AuditEvent.jurisdiction_id.in_(visible))
         if resource_type is not None:
             query = query.where(AuditEvent.resource_type == resource_type)
         total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0

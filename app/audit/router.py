@@ -5,8 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.audit import service as audit_service
-from app.audit.permissions import AuditReader
+from app.audit.permissions import AuditReader, ChainVerifier
 from app.audit.schemas import AuditEventRead, AuditVerifyRead
+from app.auth.models import Role
+from app.config import SettingsDep
 from app.db import SessionDep
 from app.errors import ERROR_RESPONSES
 from app.schemas import Limit, Offset, Page
@@ -22,9 +24,10 @@ def list_audit_events(
     limit: Annotated[Limit, Query()] = 100,
     offset: Annotated[Offset, Query()] = 0,
 ) -> Page[AuditEventRead]:
+    service_wide = principal.role is Role.service_admin
     rows, total = audit_service.list_events(
         session,
-        principal.jurisdiction_path,
+        None if service_wide else principal.jurisdiction_path,
         resource_type=resource_type,
         limit=limit,
         offset=offset,
@@ -38,11 +41,21 @@ def list_audit_events(
 
 
 @router.get("/verify", response_model=AuditVerifyRead)
-def verify_audit_chain(session: SessionDep, _principal: AuditReader) -> AuditVerifyRead:
-    report = audit_service.verify(session)
+def verify_audit_chain(
+    session: SessionDep,
+    settings: SettingsDep,
+    _principal: ChainVerifier,
+    full: Annotated[bool, Query(description="Walk from the first row, not the checkpoint")] = False,
+) -> AuditVerifyRead:
+    """Check the keyed chain from the newest signed checkpoint (or from the start)."""
+    report = audit_service.verify(
+        session, checkpoints=audit_service.checkpoint_file(settings), full=full
+    )
     return AuditVerifyRead(
         checked=report.checked,
         is_intact=report.is_intact,
         first_bad_seq=report.first_bad_seq,
         problem=report.problem,
+        head_seq=report.head_seq,
+        from_seq=report.from_seq,
     )

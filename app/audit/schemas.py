@@ -27,3 +27,5 @@ class AuditVerifyRead(BaseModel):
     is_intact: bool
     first_bad_seq: int | None
     problem: str | None
+    head_seq: int
+    from_seq: int  # the signed checkpoint the walk started from (0: the first row)

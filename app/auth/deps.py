@@ -46,12 +46,15 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def request_actor(request: Request, name: str, kind: str) -> audit_service.Actor:
+def request_actor(
+    request: Request, name: str, kind: str, jurisdiction_id: int | None = None
+) -> audit_service.Actor:
     return audit_service.Actor(
         name=name,
         kind=kind,
         ip=client_ip(request),
         request_id=getattr(request.state, "request_id", None),
+        jurisdiction_id=jurisdiction_id,
     )
 
 
@@ -219,7 +222,10 @@ def authenticate(
 
 def act_as(request: Request, session: Session, principal: Principal) -> None:
     """Make ``principal`` the actor of what ``session`` writes (the audit trail)."""
-    audit_service.set_actor(session, request_actor(request, principal.name, principal.kind))
+    audit_service.set_actor(
+        session,
+        request_actor(request, principal.name, principal.kind, principal.jurisdiction_id),
+    )
 
 
 def _enforce(rule: AccessRule, principal: Principal) -> Principal:
@@ -291,4 +297,5 @@ def access_rule_of(call: Any) -> AccessRule | None:
     return rule if isinstance(rule, AccessRule) else None
 
 
-ALL_ROLES = tuple(Role)
+# Every role that works in a district (the service-wide role reads no district's records).
+ALL_ROLES = tuple(role for role in Role if role is not Role.service_admin)

@@ -16,6 +16,9 @@ class Role(StrEnum):
     station_officer = "station_officer"
     ground_unit = "ground_unit"
     grid_worker = "grid_worker"
+    # Service-wide (issue 17): the whole audit log, its verification and the metrics; no
+    # district's records. Created with `waterguard create-user` only, never through the API.
+    service_admin = "service_admin"
 
 
 class DeviceKind(StrEnum):

@@ -129,7 +129,7 @@ def create_user(body: UserCreate, session: SessionDep, principal: UserAdmin) -> 
 
 @router.get("/users/{user_id}", response_model=UserRead)
 def get_user(user_id: PathId, session: SessionDep, principal: UserReader) -> User:
-    return auth_service.get_user(session, principal, user_id)
+    return auth_service.view_user(session, principal, user_id)
 
 
 @router.patch("/users/{user_id}", response_model=UserRead)

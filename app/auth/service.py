@@ -44,7 +44,14 @@ from app.auth.security import (
 )
 from app.config import Settings
 from app.db import utcnow
-from app.errors import Conflict, NotFound, TooManyRequests, Unauthorized, Unprocessable
+from app.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    Unprocessable,
+)
 from app.jurisdiction import service as jurisdiction_service
 from app.jurisdiction.models import JurisdictionKind
 from app.unit import service as unit_service
@@ -56,6 +63,7 @@ ROLE_JURISDICTION_KINDS: dict[Role, set[JurisdictionKind]] = {
     Role.station_officer: {JurisdictionKind.station},
     Role.ground_unit: {JurisdictionKind.station},
     Role.grid_worker: {JurisdictionKind.community},
+    Role.service_admin: {JurisdictionKind.district},
 }
 
 
@@ -97,6 +105,10 @@ class UsernameTaken(Conflict):
 
 class DeviceTokenNotFound(NotFound):
     pass
+
+
+class ServiceWideRefused(Forbidden):
+    """Service-wide accounts and tokens are out of a district admin's reach (issue 17)."""
 
 
 class InvalidDeviceToken(Unprocessable):
@@ -385,6 +397,15 @@ def get_user(session: Session, principal: Principal, user_id: int) -> User:
     return user
 
 
+def view_user(session: Session, principal: Principal, user_id: int) -> User:
+    """A user as ``GET /users/{id}`` shows it; the read is audited."""
+    user = get_user(session, principal, user_id)
+    audit_service.record_read(
+        session, resource_type="users", resource_id=user.id, jurisdiction_id=user.jurisdiction_id
+    )
+    return user
+
+
 def list_users(
     session: Session, principal: Principal, *, limit: int, offset: int
 ) -> tuple[Sequence[User], int]:
@@ -400,6 +421,10 @@ def list_users(
 def _check_binding(
     session: Session, principal: Principal, role: Role, jurisdiction_id: int
 ) -> None:
+    if role is Role.service_admin:
+        raise ServiceWideRefused(
+            "service-wide accounts are created with `waterguard create-user`, not by the API"
+        )
     jurisdiction_service.get_for_assignment(
         session, principal, jurisdiction_id, kinds=ROLE_JURISDICTION_KINDS[role]
     )
@@ -446,6 +471,8 @@ def update_user(session: Session, principal: Principal, user_id: int, data: User
     jurisdiction_id = data.jurisdiction_id or user.jurisdiction_id
     if data.role is not None or data.jurisdiction_id is not None:
         _check_binding(session, principal, role, jurisdiction_id)
+    if Role(user.role) is Role.service_admin and principal.role is not Role.service_admin:
+        raise ServiceWideRefused("a service-wide account is changed with the command line only")
     if user.id == principal.id and (
         data.role not in (None, Role(user.role)) or data.is_active is False
     ):
@@ -487,6 +514,13 @@ def create_device_token(
 ) -> DeviceTokenCreated:
     jurisdiction_service.get_for_assignment(session, principal, data.jurisdiction_id)
     scopes = sorted({scope.value for scope in data.scopes})
+    service_wide = principal.kind == "user" and principal.role is Role.service_admin
+    if service_wide and scopes != [DeviceScope.metrics_read.value]:
+        raise ServiceWideRefused("a service admin mints monitoring tokens (metrics:read) only")
+    if DeviceScope.metrics_read.value in scopes and not service_wide:
+        raise ServiceWideRefused(
+            "metrics:read shows service-wide figures: only a service admin mints it"
+        )
     if data.ground_unit_id is not None:
         unit = unit_service.get(session, principal, data.ground_unit_id)
         if unit.station_id != data.jurisdiction_id:

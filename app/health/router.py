@@ -19,8 +19,9 @@ from app.health import service as health_service
 router = APIRouter(tags=["health"])
 
 Anyone = Annotated[None, Depends(public())]
+# Service-wide figures: the service admin, or a monitoring token it minted (issue 17).
 MetricsReader = Annotated[
-    Principal, Depends(require(Role.admin, scopes=[DeviceScope.metrics_read]))
+    Principal, Depends(require(Role.service_admin, scopes=[DeviceScope.metrics_read]))
 ]
 
 
@@ -69,7 +70,7 @@ def readyz(request: Request, _anyone: Anyone) -> Health | JSONResponse:
     },
 )
 def metrics(request: Request, _reader: MetricsReader, session: SessionDep) -> Response:
-    """Prometheus metrics (admin users, or device tokens with scope metrics:read): this
+    """Prometheus metrics (the service admin, or device tokens with scope metrics:read): this
     process's requests, and from the database the outbox lag, delivery backlog, dead
     deliveries, timer lateness and the worker heartbeat."""
     body = generate_latest(request.app.state.metrics.registry)

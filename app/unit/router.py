@@ -41,7 +41,7 @@ def create_unit(body: GroundUnitCreate, session: SessionDep, principal: UnitMana
 
 @router.get("/{unit_id}", response_model=GroundUnitRead)
 def get_unit(unit_id: PathId, session: SessionDep, principal: UnitReader) -> GroundUnit:
-    return unit_service.get(session, principal, unit_id)
+    return unit_service.view(session, principal, unit_id)
 
 
 @router.patch("/{unit_id}", response_model=GroundUnitRead)

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit_service
 from app.auth.models import Role, User
 from app.auth.principal import Principal
 from app.db import utcnow
@@ -47,6 +48,15 @@ def get(session: Session, principal: Principal, unit_id: int) -> GroundUnit:
     return unit
 
 
+def view(session: Session, principal: Principal, unit_id: int) -> GroundUnit:
+    """A unit as ``GET /units/{id}`` shows it (with its phone); the read is audited."""
+    unit = get(session, principal, unit_id)
+    audit_service.record_read(
+        session, resource_type="ground_units", resource_id=unit.id, jurisdiction_id=unit.station_id
+    )
+    return unit
+
+
 def list_visible(
     session: Session,
     principal: Principal,
@@ -55,9 +65,16 @@ def list_visible(
     limit: int,
     offset: int,
 ) -> tuple[Sequence[GroundUnit], int]:
-    return GroundUnitRepository(session).list_under(
+    rows, total = GroundUnitRepository(session).list_under(
         principal.jurisdiction_path, status=status, limit=limit, offset=offset
     )
+    audit_service.record_read(
+        session,
+        resource_type="ground_units",
+        resource_id=None,
+        detail={"ids": [row.id for row in rows]},
+    )
+    return rows, total
 
 
 def _check_user(session: Session, user_id: int, station: Jurisdiction) -> None:

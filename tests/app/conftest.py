@@ -15,7 +15,14 @@ from app.main import create_app
 from app.migrate import upgrade
 from app.seed import seed_demo
 from tests.dbtemplate import TemplateDatabase
-from tests.factories import TEST_SECRET, World, access_token, load_world, seed_other_district
+from tests.factories import (
+    TEST_AUDIT_KEY,
+    TEST_SECRET,
+    World,
+    access_token,
+    load_world,
+    seed_other_district,
+)
 
 ROLE_USERS = {
     "admin": "admin",
@@ -24,6 +31,7 @@ ROLE_USERS = {
     "station_officer": "officer",
     "ground_unit": "unit",
     "grid_worker": "gridworker",
+    "service_admin": "service",
 }
 
 
@@ -34,6 +42,7 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TemplateDa
     upgrade(url)
     audit_service.install_listener()
     engine = make_engine(url)
+    audit_service.use_key(engine, TEST_AUDIT_KEY)
     with session_scope(make_sessionmaker(engine)) as session:
         audit_service.set_actor(session, audit_service.Actor("test-seed", "system"))
         seed_demo(session)
@@ -56,6 +65,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         var_dir=tmp_path / "var",
         secret_key=TEST_SECRET,
+        audit_key=TEST_AUDIT_KEY,
         log_json=False,
         log_level="WARNING",
     )

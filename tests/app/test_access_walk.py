@@ -18,11 +18,13 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit_service
 from app.auth.deps import access_rule_of
 from app.auth.models import Role
 from app.auth.principal import AccessRule
 from app.config import Settings
 from app.detection_job.models import DetectionJob, DetectionJobSource
+from app.jurisdiction.models import Jurisdiction
 from app.main import create_app
 from app.sortie.models import Sortie
 from tests.app.conftest import ROLE_USERS, Auth
@@ -30,8 +32,10 @@ from tests.factories import (
     DEMO_METRICS_TOKEN,
     DEMO_UNIT_TOKEN,
     OTHER_SQUARE,
+    TEST_AUDIT_KEY,
     TEST_SECRET,
     World,
+    access_token,
     load_world,
 )
 
@@ -64,7 +68,14 @@ def _rule(route: APIRoute) -> AccessRule | None:
 
 def _route_table() -> list[tuple[str, str, APIRoute]]:
     """Every route the app serves (routers flattened), with its HTTP methods."""
-    app = create_app(Settings(database_url="sqlite://", secret_key=TEST_SECRET, log_json=False))
+    app = create_app(
+        Settings(
+            database_url="sqlite://",
+            secret_key=TEST_SECRET,
+            audit_key=TEST_AUDIT_KEY,
+            log_json=False,
+        )
+    )
     table = []
     for context in iter_route_contexts(app.routes):
         route = context.original_route
@@ -431,7 +442,14 @@ def test_other_jurisdictions_are_out_of_reach(
 
 
 def test_the_walk_covers_every_documented_operation() -> None:
-    app = create_app(Settings(database_url="sqlite://", secret_key=TEST_SECRET, log_json=False))
+    app = create_app(
+        Settings(
+            database_url="sqlite://",
+            secret_key=TEST_SECRET,
+            audit_key=TEST_AUDIT_KEY,
+            log_json=False,
+        )
+    )
     documented = {
         (method.upper(), path)
         for path, operations in app.openapi()["paths"].items()
@@ -443,3 +461,47 @@ def test_the_walk_covers_every_documented_operation() -> None:
 
 def test_every_role_has_a_demo_user() -> None:
     assert set(ROLE_USERS) == {role.value for role in Role}
+
+
+# The audit log (issue 17): rows of two districts; each admin reads only their own, the
+# service admin reads all of them (service-wide rows too); metrics and verify are service-wide.
+SERVICE_WIDE_ROUTES = {("GET", "/metrics"), ("GET", "/audit/verify")}
+
+
+def test_service_wide_routes_admit_the_service_admin_only() -> None:
+    for method, path, route in ROUTES:
+        if (method, path) in SERVICE_WIDE_ROUTES:
+            rule = _rule(route)
+            assert rule is not None
+            assert rule.roles == {Role.service_admin}, path
+
+
+def test_the_audit_log_shows_each_district_admin_only_their_district(
+    client: TestClient, world: World, auth: Auth, session: Session
+) -> None:
+    other_admin = {"Authorization": f"Bearer {access_token(world.user_ids['other-admin'])}"}
+    for headers in (auth.role("admin"), other_admin):
+        assert client.get("/units", headers=headers).status_code == 200
+        assert client.get("/persons", headers=headers).status_code == 200
+    audit_service.record(session, action="maintenance", resource_type="service")
+    session.commit()
+
+    def seen(headers: dict[str, str]) -> list[dict[str, Any]]:
+        response = client.get("/audit/events?limit=500", headers=headers)
+        assert response.status_code == 200, response.text
+        return list(response.json()["items"])
+
+    def district_of(jurisdiction_id: int | None) -> int | None:
+        if jurisdiction_id is None:
+            return None
+        path = session.get(Jurisdiction, jurisdiction_id)
+        assert path is not None
+        return int(path.path.strip("/").split("/")[0])
+
+    demo_sees = {district_of(row["jurisdiction_id"]) for row in seen(auth.role("admin"))}
+    other_sees = {district_of(row["jurisdiction_id"]) for row in seen(other_admin)}
+    service_sees = {district_of(row["jurisdiction_id"]) for row in seen(auth.role("service_admin"))}
+
+    assert demo_sees == {world.demo}
+    assert other_sees == {world.other}
+    assert service_sees == {world.demo, world.other, None}

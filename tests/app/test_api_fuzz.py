@@ -20,13 +20,20 @@ from hypothesis import HealthCheck, given, settings
 from app.config import Settings
 from app.main import create_app
 from tests.app.conftest import ROLE_USERS, Auth
-from tests.factories import TEST_SECRET
+from tests.factories import TEST_AUDIT_KEY, TEST_SECRET
 
 EXAMPLES = int(os.environ.get("WATERGUARD_FUZZ_EXAMPLES", "8"))
 
 
 def _operation_labels() -> list[str]:
-    app = create_app(Settings(database_url="sqlite://", secret_key=TEST_SECRET, log_json=False))
+    app = create_app(
+        Settings(
+            database_url="sqlite://",
+            secret_key=TEST_SECRET,
+            audit_key=TEST_AUDIT_KEY,
+            log_json=False,
+        )
+    )
     return [
         f"{method.upper()} {path}"
         for path, operations in app.openapi()["paths"].items()

@@ -13,6 +13,7 @@ from app.cli import cli
 from app.config import get_settings
 from app.db import make_engine
 from tests.dbtemplate import TemplateDatabase
+from tests.factories import TEST_AUDIT_KEY
 
 runner = CliRunner()
 
@@ -22,6 +23,7 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str) 
     monkeypatch.setenv("WATERGUARD_DATABASE_URL", database_url)
     monkeypatch.setenv("WATERGUARD_VAR_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("WATERGUARD_LOG_JSON", "false")
+    monkeypatch.setenv("WATERGUARD_AUDIT_KEY", TEST_AUDIT_KEY)  # the key the seed chained with
     get_settings.cache_clear()
     yield database_url
     get_settings.cache_clear()
@@ -92,7 +94,7 @@ def test_migrate_then_seed_on_an_empty_database(empty_database: str) -> None:
             for table in ("jurisdictions", "ground_units", "grid_workers", "users")
         }
     engine.dispose()
-    assert counts == {"jurisdictions": 10, "ground_units": 4, "grid_workers": 6, "users": 6}
+    assert counts == {"jurisdictions": 10, "ground_units": 4, "grid_workers": 6, "users": 7}
 
 
 def test_create_user_reads_the_password_from_stdin(cli_env: str) -> None:

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from tests.app.alert.receiver import Receiver
 from tests.app.conftest import Auth
 from tests.app.incident.conftest import Reporter
-from tests.factories import TEST_SECRET, World
+from tests.factories import TEST_AUDIT_KEY, TEST_SECRET, World
 
 
 def _start_worker(database_url: str, tmp_path: Path) -> subprocess.Popen[bytes]:
@@ -23,6 +23,7 @@ def _start_worker(database_url: str, tmp_path: Path) -> subprocess.Popen[bytes]:
         **os.environ,
         "WATERGUARD_DATABASE_URL": database_url,
         "WATERGUARD_SECRET_KEY": TEST_SECRET,
+        "WATERGUARD_AUDIT_KEY": TEST_AUDIT_KEY,
         "WATERGUARD_VAR_DIR": str(tmp_path / "var"),
         "WATERGUARD_DELIVERY_LEASE_S": "1",
         "WATERGUARD_WORKER_POLL_S": "0.1",
