@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1, le=100)
     login_lockout_s: int = Field(default=900, ge=1, le=86_400)
     login_rate_per_minute: int = Field(default=30, ge=1, le=10_000)
+    # Request bodies: JSON routes; upload routes have their own limits (app.main.body_limits).
+    max_json_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024**2)
     log_level: str = "INFO"
     log_json: bool = True
     # Incidents, alerts and follow-up (issue 6).
