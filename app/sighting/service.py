@@ -99,6 +99,7 @@ def ingest(
         distance_limit_m=distance_limit_m,
         window_s=window_s,
         zone=zone,
+        device_key=principal.reporter_key if principal.kind == "device" else None,
     )
     sighting = repo.add(
         Sighting(
