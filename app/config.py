@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     # Reverse proxies whose X-Forwarded-For/-Proto are believed (comma-separated addresses
     # or CIDR ranges, e.g. the compose network); empty: the peer address is the client.
     trusted_proxies: str = ""
+    # Request bodies: JSON routes; upload routes have their own limits (app.main.body_limits).
+    max_json_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024**2)
     log_level: str = "INFO"
     log_json: bool = True
     # Incidents, alerts and follow-up (issue 6).

@@ -12,19 +12,29 @@ from app.alert.router import webhook_router
 from app.audit import service as audit_service
 from app.audit.router import router as audit_router
 from app.auth.router import router as auth_router
+from app.body_limit import (
+    FORM_ALLOWANCE_BYTES,
+    BodyLimit,
+    BodyRule,
+    BodyTooLarge,
+    answer_body_too_large,
+    route_rule,
+)
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
-from app.detection_job.router import UploadSizeGuard
+from app.detection_job.router import FORM_ALLOWANCE_BYTES as VIDEO_FORM_ALLOWANCE_BYTES
 from app.detection_job.router import router as detection_job_router
 from app.drone.router import router as drone_router
-from app.errors import install_handlers
+from app.errors import ErrorEnvelope, install_handlers
 from app.gridworker.router import router as gridworker_router
 from app.health.router import router as health_router
+from app.incident import media
 from app.incident.router import evidence_router
 from app.incident.router import library_router as warning_library_router
 from app.incident.router import policy_router as escalation_policy_router
 from app.incident.router import router as incident_router
 from app.jurisdiction.router import router as jurisdiction_router
+from app.mission import service as mission_service
 from app.mission.router import router as mission_router
 from app.nostore import NoStoreForCredentials
 from app.observability import Metrics, configure_logging, request_middleware
@@ -33,9 +43,11 @@ from app.report.router import router as report_router
 from app.schedule.router import router as schedule_router
 from app.sighting.router import router as sighting_router
 from app.sortie import live as sortie_live
+from app.sortie import service as sortie_service
 from app.sortie.router import router as sortie_router
 from app.stats.router import router as stats_router
 from app.unit.router import router as unit_router
+from app.waterway import service as waterway_service
 from app.waterway.router import router as waterway_router
 from app.web.router import router as web_router
 from app.worker import embedded_lifespan
@@ -77,6 +89,35 @@ ROUTERS: tuple[APIRouter, ...] = (
 )
 
 
+def body_limits(settings: Settings) -> tuple[BodyRule, ...]:
+    """The routes whose bodies are files, each with its own limit (file + form allowance);
+    every other route takes ``MAX_JSON_BODY_BYTES``. A new upload route belongs here
+    (``tests/security/test_body_limits.py`` finds upload routes missing from it)."""
+    return (
+        route_rule(
+            "POST",
+            "/sorties/{sortie_id}/detection-jobs",
+            settings.detection_max_upload_bytes + VIDEO_FORM_ALLOWANCE_BYTES,
+            error="VideoTooLarge",
+            what="videos",
+        ),
+        route_rule(
+            "POST", "/waterways/import", waterway_service.MAX_UPLOAD_BYTES + FORM_ALLOWANCE_BYTES
+        ),
+        route_rule(
+            "POST", "/missions/import", mission_service.MAX_ROUTE_BYTES + FORM_ALLOWANCE_BYTES
+        ),
+        route_rule(
+            "POST", "/sorties/{sortie_id}/srt", sortie_service.MAX_SRT_BYTES + FORM_ALLOWANCE_BYTES
+        ),
+        route_rule(
+            "POST",
+            "/incidents/{incident_id}/evidence",
+            media.MAX_UPLOAD_BYTES + FORM_ALLOWANCE_BYTES,
+        ),
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, json_lines=settings.log_json)
@@ -90,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         lifespan=embedded_lifespan,
+        responses={413: {"model": ErrorEnvelope, "description": "The body is over its limit"}},
     )
     engine = make_engine(settings.database_url)
     app.state.settings = settings
@@ -98,7 +140,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     audit_service.use_key(engine, settings.resolved_audit_key())
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.metrics = Metrics()
-    app.add_middleware(UploadSizeGuard, settings=settings)
+    app.add_middleware(
+        BodyLimit, default_bytes=settings.max_json_body_bytes, rules=body_limits(settings)
+    )
     app.add_middleware(NoStoreForCredentials)
     app.middleware("http")(request_middleware(app.state.metrics))
     if settings.trusted_proxies:
@@ -106,6 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # audits or limits by it. Only these proxies' X-Forwarded-For is believed.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     install_handlers(app)
+    app.add_exception_handler(BodyTooLarge, answer_body_too_large)
     for router in ROUTERS:
         app.include_router(router)
     docs.install(app)

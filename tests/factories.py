@@ -267,6 +267,7 @@ def seed_other_incident(
             lat=39.905,
             seen_at=now,
             reported_by="user:other-admin",
+            reporter_key="user:other-admin",
         )
     )
     session.add(

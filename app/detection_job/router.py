@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from pydantic import AwareDatetime
-from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.config import Settings, SettingsDep
+from app.config import SettingsDep
 from app.db import SessionDep, utcnow
 from app.detection_job import service as detection_job_service
 from app.detection_job.models import DetectionJob
@@ -20,7 +17,7 @@ from app.detection_job.schemas import (
     Fps,
     TilePx,
 )
-from app.errors import ERROR_RESPONSES, ErrorEnvelope, envelope
+from app.errors import ERROR_RESPONSES, ErrorEnvelope
 from app.schemas import Limit, Offset, Page, PathId
 
 router = APIRouter(tags=["detection-jobs"], responses=ERROR_RESPONSES)
@@ -31,44 +28,9 @@ UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-UPLOAD_PATH = re.compile(r"^/sorties/[^/]+/detection-jobs/?$")
-#: Room in a multipart body for the SRT, the form fields and the part headers.
+#: Room in a multipart body for the SRT, the form fields and the part headers
+#: (``app.main.body_limits`` adds it to the video limit for this route).
 FORM_ALLOWANCE_BYTES = detection_job_service.MAX_SRT_BYTES + 1024 * 1024
-
-
-class UploadSizeGuard:
-    """ASGI middleware: refuse a video upload whose declared size is over the limit with a 413
-    before its body is read (the service also counts the bytes, for bodies sent without a
-    Content-Length).
-
-    A plain ASGI class, not an ``@app.middleware("http")`` function: those wrap every request
-    (the telemetry stream's too) in a task and stream, and only upload POSTs concern this one.
-    """
-
-    def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
-        self.app = app
-        self.limit_bytes = settings.detection_max_upload_bytes + FORM_ALLOWANCE_BYTES
-        self.limit_mib = settings.detection_max_upload_bytes / 1024**2
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] == "http"
-            and scope["method"] == "POST"
-            and UPLOAD_PATH.match(scope["path"])
-        ):
-            declared = Headers(scope=scope).get("content-length", "")
-            if declared.isdigit() and int(declared) > self.limit_bytes:
-                refused = detection_job_service.VideoTooLarge
-                response = envelope(
-                    refused.__name__,
-                    f"the upload is {int(declared)} bytes; "
-                    f"videos may be at most {self.limit_mib:.0f} MiB",
-                    refused.status_code,
-                    headers={"Connection": "close"},
-                )
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
 
 
 @router.post(

@@ -343,6 +343,7 @@ def job_principal(session: Session, job: DetectionJob) -> Principal:
         scopes=frozenset({DeviceScope.detections_write.value}),
         jurisdiction_id=job.station_id,
         jurisdiction_path=DetectionJobRepository(session).station_path(job.station_id),
+        reporter=f"job:{job.id}",
     )
 
 
@@ -633,6 +634,10 @@ def store_sighting(
         )
     except sighting_service.SightingTimeRefused:
         return Stored.too_old, 0
+    except sighting_service.SightingIdReused:
+        # The job's own key with other facts (a re-run of a stream starts at another time):
+        # reported before, so nothing is reported twice and the job goes on.
+        return Stored.known, 0
     if not created:
         return Stored.known, 0
     stored = 0

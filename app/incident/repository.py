@@ -187,6 +187,16 @@ class IncidentRepository:
     def get_evidence(self, evidence_id: int) -> Evidence | None:
         return self.session.get(Evidence, evidence_id)
 
+    def opened_by(self, incident_id: int) -> str | None:
+        """The reporter key of the incident's first sighting."""
+        query = (
+            select(Sighting.reporter_key)
+            .where(Sighting.incident_id == incident_id)
+            .order_by(Sighting.id)
+            .limit(1)
+        )
+        return self.session.scalar(query)
+
     def sighting_incident(self, sighting_id: int) -> int | None:
         return self.session.scalar(select(Sighting.incident_id).where(Sighting.id == sighting_id))
 

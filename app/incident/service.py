@@ -78,6 +78,10 @@ class IncidentOutcomeConflict(Conflict):
     pass
 
 
+class ClearRefused(Forbidden):
+    pass
+
+
 class NotDispatchedToYou(Forbidden):
     pass
 
@@ -330,8 +334,12 @@ def attach_sighting(
     distance_limit_m: float,
     window_s: int,
     zone: ZoneInfo,
+    device_key: str | None = None,
 ) -> Incident:
-    """Group a sighting into an open incident nearby, or open a new one."""
+    """Group a sighting into an open incident nearby, or open a new one.
+
+    ``device_key``: the reporter key when a device reports; its "left the water" clears the
+    incident only where ``device_clear_refusal`` allows."""
     district_id = district_id_of(station.path)
     incident = find_group(
         session,
@@ -394,14 +402,18 @@ def attach_sighting(
         else {"people": facts.people_count, "severity": incident.severity, "was": before},
     )
     if facts.has_left_water and incident.state in {IncidentState.detected, IncidentState.warned}:
-        _move(
-            session,
-            incident,
-            IncidentState.cleared,
-            actor=actor,
-            now=now,
-            detail={"reason": "the tracked people left the water"},
-        )
+        if (
+            device_key is None
+            or device_clear_refusal(session, incident, reporter_key=device_key) is None
+        ):
+            _move(
+                session,
+                incident,
+                IncidentState.cleared,
+                actor=actor,
+                now=now,
+                detail={"reason": "the tracked people left the water"},
+            )
     elif incident.state == IncidentState.warned and incident.last_warned_at is not None:
         grace = policy_for(session, incident.district_id).warning_grace_s
         if facts.seen_at - incident.last_warned_at >= timedelta(seconds=grace):
@@ -458,9 +470,26 @@ def warn(
     return warning
 
 
+def device_clear_refusal(session: Session, incident: Incident, *, reporter_key: str) -> str | None:
+    """Why a device may not clear this incident, or None: a device clears only an incident its
+    own sighting opened, and never a critical one (an officer's call)."""
+    if incident.severity == Severity.critical:
+        return "a critical incident is cleared by an officer, not a device"
+    if IncidentRepository(session).opened_by(incident.id) != reporter_key:
+        return "a device clears only the incidents its own sightings opened"
+    return None
+
+
 def clear(session: Session, principal: Principal, incident_id: int, now: datetime) -> Incident:
-    """The people left the water after the warning (or before it)."""
+    """The people left the water after the warning (or before it).
+
+    A device (a drone's token) may clear only an incident its own sighting opened, and never
+    a critical one: those are an officer's call."""
     incident = get(session, principal, incident_id)
+    if principal.kind == "device":
+        refusal = device_clear_refusal(session, incident, reporter_key=principal.reporter_key)
+        if refusal is not None:
+            raise ClearRefused(refusal)
     if incident.state == IncidentState.cleared:
         return incident
     _move(session, incident, IncidentState.cleared, actor=principal.actor_name, now=now)

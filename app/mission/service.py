@@ -5,12 +5,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from shapely.geometry import LineString
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.auth.principal import Principal
 from app.config import Settings
 from app.drone import service as drone_service
-from app.errors import NotFound, Unprocessable
+from app.errors import Conflict, NotFound, Unprocessable
 from app.mission.models import Mission
 from app.mission.repository import MissionRepository
 from app.mission.schemas import PlanningLimitsIn, PlanRead, PlanRequest, SortieRead
@@ -227,8 +228,18 @@ def list_visible(
     )
 
 
+class MissionInUse(Conflict):
+    pass
+
+
 def delete(session: Session, principal: Principal, mission_id: int) -> None:
-    MissionRepository(session).delete(get(session, principal, mission_id))
+    """Remove a mission nothing was booked from (like a drone: history stays)."""
+    try:
+        MissionRepository(session).delete(get(session, principal, mission_id))
+    except IntegrityError as exc:
+        raise MissionInUse(
+            f"mission {mission_id} has sorties or patrol schedules on record; it cannot be deleted"
+        ) from exc
 
 
 # --- export and import ----------------------------------------------------------------------

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
@@ -12,9 +12,14 @@ class Sighting(Base):
     """One tracked person (or group) seen in the water during a sortie."""
 
     __tablename__ = "sightings"
+    # The producer's idempotency key is its own: one reporter's client_id never meets
+    # another's (another district cannot take a detection job's ids).
+    __table_args__ = (UniqueConstraint("reporter_key", "client_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    #: Who reported it, by id: ``user:<id>``, ``device:<id>`` or ``job:<id>``.
+    reporter_key: Mapped[str] = mapped_column(String(64))
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
     station_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"), index=True)
     sortie_ref: Mapped[str | None] = mapped_column(String(64), default=None)

@@ -15,8 +15,12 @@ class SightingRepository:
     def get(self, sighting_id: int) -> Sighting | None:
         return self.session.get(Sighting, sighting_id)
 
-    def get_by_client_id(self, client_id: str) -> Sighting | None:
-        return self.session.scalar(select(Sighting).where(Sighting.client_id == client_id))
+    def get_by_client_id(self, reporter_key: str, client_id: str) -> Sighting | None:
+        return self.session.scalar(
+            select(Sighting).where(
+                Sighting.reporter_key == reporter_key, Sighting.client_id == client_id
+            )
+        )
 
     def of_incident(self, incident_id: int) -> Sequence[Sighting]:
         query = select(Sighting).where(Sighting.incident_id == incident_id).order_by(Sighting.id)

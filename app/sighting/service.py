@@ -24,7 +24,25 @@ class SightingTimeRefused(Unprocessable):
 
 
 class SightingIdReused(Conflict):
-    pass
+    """The caller sent a client_id it used before, with different facts. Keys are the
+    caller's own (scoped to its reporter key), so this never concerns another reporter."""
+
+
+def _is_replay(existing: Sighting, data: SightingCreate) -> bool:
+    """The same facts as the stored sighting (``jurisdiction_id`` routed the first one and is
+    not stored: the stored sighting says where it went)."""
+    return (
+        existing.lon == data.lon
+        and existing.lat == data.lat
+        and existing.seen_at == data.seen_at
+        and existing.people_count == data.people_count
+        and existing.is_deep_water == data.is_deep_water
+        and existing.is_suspected_minor == data.is_suspected_minor
+        and existing.has_left_water == data.has_left_water
+        and existing.confidence == data.confidence
+        and existing.sortie_ref == data.sortie_ref
+        and existing.track_id == data.track_id
+    )
 
 
 def ingest(
@@ -37,15 +55,22 @@ def ingest(
     window_s: int,
     zone: ZoneInfo,
 ) -> tuple[Sighting, bool]:
-    """Store a sighting and group it into an incident. Returns (sighting, created)."""
-    repo = SightingRepository(session)
-    existing = repo.get_by_client_id(data.client_id)
-    if existing is not None:
-        if existing.reported_by != principal.actor_name:
-            raise SightingIdReused(f"client_id {data.client_id!r} was used by another reporter")
-        return existing, False
+    """Store a sighting and group it into an incident. Returns (sighting, created).
+
+    ``client_id`` is the reporter's idempotency key, scoped to ``principal.reporter_key``:
+    the same key with the same facts answers the stored sighting; with other facts, 409.
+    """
     if data.seen_at.tzinfo is None:
         raise SightingTimeRefused("seen_at must carry a time zone (UTC)")
+    repo = SightingRepository(session)
+    existing = repo.get_by_client_id(principal.reporter_key, data.client_id)
+    if existing is not None:
+        if not _is_replay(existing, data):
+            raise SightingIdReused(
+                f"client_id {data.client_id!r} was already used for a different sighting; "
+                "a new sighting needs a new client_id"
+            )
+        return existing, False
     if data.seen_at > now + MAX_AHEAD or data.seen_at < now - MAX_AGE:
         raise SightingTimeRefused(f"seen_at {data.seen_at.isoformat()} is too far from now")
     waterway = waterway_service.locate(session, principal, lon=data.lon, lat=data.lat)
@@ -74,6 +99,7 @@ def ingest(
         distance_limit_m=distance_limit_m,
         window_s=window_s,
         zone=zone,
+        device_key=principal.reporter_key if principal.kind == "device" else None,
     )
     sighting = repo.add(
         Sighting(
@@ -91,6 +117,7 @@ def ingest(
             has_left_water=data.has_left_water,
             confidence=data.confidence,
             reported_by=principal.actor_name,
+            reporter_key=principal.reporter_key,
         )
     )
     return sighting, True

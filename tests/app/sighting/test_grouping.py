@@ -76,9 +76,9 @@ def test_replaying_a_sighting_returns_the_stored_one(
         headers=auth.role("operator"),
         json={
             "client_id": "replayed-sighting-1",
-            "lon": 1.0,
-            "lat": 1.0,
-            "seen_at": minutes_ago(0),
+            "lon": first["lon"],
+            "lat": first["lat"],
+            "seen_at": first["seen_at"],
         },
     )
 

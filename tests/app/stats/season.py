@@ -110,6 +110,7 @@ def make_sighting(
         is_deep_water=deep,
         is_suspected_minor=minor,
         reported_by="test",
+        reporter_key="test",
     )
     session.add(sighting)
     session.flush()
