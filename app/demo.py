@@ -233,6 +233,7 @@ class Demo:
                     name=MISSION_NAME,
                     limits=PlanningLimitsIn(altitude_m=ALTITUDE_M, hover_s=30.0),
                 ),
+                settings=self.settings,
             )
         return mission, drone
 

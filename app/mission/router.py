@@ -6,6 +6,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
 
+from app.config import SettingsDep
 from app.db import SessionDep
 from app.errors import ERROR_RESPONSES
 from app.mission import service as mission_service
@@ -48,14 +49,18 @@ def list_missions(
 
 
 @router.post("/preview", response_model=PlanRead)
-def preview_mission(body: PlanRequest, session: SessionDep, principal: MissionPlanner) -> PlanRead:
+def preview_mission(
+    body: PlanRequest, session: SessionDep, principal: MissionPlanner, settings: SettingsDep
+) -> PlanRead:
     """Plan without saving: the figures, sorties and route to look at before committing."""
-    return mission_service.preview(session, principal, body)
+    return mission_service.preview(session, principal, body, settings=settings)
 
 
 @router.post("", response_model=MissionRead, status_code=201)
-def plan_mission(body: PlanRequest, session: SessionDep, principal: MissionPlanner) -> Mission:
-    return mission_service.create(session, principal, body)
+def plan_mission(
+    body: PlanRequest, session: SessionDep, principal: MissionPlanner, settings: SettingsDep
+) -> Mission:
+    return mission_service.create(session, principal, body, settings=settings)
 
 
 @router.post("/import", response_model=MissionRead, status_code=201)

@@ -8,8 +8,10 @@ from shapely.geometry import LineString
 from sqlalchemy.orm import Session
 
 from app.auth.principal import Principal
+from app.config import Settings
 from app.drone import service as drone_service
 from app.errors import NotFound, Unprocessable
+from app.mission.budget import PlanningFailed, PlanningTooComplex, plan_within_budget
 from app.mission.models import Mission
 from app.mission.repository import MissionRepository
 from app.mission.schemas import PlanRead, PlanRequest, SortieRead
@@ -28,7 +30,6 @@ from missions import (
     PlanningLimits,
     coverage_ratio,
     export_route,
-    plan_patrol,
     read_dji_kmz,
     read_geojson_route,
     read_qgc_plan,
@@ -46,6 +47,10 @@ class MissionNotFound(NotFound):
 
 
 class MissionNotPlannable(Unprocessable):
+    pass
+
+
+class PlanTooComplex(Unprocessable):
     pass
 
 
@@ -94,7 +99,9 @@ def _launch(waterway: Waterway, name: str | None) -> LonLat | None:
     raise MissionNotPlannable(f"waterway has no launch point {name!r} (known: {known})")
 
 
-def _plan(session: Session, waterway: Waterway, request: PlanRequest) -> PatrolPlan:
+def _plan(
+    session: Session, waterway: Waterway, request: PlanRequest, settings: Settings
+) -> PatrolPlan:
     drone = drone_service.profile(request.drone_model_id)
     try:
         limits = _limits(request)
@@ -103,8 +110,9 @@ def _plan(session: Session, waterway: Waterway, request: PlanRequest) -> PatrolP
     _guard_size(waterway, limits)
     zones = waterway_service.no_fly_zones_for(session, waterway, at=request.flies_at)
     try:
-        return plan_patrol(
-            waterway_service.as_core(waterway),
+        return plan_within_budget(
+            settings.planning_budget_s,
+            waterway=waterway_service.as_core(waterway),
             pattern=request.pattern,
             drone=drone,
             limits=limits,
@@ -112,7 +120,9 @@ def _plan(session: Session, waterway: Waterway, request: PlanRequest) -> PatrolP
             at=request.flies_at,
             launch=_launch(waterway, request.launch_point),
         )
-    except (MissionsError, ValueError) as exc:
+    except PlanningTooComplex as exc:
+        raise PlanTooComplex(str(exc)) from exc
+    except PlanningFailed as exc:
         raise MissionNotPlannable(str(exc)) from exc
 
 
@@ -141,15 +151,19 @@ def _plan_read(name: str, waterway_id: int, plan: PatrolPlan) -> PlanRead:
     )
 
 
-def preview(session: Session, principal: Principal, request: PlanRequest) -> PlanRead:
+def preview(
+    session: Session, principal: Principal, request: PlanRequest, *, settings: Settings
+) -> PlanRead:
     waterway = waterway_service.get(session, principal, request.waterway_id)
-    plan = _plan(session, waterway, request)
+    plan = _plan(session, waterway, request, settings)
     return _plan_read(request.name or f"{waterway.name} {request.pattern}", waterway.id, plan)
 
 
-def create(session: Session, principal: Principal, request: PlanRequest) -> Mission:
+def create(
+    session: Session, principal: Principal, request: PlanRequest, *, settings: Settings
+) -> Mission:
     waterway = waterway_service.get(session, principal, request.waterway_id)
-    plan = _plan(session, waterway, request)
+    plan = _plan(session, waterway, request, settings)
     read = _plan_read(request.name or f"{waterway.name} {request.pattern}", waterway.id, plan)
     return MissionRepository(session).add(
         Mission(
