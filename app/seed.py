@@ -76,6 +76,18 @@ STATIONS = [
     ),
 ]
 
+# Station areas are illustrative squares around each station, except Jijiang's, which holds
+# its whole Yangtze reach (a river is patrolled by the station on its bank): waters and
+# no-fly zones must lie in their station's area (issue 13).
+STATION_BOUNDARIES: dict[str, dict[str, object]] = {
+    "demo-jijiang": {
+        "type": "Polygon",
+        "coordinates": [
+            [[106.2, 29.255], [106.3, 29.255], [106.3, 29.305], [106.2, 29.305], [106.2, 29.255]]
+        ],
+    },
+}
+
 UNITS = [
     ("巡逻一组", "JJ-01", "demo-jijiang", 106.260, 29.291),
     ("巡逻二组", "JJ-02", "demo-jijiang", 106.255, 29.288),
@@ -256,7 +268,7 @@ def seed_demo(session: Session) -> list[DemoLogin]:
             kind=JurisdictionKind.station,
             name_zh=zh,
             name_en=en,
-            boundary=_square(lon, lat, 0.03),
+            boundary=STATION_BOUNDARIES.get(code) or _square(lon, lat, 0.03),
         )
         by_code[code] = station
         for c_code, c_zh, c_en, c_lon, c_lat in communities:

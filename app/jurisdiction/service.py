@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
+from shapely import box
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
 from app.auth.principal import Principal
@@ -141,3 +145,33 @@ def update(
         jurisdiction.boundary = data.boundary.checked() if data.boundary else None
     session.flush()
     return jurisdiction
+
+
+# --- areas ------------------------------------------------------------------------------------
+
+_M_PER_DEG_LAT = 111_320.0
+
+
+def near_box(geometry_lonlat: BaseGeometry, distance_m: float) -> BaseGeometry:
+    """The lon/lat bounding box of ``geometry_lonlat`` grown by at least ``distance_m``: a
+    cheap first test that needs no projection (far-away shapes cannot be projected into
+    one local UTM zone)."""
+    minx, miny, maxx, maxy = geometry_lonlat.bounds
+    dlat = distance_m / _M_PER_DEG_LAT
+    coslat = max(math.cos(math.radians(max(abs(miny), abs(maxy)) + dlat)), 0.01)
+    dlon = min(distance_m / (_M_PER_DEG_LAT * coslat), 360.0)
+    return box(minx - dlon, max(miny - dlat, -90.0), maxx + dlon, min(maxy + dlat, 90.0))
+
+
+def boundary_of(
+    session: Session, jurisdiction: Jurisdiction
+) -> tuple[Jurisdiction, BaseGeometry] | None:
+    """The recorded area of ``jurisdiction``: its own boundary, else its nearest ancestor's
+    (a station without one falls back to its district); ``None`` when none is recorded."""
+    repo = JurisdictionRepository(session)
+    ids = [int(part) for part in jurisdiction.path.strip("/").split("/") if part]
+    for jurisdiction_id in reversed(ids or [jurisdiction.id]):
+        found = jurisdiction if jurisdiction_id == jurisdiction.id else repo.get(jurisdiction_id)
+        if found is not None and found.boundary:
+            return found, shape(found.boundary)
+    return None

@@ -12,6 +12,7 @@ from app.auth.principal import Principal
 from app.config import Settings
 from app.drone import service as drone_service
 from app.errors import Conflict, NotFound, Unprocessable
+from app.mission.budget import PlanningFailed, PlanningTooComplex, plan_within_budget
 from app.mission.models import Mission
 from app.mission.repository import MissionRepository
 from app.mission.schemas import PlanningLimitsIn, PlanRead, PlanRequest, SortieRead
@@ -34,7 +35,6 @@ from missions import (
     coverage_ratio,
     export_route,
     import_route_file,
-    plan_patrol,
     read_geojson_route,
     write_geojson,
 )
@@ -49,6 +49,10 @@ class MissionNotFound(NotFound):
 
 
 class MissionNotPlannable(Unprocessable):
+    pass
+
+
+class PlanTooComplex(Unprocessable):
     pass
 
 
@@ -138,8 +142,9 @@ def _plan(
     _guard_size(waterway, limits)
     zones = waterway_service.no_fly_zones_for(session, waterway, at=request.flies_at)
     try:
-        return plan_patrol(
-            waterway_service.as_core(waterway),
+        return plan_within_budget(
+            settings.planning_budget_s,
+            waterway=waterway_service.as_core(waterway),
             pattern=request.pattern,
             drone=drone,
             limits=limits,
@@ -147,7 +152,9 @@ def _plan(
             at=request.flies_at,
             launch=_launch(waterway, request.launch_point),
         )
-    except (MissionsError, ValueError) as exc:
+    except PlanningTooComplex as exc:
+        raise PlanTooComplex(str(exc)) from exc
+    except PlanningFailed as exc:
         raise MissionNotPlannable(str(exc)) from exc
 
 

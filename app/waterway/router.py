@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 
+from app.config import Settings, SettingsDep
 from app.db import SessionDep
 from app.errors import ERROR_RESPONSES
 from app.schemas import Id, Limit, Offset, Page, PathId
@@ -22,6 +23,13 @@ from app.waterway.schemas import (
 from missions import WaterwayKind
 
 router = APIRouter(tags=["waterways"], responses=ERROR_RESPONSES)
+
+
+def _area_limits(settings: Settings) -> dict[str, float]:
+    return {
+        "margin_m": settings.area_margin_m,
+        "unbounded_radius_m": settings.area_unbounded_radius_m,
+    }
 
 
 @router.get("/waterways", response_model=Page[WaterwayRead])
@@ -45,15 +53,16 @@ def list_waterways(
 
 @router.post("/waterways", response_model=WaterwayCreated, status_code=201)
 def create_waterway(
-    body: WaterwayCreate, session: SessionDep, principal: WaterwayEditor
+    body: WaterwayCreate, session: SessionDep, principal: WaterwayEditor, settings: SettingsDep
 ) -> WaterwayCreated:
-    return waterway_service.create(session, principal, body)
+    return waterway_service.create(session, principal, body, **_area_limits(settings))
 
 
 @router.post("/waterways/import", response_model=WaterwayImported, status_code=201)
 def import_waterways(
     session: SessionDep,
     principal: WaterwayEditor,
+    settings: SettingsDep,
     file: Annotated[UploadFile, File(description="GeoJSON, KML or KMZ with polygons")],
     station_id: Annotated[Id, Form()],
     kind: Annotated[WaterwayKind, Form()] = WaterwayKind.river_reach,
@@ -70,6 +79,7 @@ def import_waterways(
         kind=kind,
         risk_level=risk_level,
         repair=repair,
+        **_area_limits(settings),
     )
     return WaterwayImported(items=items)
 
@@ -109,9 +119,9 @@ def list_no_fly_zones(
 
 @router.post("/no-fly-zones", response_model=NoFlyZoneRead, status_code=201)
 def create_no_fly_zone(
-    body: NoFlyZoneCreate, session: SessionDep, principal: WaterwayEditor
+    body: NoFlyZoneCreate, session: SessionDep, principal: WaterwayEditor, settings: SettingsDep
 ) -> NoFlyZone:
-    return waterway_service.create_zone(session, principal, body)
+    return waterway_service.create_zone(session, principal, body, **_area_limits(settings))
 
 
 @router.get("/no-fly-zones/{no_fly_zone_id}", response_model=NoFlyZoneRead)

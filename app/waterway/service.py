@@ -4,7 +4,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import shapely
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,7 +23,7 @@ from app.geojson import (
     to_geojson,
 )
 from app.jurisdiction import service as jurisdiction_service
-from app.jurisdiction.models import JurisdictionKind
+from app.jurisdiction.models import Jurisdiction, JurisdictionKind
 from app.waterway.models import NoFlyZone, Waterway
 from app.waterway.repository import NoFlyZoneRepository, WaterwayRepository
 from app.waterway.schemas import (
@@ -166,6 +168,118 @@ def _features(
     }
 
 
+# --- the station's area ---------------------------------------------------------------------
+
+
+class OutsideArea(Unprocessable):
+    pass
+
+
+# Default area settings (the service passes WATERGUARD_AREA_MARGIN_M and
+# WATERGUARD_AREA_UNBOUNDED_RADIUS_M).
+AREA_MARGIN_M = 1_000.0
+AREA_UNBOUNDED_RADIUS_M = 50_000.0
+
+
+def _swapped(geometry: BaseGeometry) -> BaseGeometry:
+    return shapely.transform(geometry, lambda coords: coords[:, ::-1])
+
+
+def _outside_share(shape_ll: BaseGeometry, boundary_ll: BaseGeometry, margin_m: float) -> float:
+    """Share of ``shape_ll``'s area outside ``boundary_ll`` grown by ``margin_m`` (1.0 when
+    the two are nowhere near each other)."""
+    if not jurisdiction_service.near_box(boundary_ll, margin_m).intersects(shape_ll):
+        return 1.0
+    projection = LocalProjection.around(boundary_ll)
+    shape_m = projection.to_m(shape_ll)
+    allowed_m = projection.to_m(boundary_ll).buffer(margin_m)
+    if shape_m.area <= 0:
+        return 0.0 if allowed_m.covers(shape_m) else 1.0
+    return float(shape_m.difference(allowed_m).area / shape_m.area)
+
+
+def _district_extent(session: Session, jurisdiction: Jurisdiction) -> BaseGeometry | None:
+    district_path = "/" + jurisdiction.path.strip("/").split("/")[0] + "/"
+    waters, _ = WaterwayRepository(session).list_under(
+        district_path, station_id=None, limit=10_000, offset=0
+    )
+    zones, _ = NoFlyZoneRepository(session).list_under(district_path, limit=10_000, offset=0)
+    shapes = [area_from_geojson(w.area) for w in waters] + [
+        area_from_geojson(z.area) for z in zones
+    ]
+    return shapely.union_all([s.envelope for s in shapes]) if shapes else None
+
+
+def _misplaced(
+    session: Session,
+    jurisdiction: Jurisdiction,
+    shape_ll: BaseGeometry,
+    *,
+    margin_m: float,
+    unbounded_radius_m: float,
+) -> str | None:
+    """Why ``shape_ll`` does not lie in ``jurisdiction``'s area, or None when it does."""
+    found = jurisdiction_service.boundary_of(session, jurisdiction)
+    if found is not None:
+        owner, boundary = found
+        share = _outside_share(shape_ll, boundary, margin_m)
+        if share <= ZONE_OUTSIDE_TOLERANCE:
+            return None
+        return (
+            f"{share:.0%} of it lies outside the boundary of {owner.name_en} "
+            f"({owner.code}, margin {margin_m:g} m)"
+        )
+    extent = _district_extent(session, jurisdiction)
+    if extent is None:
+        return None  # nothing recorded yet: the first water defines the district's extent
+    if jurisdiction_service.near_box(extent, unbounded_radius_m).intersects(shape_ll):
+        projection = LocalProjection.around(extent)
+        distance_m = projection.to_m(extent).distance(projection.to_m(shape_ll))
+        if distance_m <= unbounded_radius_m:
+            return None
+    return (
+        f"it lies more than {unbounded_radius_m:g} m from every water and no-fly zone of the "
+        "district, which has no recorded boundary"
+    )
+
+
+def check_in_area(
+    session: Session,
+    jurisdiction: Jurisdiction,
+    shape_ll: BaseGeometry,
+    *,
+    what: str,
+    margin_m: float = AREA_MARGIN_M,
+    unbounded_radius_m: float = AREA_UNBOUNDED_RADIUS_M,
+) -> None:
+    """Refuse ``shape_ll`` unless it lies in ``jurisdiction``'s area: within the boundary
+    of the jurisdiction or of its nearest ancestor that has one (grown by ``margin_m``), or,
+    where no boundary is recorded at all, within ``unbounded_radius_m`` of the district's
+    recorded waters and no-fly zones. Swapped lon/lat is named when the swapped shape fits."""
+    limits = {"margin_m": margin_m, "unbounded_radius_m": unbounded_radius_m}
+    why = _misplaced(session, jurisdiction, shape_ll, **limits)
+    if why is None:
+        return
+    problems = [{"code": "outside_area", "message": f"{what}: {why}"}]
+    swapped = _swapped(shape_ll)
+    fits_swapped = swapped.is_valid and all(-90 <= y <= 90 for y in swapped.bounds[1::2])
+    if fits_swapped and _misplaced(session, jurisdiction, swapped, **limits) is None:
+        problems.append(
+            {
+                "code": "swapped_lon_lat",
+                "message": "with longitude and latitude swapped it would lie in the area: "
+                "send [lon, lat] (RFC 7946)",
+            }
+        )
+    raise OutsideArea(
+        {
+            "message": f"{what} does not lie in the area of {jurisdiction.name_en} "
+            f"({jurisdiction.code})",
+            "problems": problems,
+        }
+    )
+
+
 # --- waterways ------------------------------------------------------------------------------
 
 
@@ -201,12 +315,16 @@ def _created(waterway: Waterway, repairs: Sequence[GeometryProblem]) -> Waterway
     )
 
 
-def create(session: Session, principal: Principal, data: WaterwayCreate) -> WaterwayCreated:
+def create(
+    session: Session, principal: Principal, data: WaterwayCreate, **area_limits: float
+) -> WaterwayCreated:
+    """``area_limits``: ``margin_m`` and ``unbounded_radius_m`` of :func:`check_in_area`."""
     station = jurisdiction_service.get_for_assignment(
         session, principal, data.station_id, kinds={JurisdictionKind.station}
     )
     communities = _check_communities(session, principal, data.community_ids)
     area, repairs = checked_area(data.area, what="the water area", repair=data.repair)
+    check_in_area(session, station, area, what="the water area", **area_limits)
     features = _features(
         area,
         zones=data.deep_water_zones,
@@ -238,6 +356,7 @@ def import_file(
     kind: str,
     risk_level: int,
     repair: bool,
+    **area_limits: float,
 ) -> list[WaterwayCreated]:
     """Create one waterway per polygon feature of a GeoJSON/KML/KMZ file: all or nothing."""
     station = jurisdiction_service.get_for_assignment(
@@ -259,6 +378,9 @@ def import_file(
         raise InvalidWaterwayFile("the file holds no polygon")
     created = []
     stem = filename.rsplit("/", 1)[-1].rsplit(".", 1)[0][:100] or "waterway"
+    for imported in areas:
+        what = f"feature {imported.feature_index + 1} ({imported.name or 'unnamed'})"
+        check_in_area(session, station, imported.area, what=what, **area_limits)
     for imported in areas:
         features = _features(
             imported.area, zones=(), hot_spots=(), launch_points=(), centre_line=None
@@ -377,17 +499,36 @@ def as_core(waterway: Waterway) -> CoreWaterway:
     )
 
 
+# A drone of this waterway never flies further from its water than a launch point lies
+# (LAUNCH_MAX_FROM_WATER_M) plus the transit to it: zones further away take no part in
+# planning or in the exported geofence (a zone across the district only made GEOS work on
+# far-away shapes in the wrong projection).
+NO_FLY_NEAR_WATER_M = 5_000.0
+
+
 def no_fly_zones_for(
-    session: Session, waterway: Waterway, *, at: datetime | None
+    session: Session,
+    waterway: Waterway,
+    *,
+    at: datetime | None,
+    within_m: float = NO_FLY_NEAR_WATER_M,
 ) -> list[CoreNoFlyZone]:
+    """The district's no-fly zones (active at ``at``) within ``within_m`` of the water."""
     repo = WaterwayRepository(session)
     rows = NoFlyZoneRepository(session).in_district_of(repo.station_path(waterway), at=at)
-    return [
-        CoreNoFlyZone(
-            z.name, polygon_from_geojson(z.area), valid_from=z.valid_from, valid_until=z.valid_until
+    water = area_from_geojson(waterway.area)
+    near = jurisdiction_service.near_box(water, within_m)
+    projection = LocalProjection.around(water)
+    water_m = projection.to_m(water)
+    zones = []
+    for row in rows:
+        area = polygon_from_geojson(row.area)
+        if not near.intersects(area) or projection.to_m(area).distance(water_m) > within_m:
+            continue
+        zones.append(
+            CoreNoFlyZone(row.name, area, valid_from=row.valid_from, valid_until=row.valid_until)
         )
-        for z in rows
-    ]
+    return zones
 
 
 # --- no-fly zones -----------------------------------------------------------------------------
@@ -409,11 +550,14 @@ def list_zones(
     )
 
 
-def create_zone(session: Session, principal: Principal, data: NoFlyZoneCreate) -> NoFlyZone:
+def create_zone(
+    session: Session, principal: Principal, data: NoFlyZoneCreate, **area_limits: float
+) -> NoFlyZone:
     jurisdiction = jurisdiction_service.get_for_assignment(session, principal, data.jurisdiction_id)
     shape, _ = checked_area(data.area, what="the no-fly zone", repair=False)
     if not isinstance(shape, Polygon):
         raise InvalidWaterway("a no-fly zone must be one polygon")
+    check_in_area(session, jurisdiction, shape, what="the no-fly zone", **area_limits)
     return NoFlyZoneRepository(session).add(
         NoFlyZone(
             name=data.name,
