@@ -13,7 +13,7 @@ from alembic.operations import BatchOperations
 
 
 revision: str = "c6a1f05e2b19"
-down_revision: str | None = "b5d3e1a0c7f4"
+down_revision: str | None = "c6a0d17e5ec1"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
