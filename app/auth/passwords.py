@@ -25,6 +25,7 @@ DEMO_PASSWORDS = frozenset(
         "demo-officer-pass",
         "demo-unit-pass",
         "demo-grid-pass",
+        "demo-service-pass",
     }
 )
 
