@@ -33,9 +33,12 @@ DIRECT = ("jurisdiction_id", "community_id", "station_id", "district_id")
 BATCH = 1000
 
 
-def _jurisdiction(connection: sa.Connection, row: dict[str, Any]) -> int | None:
+def _jurisdiction(
+    connection: sa.Connection, tables: sa.MetaData, row: dict[str, Any]
+) -> int | None:
     from app.audit.service import _resource_jurisdiction
-    from app.auth.models import User
+
+    users = tables.tables["users"]
 
     detail = row["detail"] if isinstance(row["detail"], dict) else {}
     if row["resource_type"] == "jurisdictions" and str(row["resource_id"] or "").isdigit():
@@ -43,16 +46,15 @@ def _jurisdiction(connection: sa.Connection, row: dict[str, Any]) -> int | None:
     for key in DIRECT:
         if isinstance(detail.get(key), int):
             return int(detail[key])
-    found = _resource_jurisdiction(connection, row["resource_type"], row["resource_id"])
+    found = _resource_jurisdiction(connection, row["resource_type"], row["resource_id"], tables)
     if found is None and row["actor_kind"] == "user":
         found = connection.execute(
-            sa.select(User.jurisdiction_id).where(User.username == row["actor"])
+            sa.select(users.c.jurisdiction_id).where(users.c.username == row["actor"])
         ).scalar()
     return found
 
 
 def upgrade() -> None:
-    import app.models  # noqa: F401  (every table, for the foreign-key walk)
     from app.audit.chain import chain_hash, derive_key
     from app.audit.models import GENESIS_HASH, AuditEvent, AuditHead
     from app.audit.service import scrub_detail
@@ -65,6 +67,10 @@ def upgrade() -> None:
     if not connection.execute(sa.select(sa.func.count()).select_from(events)).scalar():
         return
     key = derive_key(get_settings().resolved_audit_key())
+    # The foreign-key walk reads the tables as they are at this revision, not as the models
+    # of a later one describe them.
+    tables = sa.MetaData()
+    tables.reflect(bind=connection)
     is_postgres = connection.dialect.name == "postgresql"
     if is_postgres:
         op.execute("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only")
@@ -84,7 +90,7 @@ def upgrade() -> None:
         for row in rows:
             row["detail"] = scrub_detail(row["resource_type"], row["detail"])
             if row["jurisdiction_id"] is None:
-                row["jurisdiction_id"] = _jurisdiction(connection, row)
+                row["jurisdiction_id"] = _jurisdiction(connection, tables, row)
             row["prev_hash"] = prev
             row["hash"] = prev = chain_hash(key, prev, row)
             connection.execute(

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Table, insert, inspect, select, update
+from sqlalchemy import MetaData, Table, insert, inspect, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, UOWTransaction
 
@@ -116,8 +116,8 @@ def _table(model: type[Base]) -> Table:
     return table
 
 
-def _table_named(name: str) -> Table | None:
-    table = Base.metadata.tables.get(name)
+def _table_named(name: str, metadata: MetaData | None = None) -> Table | None:
+    table = (metadata or Base.metadata).tables.get(name)
     return table if isinstance(table, Table) else None
 
 
@@ -178,10 +178,14 @@ def _jurisdiction_of_row(
 
 
 def _resource_jurisdiction(
-    connection: Connection, resource_type: str, resource_id: str | None
+    connection: Connection,
+    resource_type: str,
+    resource_id: str | None,
+    metadata: MetaData | None = None,
 ) -> int | None:
-    """The jurisdiction of the row ``resource_type``/``resource_id`` names, if it is one."""
-    table = _table_named(resource_type)
+    """The jurisdiction of the row ``resource_type``/``resource_id`` names, if it is one
+    (tables from ``metadata``: the models', or those a migration reflected)."""
+    table = _table_named(resource_type, metadata)
     if table is None or resource_id is None or not resource_id.isdigit():
         return None
     primary = list(table.primary_key.columns)
