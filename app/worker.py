@@ -74,12 +74,14 @@ class Worker:
                 lease_s=self.settings.delivery_lease_s,
                 pool=self.pool,
                 rng=self.rng,
+                retry_schedule_s=self.settings.webhook_retry_schedule_s,
             ),
             "reminders": referral_tasks.remind(
                 self.factory,
                 now=self.clock(),
                 interval_s=self.settings.task_reminder_interval_s,
                 escalate_after_s=self.settings.task_escalate_after_s,
+                remind_before_due_s=self.settings.task_remind_before_due_s,
             ),
             "silent_sorties": sortie_tasks.sweep_silent(
                 self.factory, now=self.clock(), silence_s=self.settings.telemetry_silence_s

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Protocol
@@ -83,6 +83,7 @@ def deliver_due(
     pool: ThreadPoolExecutor | None = None,
     rng: random.Random | None = None,
     limit: int = 100,
+    retry_schedule_s: Sequence[int] = alert_service.RETRY_SCHEDULE_S,
 ) -> int:
     """Claim (commit), send (no transaction open), record (commit). Returns jobs sent."""
     rng = rng or random.Random()
@@ -100,7 +101,9 @@ def deliver_due(
     with session_scope(factory) as session:
         audit_service.set_actor(session, WORKER_ACTOR)
         for job, result in results:
-            status = alert_service.record_result(session, job, result, now=clock(), rng=rng)
+            status = alert_service.record_result(
+                session, job, result, now=clock(), rng=rng, schedule=retry_schedule_s
+            )
             if status is not None and not result.is_success:
                 log.warning(
                     "webhook delivery failed",

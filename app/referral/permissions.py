@@ -21,3 +21,6 @@ TaskWorker = Annotated[
     Principal,
     Depends(require(Role.admin, Role.command, Role.station_officer, Role.grid_worker)),
 ]
+TaskCanceller = Annotated[
+    Principal, Depends(require(Role.admin, Role.command, Role.station_officer))
+]

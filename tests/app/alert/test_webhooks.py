@@ -216,3 +216,29 @@ def test_an_expired_lease_is_taken_over_and_the_same_webhook_id_is_resent(
     assert len(claimed) == 1
     assert [r.headers["webhook-id"] for r in _first_message(receiver)] == [claimed[0].message_id]
     assert _deliveries(client, auth)[0]["status"] == "delivered"
+
+
+def test_the_retry_schedule_is_a_setting(
+    client: TestClient,
+    auth: Auth,
+    world: World,
+    reporter: Reporter,
+    receiver: Receiver,
+    worker: Worker,
+    clock: FakeClock,
+) -> None:
+    worker.settings.webhook_retry_schedule_s = (10, 20)
+    _endpoint(client, auth, world, receiver)
+    receiver.script = [500]
+    _dispatch(client, auth, reporter)
+
+    worker.run_once()
+    clock.advance(12)
+    worker.run_once()
+    after_two = _deliveries(client, auth)[-1]["status"]
+    clock.advance(24)
+    worker.run_once()
+
+    assert after_two == "pending"
+    assert len(_first_message(receiver)) == 3
+    assert _deliveries(client, auth, "dead")
