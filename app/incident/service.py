@@ -25,7 +25,7 @@ from app.audit import service as audit_service
 from app.auth.models import Role
 from app.auth.principal import Principal
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
-from app.incident import cap, media
+from app.incident import cap, events, media
 from app.incident.models import (
     OPEN_STATES,
     TRANSITIONS,
@@ -206,6 +206,8 @@ def _move(
         to_state=to,
         detail=detail,
     )
+    _flush(session, incident)  # a stale write fails here, before the lifecycle alert
+    events.transition(session, incident, current, to, now=now, detail=detail)
 
 
 def _flush(session: Session, incident: Incident) -> None:

@@ -33,10 +33,16 @@ def worker(app: FastAPI, clock: FakeClock) -> Iterator[Worker]:
 
 
 def _endpoint(client: TestClient, auth: Auth, world: World, receiver: Receiver) -> dict:  # type: ignore[type-arg]
+    # The dispatched unit's terminal: it gets the dispatch, not the lifecycle events.
     response = client.post(
         "/webhook-endpoints",
         headers=auth.role("admin"),
-        json={"jurisdiction_id": world.demo, "url": receiver.url, "description": "terminal"},
+        json={
+            "jurisdiction_id": world.demo,
+            "ground_unit_id": world.demo_unit,
+            "url": receiver.url,
+            "description": "terminal",
+        },
     )
     assert response.status_code == 201, response.text
     receiver.secrets.append(response.json()["secret"])
