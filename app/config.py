@@ -101,6 +101,7 @@ class Settings(BaseSettings):
     retention_minor_days: int = Field(default=30, ge=1, le=3_650)
     retention_adult_days: int = Field(default=90, ge=1, le=3_650)
     cap_sender: str = Field(default="waterguard.police.example", pattern=r"^[^\s,<&]+$")
+    cap_expires_s: int = Field(default=3_600, ge=60, le=7 * 86_400)  # CAP <expires> after <sent>
     # Patrol operations: schedules, sorties, telemetry, conformance (issue 4).
     sortie_turnaround_s: int = Field(default=900, ge=0, le=86_400)  # battery swap/charge
     preflight_min_battery_pct: float = Field(default=80.0, ge=0, le=100)

@@ -21,6 +21,7 @@ from app.incident.models import (
 from app.jurisdiction.models import Jurisdiction, JurisdictionKind
 from app.sighting.models import Sighting
 from app.unit.models import GroundUnit, UnitStatus
+from app.waterway.models import Waterway
 
 
 class IncidentRepository:
@@ -92,6 +93,9 @@ class IncidentRepository:
         total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = self.session.scalars(query.order_by(Incident.id.desc()).limit(limit).offset(offset))
         return rows.all(), total
+
+    def waterway(self, waterway_id: int) -> Waterway | None:
+        return self.session.get(Waterway, waterway_id)
 
     def events(self, incident_id: int) -> Sequence[IncidentEvent]:
         query = (
