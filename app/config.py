@@ -92,7 +92,7 @@ class Settings(BaseSettings):
     task_education_due_s: int = Field(default=3 * 86_400, ge=60, le=90 * 86_400)
     task_home_visit_due_s: int = Field(default=2 * 86_400, ge=60, le=90 * 86_400)
     # Seconds to wait after each failed webhook attempt; its length is the retry count.
-    webhook_retry_schedule_s: tuple[int, ...] = Field(
+    webhook_retry_schedule_s: tuple[Annotated[int, Field(ge=1, le=7 * 86_400)], ...] = Field(
         default=(5, 300, 1_800, 7_200, 18_000, 36_000, 50_400, 72_000, 86_400),
         min_length=1,
         max_length=20,
