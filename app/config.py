@@ -103,6 +103,15 @@ class Settings(BaseSettings):
     webhook_secret_overlap_s: int = Field(default=86_400, ge=0, le=30 * 86_400)
     task_reminder_interval_s: int = Field(default=86_400, ge=60, le=30 * 86_400)
     task_escalate_after_s: int = Field(default=2 * 86_400, ge=60, le=90 * 86_400)
+    task_remind_before_due_s: int = Field(default=86_400, ge=0, le=30 * 86_400)
+    task_education_due_s: int = Field(default=3 * 86_400, ge=60, le=90 * 86_400)
+    task_home_visit_due_s: int = Field(default=2 * 86_400, ge=60, le=90 * 86_400)
+    # Seconds to wait after each failed webhook attempt; its length is the retry count.
+    webhook_retry_schedule_s: tuple[Annotated[int, Field(ge=1, le=7 * 86_400)], ...] = Field(
+        default=(5, 300, 1_800, 7_200, 18_000, 36_000, 50_400, 72_000, 86_400),
+        min_length=1,
+        max_length=20,
+    )
     media_url_ttl_s: int = Field(default=120, ge=10, le=3_600)
     retention_minor_days: int = Field(default=30, ge=1, le=3_650)
     retention_adult_days: int = Field(default=90, ge=1, le=3_650)
@@ -110,6 +119,7 @@ class Settings(BaseSettings):
     retention_ceiling_days: int = Field(default=180, ge=1, le=3_650)
     legal_hold_max_days: int = Field(default=365, ge=1, le=3_650)  # one hold's longest term
     cap_sender: str = Field(default="waterguard.police.example", pattern=r"^[^\s,<&]+$")
+    cap_expires_s: int = Field(default=3_600, ge=60, le=7 * 86_400)  # CAP <expires> after <sent>
     # Patrol operations: schedules, sorties, telemetry, conformance (issue 4).
     sortie_turnaround_s: int = Field(default=900, ge=0, le=86_400)  # battery swap/charge
     preflight_min_battery_pct: float = Field(default=80.0, ge=0, le=100)

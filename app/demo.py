@@ -606,7 +606,7 @@ class Demo:
                     guardian_phone="13900001111" if is_minor else None,
                 ),
             )
-            _, tasks = referral_service.refer(
+            _, tasks, _created = referral_service.refer(
                 session,
                 actors.officer,
                 ReferralCreate(person_id=person.id, incident_id=incident_id),
@@ -626,12 +626,12 @@ class Demo:
             )
 
     def follow_up(self, task_id: int, is_visit: bool) -> None:
-        """The grid worker gives the education talk; an officer visits a minor's guardian."""
+        """The community's grid worker gives the education talk and visits a minor's guardian."""
         with self.unit_of_work() as session:
             actors = self.actors(session)
             referral_service.complete_task(
                 session,
-                actors.officer if is_visit else actors.grid_worker,
+                actors.grid_worker,
                 task_id,
                 TaskComplete(
                     outcome="已上门，家长签收安全告知书 / visited, guardian signed the notice"

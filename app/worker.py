@@ -126,6 +126,7 @@ class Worker:
             lease_s=self.settings.delivery_lease_s,
             rng=self.rng,
             max_jobs=DELIVERIES_PER_TASK,
+            retry_schedule_s=self.settings.webhook_retry_schedule_s,
         )
 
     def _step(self, name: str, run: Callable[[], int]) -> int:
@@ -164,6 +165,7 @@ class Worker:
                 now=self.clock(),
                 interval_s=self.settings.task_reminder_interval_s,
                 escalate_after_s=self.settings.task_escalate_after_s,
+                remind_before_due_s=self.settings.task_remind_before_due_s,
             ),
         )
         done["silent_sorties"] = self._step(

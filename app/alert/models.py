@@ -18,6 +18,15 @@ class AlertKind(StrEnum):
     referral = "referral"
     task_reminder = "task_reminder"
     task_overdue = "task_overdue"
+    # Incident lifecycle (app.incident.events; catalogue in docs/events.md).
+    incident_warned = "incident_warned"
+    incident_cleared = "incident_cleared"
+    incident_escalated = "incident_escalated"
+    incident_dispatched = "incident_dispatched"
+    incident_acknowledged = "incident_acknowledged"
+    incident_on_scene = "incident_on_scene"
+    incident_resolved = "incident_resolved"
+    incident_closed = "incident_closed"
 
 
 class Alert(Base):

@@ -368,11 +368,13 @@ def claim_due(
     return jobs
 
 
-def backoff_s(attempts: int, rng: random.Random) -> float | None:
+def backoff_s(
+    attempts: int, rng: random.Random, schedule: Sequence[int] = RETRY_SCHEDULE_S
+) -> float | None:
     """Seconds to wait after ``attempts`` failed tries; None when the schedule is spent."""
-    if attempts > len(RETRY_SCHEDULE_S):
+    if attempts > len(schedule):
         return None
-    base = RETRY_SCHEDULE_S[attempts - 1]
+    base = schedule[attempts - 1]
     return base * (1 + rng.uniform(-JITTER, JITTER))
 
 
@@ -383,6 +385,7 @@ def record_result(
     *,
     now: datetime,
     rng: random.Random,
+    schedule: Sequence[int] = RETRY_SCHEDULE_S,
 ) -> DeliveryStatus | None:
     """Apply one attempt's outcome; ignored when the lease was taken over meanwhile."""
     repo = AlertRepository(session)
@@ -405,7 +408,7 @@ def record_result(
             endpoint.is_enabled = False
             endpoint.disabled_reason = f"answered 410 Gone at {now.isoformat()}"
     else:
-        wait = backoff_s(delivery.attempts, rng)
+        wait = backoff_s(delivery.attempts, rng, schedule)
         if wait is None:
             delivery.status = DeliveryStatus.dead
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Protocol
@@ -90,10 +90,13 @@ def _record(
     *,
     now: datetime,
     rng: random.Random,
+    retry_schedule_s: Sequence[int] = alert_service.RETRY_SCHEDULE_S,
 ) -> None:
     with session_scope(factory) as session:
         audit_service.set_actor(session, WORKER_ACTOR)
-        status = alert_service.record_result(session, job, result, now=now, rng=rng)
+        status = alert_service.record_result(
+            session, job, result, now=now, rng=rng, schedule=retry_schedule_s
+        )
     if status is not None and not result.is_success:
         log.warning(
             "webhook delivery failed",
@@ -117,6 +120,7 @@ def deliver_endpoint(
     lease_s: int,
     rng: random.Random | None = None,
     max_jobs: int = 100,
+    retry_schedule_s: Sequence[int] = alert_service.RETRY_SCHEDULE_S,
 ) -> int:
     """Work through one endpoint's queue, one delivery at a time: claim (commit), send (no
     transaction open), record (commit). Each result is saved as it comes, so a crash after
@@ -134,7 +138,7 @@ def deliver_endpoint(
             break
         (job,) = jobs
         result = send_one(sender, job, timestamp=int(clock().timestamp()))
-        _record(factory, job, result, now=clock(), rng=rng)
+        _record(factory, job, result, now=clock(), rng=rng, retry_schedule_s=retry_schedule_s)
         sent += 1
     return sent
 
@@ -154,6 +158,7 @@ def deliver_due(
     pool: ThreadPoolExecutor | None = None,
     rng: random.Random | None = None,
     max_jobs: int = 100,
+    retry_schedule_s: Sequence[int] = alert_service.RETRY_SCHEDULE_S,
 ) -> int:
     """Every endpoint's queue once, the endpoints side by side on ``pool``, and wait for
     them (the CLI and tests; the embedded worker submits per endpoint without waiting)."""
@@ -170,6 +175,7 @@ def deliver_due(
             lease_s=lease_s,
             rng=rng,
             max_jobs=max_jobs,
+            retry_schedule_s=retry_schedule_s,
         )
 
     if pool is None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import uuid
@@ -36,6 +37,7 @@ from app.sortie import service as sortie_service
 from app.sortie.models import Sortie, SortieStatus, TelemetryRecord
 from app.waterway import service as waterway_service
 from detection import (
+    BBox,
     Sighting,
     SrtParseError,
     TelemetrySample,
@@ -656,9 +658,16 @@ def store_sighting(
             captured_at=seen_at,
             media_dir=settings.media_dir,
             now=now,
+            box_px=_box_px(sighting.best_box) if kind == EvidenceKind.frame else None,
         )
         stored += 1
     return placed, stored
+
+
+def _box_px(box: BBox) -> tuple[int, int, int, int]:
+    """The detection box in whole pixels, never empty (the frame evidence draws it)."""
+    x1, y1 = int(box.x1), int(box.y1)
+    return x1, y1, max(x1 + 1, math.ceil(box.x2)), max(y1 + 1, math.ceil(box.y2))
 
 
 def add_counts(

@@ -1,5 +1,7 @@
-"""Evidence media on the local filesystem: re-encoded (EXIF and GPS stripped) on upload,
-stored under server-generated names, served only through short-lived signed links."""
+"""Evidence media on the local filesystem: re-encoded from the pixels alone on upload (no
+EXIF, GPS, XMP, ICC, comment or any other APPn/COM segment survives), with the triggering
+detection box drawn on frames, stored under server-generated names, served only through
+short-lived signed links."""
 
 from __future__ import annotations
 
@@ -10,12 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageDraw, UnidentifiedImageError
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP"}
 _SALT = "waterguard-evidence-media"
+BOX_COLOUR = (255, 32, 32)
+# JPEG markers: start of image, start of scan; APP0..APP15 and COM carry metadata only.
+_SOI, _SOS = 0xD8, 0xDA
+_METADATA_MARKERS = frozenset({*range(0xE0, 0xF0), 0xFE})
 
 
 class NotAnImageError(ValueError):
@@ -30,28 +36,77 @@ class StoredMedia:
     mime_type: str
 
 
-def strip_and_encode(raw: bytes) -> bytes:
-    """Decode the image and write a fresh JPEG: no EXIF, no GPS, no other metadata."""
+class BadBoxError(ValueError):
+    """The detection box is not inside the image."""
+
+
+def strip_metadata_segments(jpeg: bytes) -> bytes:
+    """Drop every APPn (JFIF, EXIF, XMP, ICC, ...) and COM segment before the scan."""
+    if jpeg[:2] != b"\xff\xd8":
+        raise NotAnImageError("the encoder did not produce a JPEG")
+    out = bytearray(jpeg[:2])
+    at = 2
+    while at + 4 <= len(jpeg):
+        if jpeg[at] != 0xFF:
+            raise NotAnImageError("the encoded JPEG has a malformed header")
+        marker = jpeg[at + 1]
+        if marker == _SOS:
+            out += jpeg[at:]
+            return bytes(out)
+        length = int.from_bytes(jpeg[at + 2 : at + 4], "big")
+        if marker not in _METADATA_MARKERS:
+            out += jpeg[at : at + 2 + length]
+        at += 2 + length
+    raise NotAnImageError("the encoded JPEG has no image data")
+
+
+def draw_box(image: Image.Image, box_px: tuple[int, int, int, int]) -> None:
+    """Outline the detection box ``(x1, y1, x2, y2)`` (pixels) on the image; a box that
+    reaches past an edge is cut there, one with nothing inside the image is refused."""
+    width, height = image.size
+    x1, y1 = max(box_px[0], 0), max(box_px[1], 0)
+    x2, y2 = min(box_px[2], width), min(box_px[3], height)
+    if not (x1 < x2 and y1 < y2):
+        raise BadBoxError(f"box {list(box_px)} is not inside the {width}x{height} image")
+    line_px = max(2, min(width, height) // 200)
+    ImageDraw.Draw(image).rectangle((x1, y1, x2 - 1, y2 - 1), outline=BOX_COLOUR, width=line_px)
+
+
+def strip_and_encode(raw: bytes, *, box_px: tuple[int, int, int, int] | None = None) -> bytes:
+    """Decode the image and write a fresh JPEG from its pixels only: no EXIF, GPS, XMP,
+    ICC profile, comment or other metadata. ``box_px`` is drawn on it when given."""
     if len(raw) > MAX_UPLOAD_BYTES:
-        raise NotAnImageError(f"image larger than {MAX_UPLOAD_BYTES} bytes")
+        raise NotAnImageError(f"the image is larger than {MAX_UPLOAD_BYTES} bytes")
     try:
         with Image.open(io.BytesIO(raw)) as probe:
             if probe.format not in ACCEPTED_FORMATS:
-                raise NotAnImageError(f"unsupported image format {probe.format}")
+                raise NotAnImageError(
+                    f"{probe.format} images are not accepted; send a JPEG, PNG or WebP image"
+                )
             width, height = probe.size
             if width * height > MAX_PIXELS:
-                raise NotAnImageError("image has too many pixels")
+                raise NotAnImageError(f"the image has more than {MAX_PIXELS} pixels")
             probe.load()
-            clean = probe.convert("RGB")
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-        raise NotAnImageError(f"not a readable image: {exc}") from exc
+            pixels = probe.convert("RGB")
+    except UnidentifiedImageError as exc:
+        raise NotAnImageError("the upload is not a JPEG, PNG or WebP image") from exc
+    except Image.DecompressionBombError as exc:
+        raise NotAnImageError(f"the image has more than {MAX_PIXELS} pixels") from exc
+    except OSError as exc:
+        raise NotAnImageError("the image data is damaged or truncated") from exc
+    clean = Image.new("RGB", pixels.size)  # a fresh image: nothing of the upload's info
+    clean.paste(pixels)
+    if box_px is not None:
+        draw_box(clean, box_px)
     out = io.BytesIO()
     clean.save(out, format="JPEG", quality=90)
-    return out.getvalue()
+    return strip_metadata_segments(out.getvalue())
 
 
-def store(media_dir: Path, raw: bytes) -> StoredMedia:
-    data = strip_and_encode(raw)
+def store(
+    media_dir: Path, raw: bytes, *, box_px: tuple[int, int, int, int] | None = None
+) -> StoredMedia:
+    data = strip_and_encode(raw, box_px=box_px)
     key = f"evidence/{uuid.uuid4().hex}.jpg"
     path = media_dir / key
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -226,5 +226,8 @@ class Evidence(Base):
     storage_key: Mapped[str | None] = mapped_column(String(200), default=None)
     shows_minor: Mapped[bool] = mapped_column(default=False)
     captured_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The detection box that triggered the sighting, [x1, y1, x2, y2] in the frame's pixels;
+    # it is also drawn on a frame's image.
+    box_px: Mapped[list[int] | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     purged_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -22,6 +22,7 @@ from app.jurisdiction.models import Jurisdiction, JurisdictionKind
 from app.referral.models import Person, Referral
 from app.sighting.models import Sighting
 from app.unit.models import GroundUnit, UnitStatus
+from app.waterway.models import Waterway
 
 
 class IncidentRepository:
@@ -93,6 +94,9 @@ class IncidentRepository:
         total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = self.session.scalars(query.order_by(Incident.id.desc()).limit(limit).offset(offset))
         return rows.all(), total
+
+    def waterway(self, waterway_id: int) -> Waterway | None:
+        return self.session.get(Waterway, waterway_id)
 
     def events(self, incident_id: int) -> Sequence[IncidentEvent]:
         query = (

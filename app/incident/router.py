@@ -165,18 +165,21 @@ def export_incident_cap(
     request: Request,
     session: SessionDep,
     principal: IncidentReader,
-    area: Annotated[Literal["circle", "station"], Query()] = "circle",
+    area: Annotated[
+        Literal["circle", "water", "station"],
+        Query(description="circle: around the people; water: the waterway; station"),
+    ] = "circle",
 ) -> Response:
     settings = settings_of(request)
     document = incident_service.cap_export(
         session,
         principal,
         incident_id,
-        use_station_polygon=area == "station",
+        area=area,
         radius_km=settings.incident_group_distance_m / 1000,
         sender=settings.cap_sender,
         zone=settings.zone,
-        now=utcnow(),
+        expires_s=settings.cap_expires_s,
     )
     return Response(document, media_type="application/cap+xml")
 
@@ -229,8 +232,16 @@ def attach_evidence(
     shows_minor: Annotated[bool, Form()] = False,
     sighting_id: Annotated[Id | None, Form()] = None,
     captured_at: Annotated[datetime | None, Form()] = None,
+    box_px: Annotated[
+        str | None,
+        Form(
+            pattern=r"^\d{1,5},\d{1,5},\d{1,5},\d{1,5}$",
+            description="A frame's triggering box, x1,y1,x2,y2 in pixels: drawn and kept",
+        ),
+    ] = None,
 ) -> Evidence:
     raw = file.file.read(media.MAX_UPLOAD_BYTES + 1)
+    x1, y1, x2, y2 = (int(v) for v in box_px.split(",")) if box_px else (0, 0, 0, 0)
     return incident_service.attach_evidence(
         session,
         principal,
@@ -242,6 +253,7 @@ def attach_evidence(
         captured_at=captured_at,
         media_dir=_media_dir(settings_of(request)),
         now=utcnow(),
+        box_px=(x1, y1, x2, y2) if box_px else None,
     )
 
 

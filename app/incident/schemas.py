@@ -146,6 +146,9 @@ class EvidenceRead(BaseModel):
     sha256: str
     shows_minor: bool
     captured_at: datetime | None
+    box_px: list[int] | None = Field(
+        description="The triggering detection box on a frame, [x1, y1, x2, y2] in pixels"
+    )
     created_at: datetime
     purged_at: datetime | None
 

@@ -25,7 +25,7 @@ from app.audit import service as audit_service
 from app.auth.models import Role
 from app.auth.principal import Principal
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
-from app.incident import cap, media
+from app.incident import cap, events, media
 from app.incident.models import (
     OPEN_STATES,
     TRANSITIONS,
@@ -210,6 +210,8 @@ def _move(
         to_state=to,
         detail=detail,
     )
+    _flush(session, incident)  # a stale write fails here, before the lifecycle alert
+    events.transition(session, incident, current, to, now=now, detail=detail)
 
 
 def _flush(session: Session, incident: Incident) -> None:
@@ -970,18 +972,30 @@ def cap_export(
     principal: Principal,
     incident_id: int,
     *,
-    use_station_polygon: bool,
+    area: str,
     radius_km: float,
     sender: str,
     zone: ZoneInfo,
-    now: datetime,
+    expires_s: int,
 ) -> bytes:
+    """The latest CAP message of the incident's series (app.incident.cap). ``area`` is
+    ``water`` (the waterway's polygon; a circle when there is none), ``circle`` (around
+    the people) or ``station`` (the owning station's polygon)."""
     incident = get(session, principal, incident_id)
-    station = IncidentRepository(session).jurisdiction(incident.station_id)
+    repo = IncidentRepository(session)
+    station = repo.jurisdiction(incident.station_id)
     assert station is not None
+    waterway = repo.waterway(incident.waterway_id) if incident.waterway_id else None
     polygon = None
-    if use_station_polygon and station.boundary:
+    if area == "station" and station.boundary:
         polygon = cap.polygon_from_geojson(station.boundary)
+    elif area == "water" and waterway is not None:
+        polygon = cap.polygon_from_geojson(waterway.area, near=(incident.lon, incident.lat))
+    timeline = [(str(e.to_state), e.at) for e in repo.events(incident.id) if e.to_state]
+    last, msg_type, earlier = cap.series(
+        f"{station.code}.incident-{incident.id}",
+        timeline or [(str(incident.state), incident.detected_at)],
+    )
     library = warning_messages()
     key = (
         "children"
@@ -990,21 +1004,25 @@ def cap_export(
     )
     document = cap.to_xml(
         cap.CapIncident(
-            identifier=f"{station.code}.incident-{incident.id}.{incident.version}",
+            identifier=last.identifier,
             sender=sender,
             sender_name_zh=station.name_zh,
             sender_name_en=station.name_en,
-            sent=now,
-            state=str(incident.state),
+            sent=last.sent,
+            state=last.state,
             severity=str(incident.severity),
             people_count=incident.people_count,
             instruction_zh=library[key].text("zh-CN"),
             instruction_en=library[key].text("en"),
             area=cap.CapArea(
-                description=f"{station.name_zh} {station.name_en}",
+                description=waterway.name if waterway else f"{station.name_zh} {station.name_en}",
                 circle=None if polygon else (incident.lat, incident.lon, radius_km),
                 polygon=polygon,
             ),
+            was_warned=incident.warning_count > 0,
+            msg_type=msg_type,
+            references=earlier,
+            expires=cap.expiry(last.sent, expires_s),
         ),
         zone,
     )
@@ -1014,7 +1032,7 @@ def cap_export(
         resource_type="incidents",
         resource_id=incident.id,
         jurisdiction_id=incident.station_id,
-        detail={"format": "cap-1.2"},
+        detail={"format": "cap-1.2", "identifier": last.identifier},
     )
     return document
 
@@ -1051,6 +1069,9 @@ def mark_evidence_showing_minor(session: Session, incident_id: int) -> int:
     session.flush()
     return len(rows)
 
+class EvidenceBadBox(Unprocessable):
+    pass
+
 
 def attach_evidence(
     session: Session,
@@ -1064,17 +1085,23 @@ def attach_evidence(
     captured_at: datetime | None,
     media_dir: Path,
     now: datetime,
+    box_px: tuple[int, int, int, int] | None = None,
 ) -> Evidence:
+    """Store an image; a frame's triggering box (``box_px``) is drawn on it and kept."""
     incident = get(session, principal, incident_id)
+    if box_px is not None and kind != EvidenceKind.frame:
+        raise EvidenceBadBox("box_px is in a frame's pixels: send it with kind=frame")
     repo = IncidentRepository(session)
     if sighting_id is not None and repo.sighting_incident(sighting_id) != incident.id:
         raise EvidenceSightingMismatch(
             f"sighting {sighting_id} is not part of incident {incident.id}"
         )
     try:
-        stored = media.store(media_dir, raw)
+        stored = media.store(media_dir, raw, box_px=box_px)
     except media.NotAnImageError as exc:
         raise EvidenceNotAnImage(str(exc)) from exc
+    except media.BadBoxError as exc:
+        raise EvidenceBadBox(str(exc)) from exc
     evidence = Evidence(
         incident_id=incident.id,
         sighting_id=sighting_id,
@@ -1086,6 +1113,7 @@ def attach_evidence(
         # A minor identified on the incident before this frame arrived flags it too.
         shows_minor=shows_minor or repo.minor_identified(incident.id),
         captured_at=captured_at if captured_at and captured_at.tzinfo else None,
+        box_px=list(box_px) if box_px is not None else None,
         created_at=now,
     )
     IncidentRepository(session).add(evidence)

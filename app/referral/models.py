@@ -92,3 +92,6 @@ class FollowUpTask(Base):
     reminder_count: Mapped[int] = mapped_column(default=0)
     escalated_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(default=None)
+    cancelled_by: Mapped[str | None] = mapped_column(String(120), default=None)
+    cancel_reason: Mapped[str | None] = mapped_column(String(500), default=None)

@@ -22,3 +22,7 @@ TaskWorker = Annotated[
     Depends(require(Role.admin, Role.command, Role.station_officer, Role.grid_worker)),
 ]
 LegalHoldKeeper = Annotated[Principal, Depends(require(Role.admin, Role.command))]
+
+TaskCanceller = Annotated[
+    Principal, Depends(require(Role.admin, Role.command, Role.station_officer))
+]

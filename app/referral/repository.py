@@ -8,8 +8,9 @@ from sqlalchemy.orm import Session, aliased
 
 from app.auth.models import Role, User
 from app.gridworker.models import GridWorker
-from app.jurisdiction.models import Jurisdiction
+from app.jurisdiction.models import Jurisdiction, JurisdictionKind
 from app.referral.models import FollowUpTask, Person, Referral, TaskStatus
+from app.waterway.models import Waterway
 
 
 class ReferralRepository:
@@ -53,6 +54,22 @@ class ReferralRepository:
     def referrals_of(self, person_id: int) -> Sequence[Referral]:
         query = select(Referral).where(Referral.person_id == person_id).order_by(Referral.id)
         return self.session.scalars(query).all()
+
+    def lock_person(self, person_id: int) -> None:
+        self.session.execute(
+            select(Person.id).where(Person.id == person_id).with_for_update()
+        ).all()
+
+    def communities_under(self, path: str) -> Sequence[Jurisdiction]:
+        query = select(Jurisdiction).where(
+            Jurisdiction.kind == JurisdictionKind.community,
+            Jurisdiction.path.startswith(path, autoescape=True),
+        )
+        return self.session.scalars(query.order_by(Jurisdiction.id)).all()
+
+    def waterway_communities(self, waterway_id: int) -> list[int]:
+        ids = self.session.scalar(select(Waterway.community_ids).where(Waterway.id == waterway_id))
+        return [int(i) for i in ids or []]
 
     def get_referral(self, referral_id: int) -> Referral | None:
         return self.session.get(Referral, referral_id)

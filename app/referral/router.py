@@ -3,14 +3,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from app.config import SettingsDep
 from app.db import SessionDep, utcnow
 from app.errors import ERROR_RESPONSES
 from app.referral import service as referral_service
 from app.referral.models import FollowUpTask, Person, Referral, TaskStatus
-from app.referral.permissions import LegalHoldKeeper, PersonReader, PersonRecorder, TaskWorker
+from app.referral.permissions import (
+    LegalHoldKeeper,
+    PersonReader,
+    PersonRecorder,
+    TaskCanceller,
+    TaskWorker,
+)
 from app.referral.schemas import (
     FollowUpTaskRead,
     LegalHoldSet,
@@ -19,6 +25,7 @@ from app.referral.schemas import (
     ReferralCreate,
     ReferralRead,
     ReferralReadDetail,
+    TaskCancel,
     TaskComplete,
 )
 from app.schemas import Limit, Offset, Page, PathId
@@ -100,11 +107,29 @@ def list_referrals(
     )
 
 
-@router.post("/referrals", response_model=ReferralReadDetail, status_code=201)
+@router.post(
+    "/referrals",
+    response_model=ReferralReadDetail,
+    status_code=201,
+    responses={200: {"description": "Already referred for this incident: the same referral"}},
+)
 def refer_person(
-    body: ReferralCreate, session: SessionDep, principal: PersonRecorder
+    body: ReferralCreate,
+    response: Response,
+    session: SessionDep,
+    principal: PersonRecorder,
+    settings: SettingsDep,
 ) -> ReferralReadDetail:
-    referral, tasks = referral_service.refer(session, principal, body, utcnow())
+    referral, tasks, created = referral_service.refer(
+        session,
+        principal,
+        body,
+        utcnow(),
+        education_due_s=settings.task_education_due_s,
+        home_visit_due_s=settings.task_home_visit_due_s,
+    )
+    if not created:
+        response.status_code = 200
     return _detail(referral, tasks)
 
 
@@ -145,3 +170,10 @@ def complete_follow_up_task(
     task_id: PathId, body: TaskComplete, session: SessionDep, principal: TaskWorker
 ) -> FollowUpTask:
     return referral_service.complete_task(session, principal, task_id, body, utcnow())
+
+
+@router.post("/follow-up-tasks/{task_id}/cancel", response_model=FollowUpTaskRead)
+def cancel_follow_up_task(
+    task_id: PathId, body: TaskCancel, session: SessionDep, principal: TaskCanceller
+) -> FollowUpTask:
+    return referral_service.cancel_task(session, principal, task_id, body, utcnow())

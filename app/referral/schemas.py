@@ -81,6 +81,9 @@ class FollowUpTaskRead(BaseModel):
     last_reminder_at: datetime | None
     reminder_count: int
     escalated_at: datetime | None
+    cancelled_at: datetime | None
+    cancelled_by: str | None
+    cancel_reason: str | None
 
 
 class ReferralRead(BaseModel):
@@ -105,3 +108,8 @@ class ReferralReadDetail(ReferralRead):
 class TaskComplete(BaseModel):
     model_config = ConfigDict(extra="forbid")
     outcome: str = Field(min_length=1, max_length=1000, pattern=r"^[^\x00]*$")
+
+
+class TaskCancel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=500, pattern=r"^[^\x00]*$")

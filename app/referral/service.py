@@ -8,8 +8,10 @@ of a person is audited.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from shapely.geometry import Point, shape
 from sqlalchemy.orm import Session
 
 from app.alert import service as alert_service
@@ -18,7 +20,9 @@ from app.audit import service as audit_service
 from app.auth.models import Role
 from app.auth.principal import Principal
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.gridworker.models import GridWorker
 from app.incident import service as incident_service
+from app.incident.models import Incident
 from app.jurisdiction.models import Jurisdiction, JurisdictionKind
 from app.referral.models import (
     FollowUpTask,
@@ -34,12 +38,15 @@ from app.referral.schemas import (
     PersonCreate,
     PersonRead,
     ReferralCreate,
+    TaskCancel,
     TaskComplete,
 )
 
-EDUCATION_DUE = timedelta(days=3)
-HOME_VISIT_DUE = timedelta(days=2)
-REMIND_BEFORE_DUE = timedelta(days=1)
+# Defaults of the settings task_education_due_s, task_home_visit_due_s and
+# task_remind_before_due_s (app.config), for callers without settings.
+EDUCATION_DUE_S = 3 * 86_400
+HOME_VISIT_DUE_S = 2 * 86_400
+REMIND_BEFORE_DUE_S = 86_400
 REDACTED = "<redacted>"
 
 
@@ -80,6 +87,10 @@ class NoLegalHold(Conflict):
 
 
 class LegalHoldOutOfRange(Unprocessable):
+    pass
+
+
+class TaskAlreadyCancelled(Conflict):
     pass
 
 
@@ -164,6 +175,7 @@ def _referral(session: Session, principal: Principal, referral_id: int) -> Refer
     if not (
         principal.can_see(repo.path(referral.community_id))
         or principal.can_see(repo.path(referral.station_id))
+        or any(principal.can_see(repo.path(t.jurisdiction_id)) for t in repo.tasks_of(referral.id))
     ):
         raise ReferralNotFound(f"referral {referral_id} not found")
     return referral
@@ -184,52 +196,101 @@ def list_referrals(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class TaskOwner:
+    """Who does the follow-up: a community's grid worker (or, without one, its station)."""
+
+    community_id: int
+    worker: GridWorker | None
+
+
+def _incident_community(session: Session, incident: Incident) -> int | None:
+    """The community where the incident happened: the one whose boundary holds the place,
+    else the first community of the incident's waterway."""
+    repo = ReferralRepository(session)
+    station_path = repo.path(incident.station_id)
+    point = Point(incident.lon, incident.lat)
+    for community in repo.communities_under(station_path or "/-/"):
+        if community.boundary and shape(community.boundary).covers(point):
+            return community.id
+    if incident.waterway_id is not None:
+        communities = repo.waterway_communities(incident.waterway_id)
+        if communities:
+            return communities[0]
+    return None
+
+
+def task_owner(session: Session, person: Person, incident: Incident) -> TaskOwner:
+    """The grid worker of the person's community; without one, the grid worker of the
+    community where the incident happened; without either, the person's community."""
+    repo = ReferralRepository(session)
+    worker = repo.grid_worker_of(person.community_id)
+    if worker is not None:
+        return TaskOwner(person.community_id, worker)
+    where = _incident_community(session, incident)
+    if where is not None and where != person.community_id:
+        fallback = repo.grid_worker_of(where)
+        if fallback is not None:
+            return TaskOwner(where, fallback)
+    return TaskOwner(person.community_id, None)
+
+
 def refer(
-    session: Session, principal: Principal, data: ReferralCreate, now: datetime
-) -> tuple[Referral, Sequence[FollowUpTask]]:
-    """Refer a person to their station and grid worker; tasks with owners and due dates."""
+    session: Session,
+    principal: Principal,
+    data: ReferralCreate,
+    now: datetime,
+    *,
+    education_due_s: int = EDUCATION_DUE_S,
+    home_visit_due_s: int = HOME_VISIT_DUE_S,
+) -> tuple[Referral, Sequence[FollowUpTask], bool]:
+    """Refer a person to their grid worker; tasks with owners and due dates.
+
+    Referring the same person for the same incident again merges into the first referral
+    (no new tasks, no new alerts); the third value says whether a referral was created.
+    """
     repo = ReferralRepository(session)
     person = _person(session, principal, data.person_id)
     incident = incident_service.get(session, principal, data.incident_id)
-    is_repeat = bool(repo.referrals_of(person.id))
-    worker = repo.grid_worker_of(person.community_id)
+    repo.lock_person(person.id)  # serialises concurrent referrals of one person
+    earlier = repo.referrals_of(person.id)
+    for existing in earlier:
+        if existing.incident_id == incident.id:
+            return existing, repo.tasks_of(existing.id), False
+    owner = task_owner(session, person, incident)
+    worker = owner.worker
     referral = Referral(
         person_id=person.id,
         incident_id=incident.id,
         station_id=person.station_id,
         community_id=person.community_id,
         grid_worker_id=worker.id if worker else None,
-        is_repeat=is_repeat,
+        is_repeat=bool(earlier),
         created_by=principal.actor_name,
         created_at=now,
     )
     repo.add(referral)
+    kinds = [(TaskKind.education_talk, education_due_s)]
+    if person.is_minor:
+        kinds.append((TaskKind.guardian_home_visit, home_visit_due_s))
     tasks = [
         FollowUpTask(
             referral_id=referral.id,
-            kind=TaskKind.education_talk,
-            jurisdiction_id=person.community_id,
+            kind=kind,
+            jurisdiction_id=owner.community_id,
             owner_grid_worker_id=worker.id if worker else None,
             owner_user_id=worker.user_id if worker else None,
-            due_at=now + EDUCATION_DUE,
+            due_at=now + timedelta(seconds=due_s),
             created_at=now,
         )
+        for kind, due_s in kinds
     ]
-    if person.is_minor:
+    if person.is_minor:  # its evidence is kept for the minors' retention from now on
         incident_service.mark_evidence_showing_minor(session, incident.id)
-        tasks.append(
-            FollowUpTask(
-                referral_id=referral.id,
-                kind=TaskKind.guardian_home_visit,
-                jurisdiction_id=person.station_id,
-                due_at=now + HOME_VISIT_DUE,
-                created_at=now,
-            )
-        )
     for task in tasks:
         repo.add(task)
         _notify_owner(session, task, AlertKind.referral, now=now, referral=referral)
-    return referral, tasks
+    return referral, tasks, True
 
 
 def _owners(session: Session, task: FollowUpTask) -> list[int]:
@@ -315,32 +376,73 @@ def complete_task(
         if task.outcome == data.outcome:
             return task
         raise TaskAlreadyDone(f"follow-up task {task.id} is already done")
-    if task.kind == TaskKind.guardian_home_visit and principal.role == Role.grid_worker:
-        raise TaskNotYours("guardian home visits are done by station officers")
+    if task.status == TaskStatus.cancelled:
+        raise TaskAlreadyCancelled(f"follow-up task {task.id} was cancelled")
+    if principal.role == Role.grid_worker and task.owner_user_id not in {None, principal.id}:
+        raise TaskNotYours(f"follow-up task {task.id} is another grid worker's")
     task.status = TaskStatus.done
     task.outcome = data.outcome
     task.done_at = now
     task.done_by = principal.actor_name
+    _close_referral_when_settled(session, task, now)
+    return task
+
+
+def cancel_task(
+    session: Session, principal: Principal, task_id: int, data: TaskCancel, now: datetime
+) -> FollowUpTask:
+    """Cancel an open task with a reason (no more reminders). Idempotent for the same
+    reason; a done task cannot be cancelled."""
+    task = _task(session, principal, task_id)
+    if task.status == TaskStatus.cancelled:
+        if task.cancel_reason == data.reason:
+            return task
+        raise TaskAlreadyCancelled(f"follow-up task {task.id} is already cancelled")
+    if task.status == TaskStatus.done:
+        raise TaskAlreadyDone(f"follow-up task {task.id} is already done")
+    task.status = TaskStatus.cancelled
+    task.cancel_reason = data.reason
+    task.cancelled_at = now
+    task.cancelled_by = principal.actor_name
+    audit_service.record(
+        session,
+        action="cancel",
+        resource_type="follow_up_tasks",
+        resource_id=task.id,
+        jurisdiction_id=task.jurisdiction_id,
+        detail={"reason": data.reason},
+    )
+    _close_referral_when_settled(session, task, now)
+    return task
+
+
+def _close_referral_when_settled(session: Session, task: FollowUpTask, now: datetime) -> None:
     repo = ReferralRepository(session)
     session.flush()
     if all(t.status != TaskStatus.open for t in repo.tasks_of(task.referral_id)):
         referral = repo.get_referral(task.referral_id)
-        if referral is not None:
+        if referral is not None and referral.status != ReferralStatus.done:
             referral.status = ReferralStatus.done
             referral.done_at = now
     session.flush()
-    return task
 
 
 def send_reminders(
-    session: Session, *, now: datetime, interval_s: int, escalate_after_s: int, limit: int = 200
+    session: Session,
+    *,
+    now: datetime,
+    interval_s: int,
+    escalate_after_s: int,
+    remind_before_due_s: int = REMIND_BEFORE_DUE_S,
+    limit: int = 200,
 ) -> int:
-    """Remind owners of tasks due within a day or overdue (once per interval); escalate
-    tasks overdue for longer to the station's officers and district command (once)."""
+    """Remind owners of tasks due within ``remind_before_due_s`` or overdue (once per
+    interval); escalate tasks overdue for longer to the station's officers and district
+    command (once)."""
     repo = ReferralRepository(session)
     sent = 0
     for task in repo.tasks_to_remind(
-        due_before=now + REMIND_BEFORE_DUE,
+        due_before=now + timedelta(seconds=remind_before_due_s),
         reminded_before=now - timedelta(seconds=interval_s),
         limit=limit,
     ):

@@ -14,12 +14,21 @@ WORKER_ACTOR = audit_service.Actor("worker", "system")
 
 
 def remind(
-    factory: sessionmaker[Session], *, now: datetime, interval_s: int, escalate_after_s: int
+    factory: sessionmaker[Session],
+    *,
+    now: datetime,
+    interval_s: int,
+    escalate_after_s: int,
+    remind_before_due_s: int = referral_service.REMIND_BEFORE_DUE_S,
 ) -> int:
     with session_scope(factory) as session:
         audit_service.set_actor(session, WORKER_ACTOR)
         return referral_service.send_reminders(
-            session, now=now, interval_s=interval_s, escalate_after_s=escalate_after_s
+            session,
+            now=now,
+            interval_s=interval_s,
+            escalate_after_s=escalate_after_s,
+            remind_before_due_s=remind_before_due_s,
         )
 
 

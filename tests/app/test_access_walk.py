@@ -191,6 +191,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", "/referrals"): {"person_id": "{other_person}", "incident_id": "{other_incident}"},
     ("POST", "/follow-up-tasks/{task_id}/complete"): {"outcome": "x"},
+    ("POST", "/follow-up-tasks/{task_id}/cancel"): {"reason": "x"},
     ("POST", "/device-tokens"): {
         "name": "x",
         "kind": "drone",

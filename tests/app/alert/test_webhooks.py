@@ -33,10 +33,16 @@ def worker(app: FastAPI, clock: FakeClock) -> Iterator[Worker]:
 
 
 def _endpoint(client: TestClient, auth: Auth, world: World, receiver: Receiver) -> dict:  # type: ignore[type-arg]
+    # The dispatched unit's terminal: it gets the dispatch, not the lifecycle events.
     response = client.post(
         "/webhook-endpoints",
         headers=auth.role("admin"),
-        json={"jurisdiction_id": world.demo, "url": receiver.url, "description": "terminal"},
+        json={
+            "jurisdiction_id": world.demo,
+            "ground_unit_id": world.demo_unit,
+            "url": receiver.url,
+            "description": "terminal",
+        },
     )
     assert response.status_code == 201, response.text
     receiver.secrets.append(response.json()["secret"])
@@ -216,3 +222,29 @@ def test_an_expired_lease_is_taken_over_and_the_same_webhook_id_is_resent(
     assert len(claimed) == 1
     assert [r.headers["webhook-id"] for r in _first_message(receiver)] == [claimed[0].message_id]
     assert _deliveries(client, auth)[0]["status"] == "delivered"
+
+
+def test_the_retry_schedule_is_a_setting(
+    client: TestClient,
+    auth: Auth,
+    world: World,
+    reporter: Reporter,
+    receiver: Receiver,
+    worker: Worker,
+    clock: FakeClock,
+) -> None:
+    worker.settings.webhook_retry_schedule_s = (10, 20)
+    _endpoint(client, auth, world, receiver)
+    receiver.script = [500]
+    _dispatch(client, auth, reporter)
+
+    worker.run_once()
+    clock.advance(12)
+    worker.run_once()
+    after_two = _deliveries(client, auth)[-1]["status"]
+    clock.advance(24)
+    worker.run_once()
+
+    assert after_two == "pending"
+    assert len(_first_message(receiver)) == 3
+    assert _deliveries(client, auth, "dead")

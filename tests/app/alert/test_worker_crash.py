@@ -57,7 +57,11 @@ def test_a_worker_killed_mid_delivery_loses_nothing_after_restart(
     created = client.post(
         "/webhook-endpoints",
         headers=auth.role("admin"),
-        json={"jurisdiction_id": world.demo, "url": receiver.url},
+        json={
+            "jurisdiction_id": world.demo,
+            "ground_unit_id": world.demo_unit,
+            "url": receiver.url,
+        },
     ).json()
     receiver.secrets.append(created["secret"])
     receiver.script = [("hang", 60.0), 200]

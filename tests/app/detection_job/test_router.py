@@ -114,6 +114,14 @@ def test_an_uploaded_video_becomes_sightings_incidents_and_evidence(
         with Image.open(settings.media_dir / item.storage_key) as image:
             assert image.format == "JPEG"
             assert not image.getexif()
+    for item in evidence:  # the triggering box is kept (and drawn) with the frame only
+        if item.kind == "frame":
+            assert item.box_px is not None
+            x1, y1, x2, y2 = item.box_px
+            assert 0 <= x1 < x2
+            assert 0 <= y1 < y2
+        else:
+            assert item.box_px is None
     assert settings.detection_dir is not None
     lines = next(settings.detection_dir.rglob("detections.jsonl")).read_text().splitlines()
     assert len(lines) == FRAMES

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from PIL import Image
+from PIL import Image, ImageCms
 
 from app.db import session_scope
 from app.incident import media
@@ -84,6 +84,8 @@ def test_not_an_image_is_refused(client: TestClient, auth: Auth, reporter: Repor
 
     assert response.status_code == 422
     assert response.json()["error"] == "EvidenceNotAnImage"
+    assert response.json()["detail"] == "the upload is not a JPEG, PNG or WebP image"
+    assert "object at" not in response.text
 
 
 def test_views_and_link_minting_are_audited(
@@ -121,3 +123,97 @@ def test_retention_purges_a_minors_media_first_and_audits_it(
     assert len(list((media_dir / "evidence").iterdir())) == 1
     events = client.get("/audit/events?resource_type=evidence", headers=auth.role("admin")).json()
     assert any(e["action"] == "purge" for e in events["items"])
+
+
+def _segments(jpeg: bytes) -> list[int]:
+    """The JPEG markers before the image data."""
+    markers, at = [], 2
+    while jpeg[at + 1] != 0xDA:
+        markers.append(jpeg[at + 1])
+        at += 2 + int.from_bytes(jpeg[at + 2 : at + 4], "big")
+    return markers
+
+
+def _jpeg_with_every_metadata_kind() -> bytes:
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF GPSLatitude="29.29"/></x:xmpmeta>'
+    exif = Image.Exif()
+    exif[0x010F] = "DJI"
+    out = io.BytesIO()
+    Image.new("RGB", (160, 120), (20, 90, 160)).save(
+        out,
+        format="JPEG",
+        comment=b"pilot Zhang San 13900000000",
+        icc_profile=icc,
+        xmp=xmp,
+        exif=exif,
+    )
+    return out.getvalue()
+
+
+def _stored(client: TestClient, auth: Auth, evidence_id: int) -> bytes:
+    link = client.post(f"/evidence/{evidence_id}/links", headers=auth.role("operator")).json()
+    content: bytes = client.get(link["url"], headers=auth.role("operator")).content
+    return content
+
+
+def test_every_metadata_segment_is_dropped_not_only_exif(
+    client: TestClient, auth: Auth, reporter: Reporter
+) -> None:
+    raw = _jpeg_with_every_metadata_kind()
+    assert {0xE1, 0xE2, 0xFE} <= set(_segments(raw))  # EXIF/XMP, ICC and a comment
+    response = client.post(
+        f"/incidents/{reporter.incident()}/evidence",
+        headers=auth.role("operator"),
+        files={"file": ("frame.jpg", raw, "image/jpeg")},
+        data={"kind": "frame"},
+    )
+    assert response.status_code == 201, response.text
+
+    stored = _stored(client, auth, response.json()["id"])
+
+    assert not [m for m in _segments(stored) if 0xE0 <= m <= 0xEF or m == 0xFE]
+    for secret in (b"Zhang", b"13900000000", b"xmpmeta", b"ICC_PROFILE", b"DJI", b"Exif"):
+        assert secret not in stored
+    assert Image.open(io.BytesIO(stored)).size == (160, 120)
+
+
+def test_the_triggering_box_is_drawn_on_the_frame_and_kept(
+    client: TestClient, auth: Auth, reporter: Reporter
+) -> None:
+    incident_id = reporter.incident()
+    raw = _jpeg_with_every_metadata_kind()
+
+    response = client.post(
+        f"/incidents/{incident_id}/evidence",
+        headers=auth.role("operator"),
+        files={"file": ("frame.jpg", raw, "image/jpeg")},
+        data={"kind": "frame", "box_px": "40,30,100,90"},
+    )
+    on_a_crop = client.post(
+        f"/incidents/{incident_id}/evidence",
+        headers=auth.role("operator"),
+        files={"file": ("crop.jpg", raw, "image/jpeg")},
+        data={"kind": "crop", "box_px": "40,30,100,90"},
+    )
+    outside = client.post(
+        f"/incidents/{incident_id}/evidence",
+        headers=auth.role("operator"),
+        files={"file": ("frame.jpg", raw, "image/jpeg")},
+        data={"kind": "frame", "box_px": "400,300,500,390"},
+    )
+
+    assert response.status_code == 201, response.text
+    assert response.json()["box_px"] == [40, 30, 100, 90]
+    image = Image.open(io.BytesIO(_stored(client, auth, response.json()["id"]))).convert("RGB")
+    edge = image.getpixel((40, 60))  # on the box's left edge: red
+    inside = image.getpixel((70, 60))  # inside: the picture, untouched
+    assert isinstance(edge, tuple)
+    assert isinstance(inside, tuple)
+    assert edge[0] > 200
+    assert max(edge[1:]) < 90
+    assert inside[0] < 60
+    assert inside[2] > 120
+    assert on_a_crop.status_code == 422
+    assert outside.status_code == 422
+    assert outside.json()["error"] == "EvidenceBadBox"
