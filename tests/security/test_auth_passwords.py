@@ -16,7 +16,7 @@ from app.config import Environment, Settings
 from app.main import create_app
 from app.seed import DEMO_LOGINS
 from tests.app.conftest import Auth
-from tests.factories import TEST_SECRET, World
+from tests.factories import TEST_AUDIT_KEY, TEST_SECRET, World
 from tests.security.auth_support import login_form
 
 WEAK = ["password12", "Password1!", "qwertyuiop123", "passwordpassword", "demo-admin-pass"]
@@ -74,6 +74,7 @@ def production_client(database_url: str, tmp_path: Path) -> Iterator[TestClient]
             env=Environment.production,
             database_url=database_url,
             secret_key=TEST_SECRET,
+            audit_key=TEST_AUDIT_KEY,
             var_dir=tmp_path / "var",
             log_json=False,
             log_level="WARNING",

@@ -125,7 +125,7 @@ def test_a_database_that_is_down_answers_503_with_retry_after(
 
 
 def _metrics(client: TestClient, auth: Auth) -> dict[str, float]:
-    response = client.get("/metrics", headers=auth.role("admin"))
+    response = client.get("/metrics", headers=auth.role("service_admin"))
     assert response.status_code == 200
     values: dict[str, float] = {}
     for family in text_string_to_metric_families(response.text):
