@@ -24,7 +24,7 @@ from app.db import Base, utcnow
 # Tables whose writes are bookkeeping of the audit itself or carry secrets only.
 UNAUDITED_TABLES = {"audit_events", "audit_head"}
 # Columns never copied into the audit detail.
-SECRET_COLUMNS = {"password_hash", "token_hash"}
+SECRET_COLUMNS = {"password_hash", "token_hash", "totp_secret", "code_hash"}
 
 
 @dataclass(frozen=True, slots=True)
