@@ -31,14 +31,14 @@ from app.db import Base, utcnow
 # Tables whose writes are bookkeeping of the audit itself or carry secrets only.
 UNAUDITED_TABLES = {"audit_events", "audit_head"}
 # Columns never copied into the audit detail.
-SECRET_COLUMNS = {"password_hash", "token_hash"}
+SECRET_COLUMNS = {"password_hash", "token_hash", "totp_secret", "code_hash"}
 # Personal values: only the field name goes into the audit detail (as "<changed>"), so the
 # retention purge of the row leaves nothing of the person behind in the audit log.
 PERSONAL_COLUMNS: dict[str, frozenset[str]] = {
     "persons": frozenset({"name", "guardian_name", "guardian_phone"}),
     "ground_units": frozenset({"phone"}),
     "grid_workers": frozenset({"name", "phone"}),
-    "follow_up_tasks": frozenset({"outcome"}),
+    "follow_up_tasks": frozenset({"outcome", "cancel_reason"}),
     "incidents": frozenset({"resolution_note"}),
 }
 HIDDEN = "<changed>"

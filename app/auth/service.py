@@ -205,7 +205,8 @@ def login(
     otp: str | None = None,
 ) -> TokenPair:
     engine = session.get_bind()
-    assert isinstance(engine, Engine)
+    if not isinstance(engine, Engine):  # the request session is bound to the app's engine
+        raise TypeError("login needs a session bound to an engine")
     now = utcnow()
     wait_s = throttle.hit_address(
         engine, client, now=now, per_minute=ctx.settings.login_rate_per_minute

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,8 +11,12 @@ import pyotp
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from app.audit.models import AuditEvent
 from app.auth.passwords import DEMO_PASSWORDS
+from app.auth.security import recovery_code_digest
 from app.config import Environment, Settings
 from app.main import create_app
 from app.seed import DEMO_LOGINS
@@ -144,6 +149,17 @@ def test_an_enrolled_second_factor_is_required_at_login(client: TestClient) -> N
     assert replayed.status_code == 401
     assert with_recovery.status_code == 200, with_recovery.text
     assert recovery_again.status_code == 401
+
+
+def test_the_second_factor_secret_stays_out_of_the_audit_log(
+    client: TestClient, session: Session
+) -> None:
+    totp, recovery = _enrol(client, _access(client, "command", "demo-command-pass"))
+
+    details = json.dumps([row.detail for row in session.scalars(select(AuditEvent))])
+
+    assert totp.secret not in details
+    assert recovery_code_digest(recovery[0]) not in details
 
 
 def test_enforced_enrolment_admits_only_the_enrolment_routes(
