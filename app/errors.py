@@ -135,7 +135,7 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(sa_exc.SQLAlchemyError)
     def _database(request: Request, exc: sa_exc.SQLAlchemyError) -> JSONResponse:
         if not database_unavailable(exc):
-            return _unexpected(request, exc)
+            raise exc  # a bug, not an outage: the catch-all below logs it as a 500
         log.warning(
             "database unavailable",
             extra={"path": request.url.path, "error": type(exc).__name__},

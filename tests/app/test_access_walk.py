@@ -190,6 +190,10 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "community_id": "{other_community}",
     },
     ("POST", "/referrals"): {"person_id": "{other_person}", "incident_id": "{other_incident}"},
+    ("PUT", "/persons/{person_id}/legal-hold"): {
+        "until": "2099-01-01T00:00:00Z",
+        "reason": "walk case",
+    },
     ("POST", "/follow-up-tasks/{task_id}/complete"): {"outcome": "x"},
     ("POST", "/follow-up-tasks/{task_id}/cancel"): {"reason": "x"},
     ("POST", "/device-tokens"): {

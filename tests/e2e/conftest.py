@@ -66,6 +66,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "WATERGUARD_LOG_JSON": "false",
         "WATERGUARD_LOG_LEVEL": "WARNING",
         "WATERGUARD_SSE_POLL_S": "1",
+        "WATERGUARD_READY_REQUIRES_WORKER": "false",  # this server runs no worker
     }
     _cli(env, "migrate")
     _cli(env, "seed-demo")

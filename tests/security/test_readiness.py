@@ -30,8 +30,8 @@ from tests.security.ops_helpers import add_endpoint
 
 
 def _refuse_writes(app: FastAPI) -> None:
-    """Every connection taken from the pool refuses writes (a full disk, a read-only standby)
-    while it still answers ``SELECT 1``."""
+    """Every connection taken from the pool refuses writes (a full disk, a read-only
+    standby) while it still answers ``SELECT 1``."""
     engine = app.state.engine
 
     @event.listens_for(engine, "checkout")
