@@ -24,12 +24,18 @@ TIMEOUT_MS = 20_000
 DESKTOP = {"width": 1440, "height": 900}
 
 
+_TOKENS: dict[tuple[str, str], str] = {}
+
+
 def _headers(base: str, username: str) -> dict[str, str]:
-    response = httpx.post(
-        f"{base}/auth/token", data={"username": username, "password": PASSWORDS[username]}
-    )
-    response.raise_for_status()
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+    """One API login per user and server (the login rate limit counts every one)."""
+    if (base, username) not in _TOKENS:
+        response = httpx.post(
+            f"{base}/auth/token", data={"username": username, "password": PASSWORDS[username]}
+        )
+        response.raise_for_status()
+        _TOKENS[(base, username)] = str(response.json()["access_token"])
+    return {"Authorization": f"Bearer {_TOKENS[(base, username)]}"}
 
 
 def _page(browser: Any, base: str, username: str, lang: str) -> Any:

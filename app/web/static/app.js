@@ -286,7 +286,13 @@ function onAlert(kind, alert) {
     const text = `${t("new_alert")}#${alert.incident_id} ${payload.people_count ? t("people_n", { n: payload.people_count }) : ""}`;
     toast(text);
     if (navigator.vibrate) navigator.vibrate([200, 100, 200]);
-    if (kind === "dispatch" && !state.unitIncidents.has(alert.incident_id)) notify(t("brand_short"), text, `incident-${alert.incident_id}`);
+    // Only a dispatch still waiting for this unit rings: the stream also replays earlier
+    // alerts after a login, and those incidents may long be over.
+    if (kind === "dispatch" && !state.unitIncidents.has(alert.incident_id)) {
+      api.get(`/incidents/${alert.incident_id}`).then((incident) => {
+        if (["escalated", "dispatched"].includes(incident.state)) notify(t("brand_short"), text, `incident-${alert.incident_id}`);
+      }).catch(() => {});
+    }
     state.unitIncidents.set(alert.incident_id, { alertId: alert.id, incident: null });
     api.post(`/alerts/${alert.id}/receipt`).catch(() => {});
   }
@@ -611,6 +617,8 @@ $("#stats-filter").addEventListener("click", async (event) => {
   }
 });
 
+// Durations read as minutes ("1.5 分钟" / "1.5 min"), never as a clock time.
+function minutesText(seconds) { return seconds == null ? "–" : `${(seconds / 60).toFixed(1)} ${t("minutes")}`; }
 function minutes(seconds) { return seconds == null ? null : Math.round(seconds / 0.6) / 100; }
 function kpi(key, value, sub = "", cls = "") {
   return `<div class="kpi ${cls}" data-kpi="${key}"><div class="k">${t(key)}</div><div class="v">${value}</div><div class="s">${sub}</div></div>`;
@@ -655,7 +663,7 @@ function renderKpis(s) {
     kpi("k_incidents", s.incidents.total, `${t("k_open")} ${s.incidents.open}`),
     kpi("k_referrals", `${s.referrals.done}/${s.referrals.total}`),
     kpi("k_overdue", s.referrals.overdue, "", s.referrals.overdue ? "warn" : ""),
-    kpi("k_warn_time", rt.to_warning.median_s == null ? "–" : `${(rt.to_warning.median_s / 60).toFixed(1)}′`, `p90 ${rt.to_warning.p90_s == null ? "–" : (rt.to_warning.p90_s / 60).toFixed(1) + "′"}`),
+    kpi("k_warn_time", minutesText(rt.to_warning.median_s), `p90 ${minutesText(rt.to_warning.p90_s)}`),
   ].join("");
 }
 
@@ -730,7 +738,7 @@ function renderCharts(summary, daily, hourly) {
 // One request for the whole table (GET /stats/stations), not one summary per station.
 async function renderStations(params) {
   const rows = await api.get(`/stats/stations?${params}`);
-  const min = (s) => (s == null ? "–" : `${(s / 60).toFixed(1)}′`);
+  const min = minutesText;
   $("#stations tbody").innerHTML = rows.map((s) => `<tr data-station="${s.station_id}">
     <td>${esc(currentLang() === "zh-CN" ? s.name_zh : s.name_en)}</td><td class="num">${s.persons_found}</td>
     <td class="num">${s.persons_dissuaded_from_air}</td><td class="num">${s.persons_dissuaded_by_ground}</td>
