@@ -43,9 +43,9 @@ from app.auth.models import User
 from app.auth.principal import Principal
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
+from app.dispatch.models import Dispatch
 from app.drone.models import Drone
 from app.incident import service as incident_service
-from app.incident.models import Dispatch
 from app.incident.schemas import ResolveBody, WarningCreate
 from app.jurisdiction.models import Jurisdiction
 from app.mission import service as mission_service

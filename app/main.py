@@ -16,13 +16,13 @@ from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.detection_job.router import UploadSizeGuard
 from app.detection_job.router import router as detection_job_router
+from app.dispatch.router import policy_router as escalation_policy_router
 from app.drone.router import router as drone_router
 from app.errors import install_handlers
 from app.gridworker.router import router as gridworker_router
 from app.health.router import router as health_router
 from app.incident.router import evidence_router
 from app.incident.router import library_router as warning_library_router
-from app.incident.router import policy_router as escalation_policy_router
 from app.incident.router import router as incident_router
 from app.jurisdiction.router import router as jurisdiction_router
 from app.mission.router import router as mission_router

@@ -5,16 +5,10 @@ from app.audit.models import AuditEvent, AuditHead
 from app.auth.models import DeviceToken, RefreshToken, User
 from app.db import Base
 from app.detection_job.models import DetectionJob
+from app.dispatch.models import Dispatch, EscalationPolicy
 from app.drone.models import Drone
 from app.gridworker.models import GridWorker
-from app.incident.models import (
-    Dispatch,
-    EscalationPolicy,
-    Evidence,
-    Incident,
-    IncidentEvent,
-    IncidentWarning,
-)
+from app.incident.models import Evidence, Incident, IncidentEvent, IncidentWarning
 from app.jurisdiction.models import Jurisdiction
 from app.mission.models import Mission
 from app.referral.models import FollowUpTask, Person, Referral

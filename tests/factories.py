@@ -13,16 +13,10 @@ from app.alert.models import Alert, AlertKind, DeliveryStatus, WebhookDelivery, 
 from app.auth import service as auth_service
 from app.auth.models import DeviceKind, DeviceScope, DeviceToken, Role, User
 from app.auth.security import issue_access_token, token_digest
+from app.dispatch.models import Dispatch, RungTarget
 from app.drone.models import Drone
 from app.gridworker.models import GridWorker
-from app.incident.models import (
-    Dispatch,
-    Evidence,
-    EvidenceKind,
-    Incident,
-    IncidentState,
-    RungTarget,
-)
+from app.incident.models import Evidence, EvidenceKind, Incident, IncidentState
 from app.jurisdiction import service as jurisdiction_service
 from app.jurisdiction.models import Jurisdiction, JurisdictionKind
 from app.mission.models import Mission

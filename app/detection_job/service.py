@@ -28,7 +28,7 @@ from app.detection_job.schemas import DetectionJobStreamCreate, DetectionJobUplo
 from app.drone import service as drone_service
 from app.errors import AppError, Conflict, NotFound, Unprocessable
 from app.geojson import area_from_geojson
-from app.incident import service as incident_service
+from app.incident import evidence as evidence_service
 from app.incident.models import EvidenceKind
 from app.sighting import service as sighting_service
 from app.sighting.schemas import SightingCreate
@@ -640,7 +640,7 @@ def store_sighting(
     for kind, raw in ((EvidenceKind.crop, found.crop_jpeg), (EvidenceKind.frame, found.frame_jpeg)):
         if raw is None:
             continue
-        incident_service.attach_evidence(
+        evidence_service.attach_evidence(
             session,
             principal,
             row.incident_id,

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.principal import Principal
 from app.errors import Conflict, Unprocessable
+from app.incident import grouping
 from app.incident import service as incident_service
 from app.jurisdiction import service as jurisdiction_service
 from app.sighting.models import Sighting
@@ -53,13 +54,13 @@ def ingest(
         # The station that owns the waterway answers for it.
         station = jurisdiction_service.get_for_assignment(session, principal, waterway.station_id)
     else:
-        station = incident_service.owning_station(
+        station = grouping.owning_station(
             session, principal, lon=data.lon, lat=data.lat, jurisdiction_id=data.jurisdiction_id
         )
-    incident = incident_service.attach_sighting(
+    incident = grouping.attach_sighting(
         session,
         station=station,
-        facts=incident_service.SightingFacts(
+        facts=grouping.SightingFacts(
             lon=data.lon,
             lat=data.lat,
             seen_at=data.seen_at,
