@@ -396,10 +396,14 @@ class Demo:
                 distance_limit_m=self.settings.incident_group_distance_m,
                 window_s=self.settings.incident_group_window_s,
                 zone=self.settings.zone,
+                shore_tolerance_m=self.settings.sighting_shore_tolerance_m,
             )
             incident_id = sighting.incident_id
             is_minor = sighting.is_suspected_minor
         self.report.sightings += 1
+        if incident_id is None:
+            self.say(f"{self.local(at)} {len(detections)} on the bank: no incident")
+            return
         is_new = incident_id not in self.report.incidents
         self.report.incidents.add(incident_id)
         self.say(f"{self.local(at)} {len(detections)} in the water -> incident {incident_id}")

@@ -18,6 +18,10 @@ class AlertKind(StrEnum):
     referral = "referral"
     task_reminder = "task_reminder"
     task_overdue = "task_overdue"
+    # Issue 12: nobody is left unpaged.
+    first_response = "first_response"  # operators: the ladder started without a response
+    repage = "repage"  # command and duty officers, again, until someone acknowledges
+    stand_down = "stand_down"  # a unit whose dispatch expired or was taken by another
 
 
 class Alert(Base):

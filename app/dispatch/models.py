@@ -41,6 +41,13 @@ class EscalationPolicy(Base):
     ack_expiry_s: Mapped[int] = mapped_column(default=900)
     # A warned incident whose people are still seen after this long escalates by itself.
     warning_grace_s: Mapped[int] = mapped_column(default=60)
+    # Seconds to the first response per severity ({"critical": 0, "high": 60, ...}); a
+    # detected incident nobody warned starts the ladder then (0: at once). None: defaults.
+    first_response_s: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    # After the last rung, command and the duty officers are paged again this often.
+    repage_interval_s: Mapped[int] = mapped_column(default=300, server_default="300")
+    # No unit farther than this from the people is sent; command is paged instead.
+    max_unit_distance_m: Mapped[int] = mapped_column(default=10_000, server_default="10000")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

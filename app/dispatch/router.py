@@ -20,6 +20,9 @@ def _policy_read(district_id: int, value: dispatch_service.PolicyValue) -> Escal
         rungs=list(value.rungs),
         ack_expiry_s=value.ack_expiry_s,
         warning_grace_s=value.warning_grace_s,
+        first_response_s=value.first_response_s,
+        repage_interval_s=value.repage_interval_s,
+        max_unit_distance_m=value.max_unit_distance_m,
         is_default=value.is_default,
     )
 

@@ -23,7 +23,7 @@ from app.auth.models import Role
 from app.auth.principal import Principal
 from app.dispatch.models import Dispatch, DispatchState, EscalationPolicy, RungTarget
 from app.dispatch.repository import DispatchRepository
-from app.dispatch.schemas import EscalationPolicyBody, Rung
+from app.dispatch.schemas import EscalationPolicyBody, FirstResponse, Rung
 from app.errors import Forbidden, Unprocessable
 from app.jurisdiction import service as jurisdiction_service
 from app.jurisdiction.models import Jurisdiction, JurisdictionKind
@@ -39,6 +39,8 @@ DEFAULT_RUNGS: tuple[Rung, ...] = (
 )
 DEFAULT_ACK_EXPIRY_S = 900
 DEFAULT_WARNING_GRACE_S = 60
+DEFAULT_REPAGE_INTERVAL_S = 300
+DEFAULT_MAX_UNIT_DISTANCE_M = 10_000
 
 
 class NotDispatchedToYou(Forbidden):
@@ -64,6 +66,9 @@ class PolicyValue:
     ack_expiry_s: int
     warning_grace_s: int
     is_default: bool
+    first_response_s: FirstResponse = field(default_factory=FirstResponse)
+    repage_interval_s: int = DEFAULT_REPAGE_INTERVAL_S
+    max_unit_distance_m: int = DEFAULT_MAX_UNIT_DISTANCE_M
 
 
 def policy_for(session: Session, district_id: int) -> PolicyValue:
@@ -75,6 +80,9 @@ def policy_for(session: Session, district_id: int) -> PolicyValue:
         row.ack_expiry_s,
         row.warning_grace_s,
         False,
+        FirstResponse.model_validate(row.first_response_s or {}),
+        row.repage_interval_s,
+        row.max_unit_distance_m,
     )
 
 
@@ -108,6 +116,9 @@ def put_policy(
                 rungs=rungs,
                 ack_expiry_s=data.ack_expiry_s,
                 warning_grace_s=data.warning_grace_s,
+                first_response_s=data.first_response_s.model_dump(),
+                repage_interval_s=data.repage_interval_s,
+                max_unit_distance_m=data.max_unit_distance_m,
                 updated_at=now,
             )
         )
@@ -115,6 +126,9 @@ def put_policy(
         row.rungs = rungs
         row.ack_expiry_s = data.ack_expiry_s
         row.warning_grace_s = data.warning_grace_s
+        row.first_response_s = data.first_response_s.model_dump()
+        row.repage_interval_s = data.repage_interval_s
+        row.max_unit_distance_m = data.max_unit_distance_m
         row.updated_at = now
         session.flush()
     return policy_for(session, district.id)
@@ -131,13 +145,20 @@ def is_dispatched_to(session: Session, incident_id: int, unit_id: int) -> bool:
     return any(d.unit_id == unit_id for d in DispatchRepository(session).dispatches(incident_id))
 
 
-def mine(session: Session, principal: Principal, incident_id: int) -> Dispatch:
-    """The caller's latest dispatch for the incident: its unit's, or the page it received."""
+def mine(session: Session, principal: Principal, incident_id: int, *, district_id: int) -> Dispatch:
+    """The caller's latest dispatch for the incident: its unit's, or the page it received
+    (duty officers also take the re-pages after the last rung)."""
     dispatches = DispatchRepository(session).dispatches(incident_id)
+    last_rung = len(policy_for(session, district_id).rungs)
     if principal.ground_unit_id is not None:
         found = [d for d in dispatches if d.unit_id == principal.ground_unit_id]
     elif principal.role == Role.station_officer:
-        found = [d for d in dispatches if d.target == RungTarget.duty_officer]
+        found = [
+            d
+            for d in dispatches
+            if d.target == RungTarget.duty_officer
+            or (d.target == RungTarget.command and d.rung >= last_rung)
+        ]
     elif principal.role in {Role.command, Role.admin}:
         found = [d for d in dispatches if d.target != RungTarget.unit]
     else:
@@ -184,12 +205,22 @@ class Fired:
     steps: list[Step] = field(default_factory=list)
 
 
-def _nearest_unit(session: Session, call: Call) -> GroundUnit | None:
-    """Nearest available unit of the owning station; then of the neighbouring stations."""
+@dataclass(frozen=True, slots=True)
+class UnitChoice:
+    """The unit to send, or why there is none: the nearest one is over the cap."""
+
+    unit: GroundUnit | None
+    distance_m: float | None  # to the chosen unit; else to the nearest available one
+    own_station: bool  # the unit is of the owning station
+
+
+def _nearest_unit(session: Session, call: Call, *, max_distance_m: float) -> UnitChoice:
+    """Nearest available unit of the owning station; then of the neighbouring stations;
+    never one farther than ``max_distance_m`` from the people."""
     repo = DispatchRepository(session)
     district = repo.jurisdiction(call.district_id)
     if district is None:
-        return None
+        return UnitChoice(None, None, False)
     tried = {d.unit_id for d in repo.dispatches(call.incident_id) if d.unit_id is not None}
     ranked = sorted(
         (
@@ -204,10 +235,50 @@ def _nearest_unit(session: Session, call: Call) -> GroundUnit | None:
         ),
         key=lambda item: item[:3],
     )
-    return ranked[0][3] if ranked else None
+    for other_station, gap_m, _, unit in ranked:
+        if gap_m <= max_distance_m:
+            return UnitChoice(unit, gap_m, not other_station)
+    nearest = min((item[1] for item in ranked), default=None)
+    return UnitChoice(None, nearest, False)
 
 
-def _fire(session: Session, call: Call, index: int, rung: Rung, *, now: datetime) -> Step | None:
+def _page(
+    session: Session,
+    call: Call,
+    *,
+    index: int,
+    target: RungTarget,
+    users: Sequence[Any],
+    where: Jurisdiction,
+    deadline: datetime,
+    kind: AlertKind,
+    extra: dict[str, Any],
+    now: datetime,
+) -> None:
+    DispatchRepository(session).add(
+        Dispatch(
+            incident_id=call.incident_id,
+            rung=index,
+            target=target,
+            sent_at=now,
+            ack_deadline=deadline,
+        )
+    )
+    for user in users:
+        alert_service.enqueue(
+            session,
+            kind=kind,
+            jurisdiction=where,
+            incident_id=call.incident_id,
+            user_id=user.id,
+            payload={**call.payload, "rung": index, "target": str(target), **extra},
+            now=now,
+        )
+
+
+def _fire(
+    session: Session, call: Call, index: int, rung: Rung, policy: PolicyValue, *, now: datetime
+) -> Step | None:
     """Fire one rung; None when it has nobody to reach (the ladder moves on)."""
     repo = DispatchRepository(session)
     station = repo.jurisdiction(call.station_id)
@@ -216,9 +287,36 @@ def _fire(session: Session, call: Call, index: int, rung: Rung, *, now: datetime
     assert district is not None
     deadline = now + timedelta(seconds=rung.ack_timeout_s)
     if rung.target == RungTarget.unit:
-        unit = _nearest_unit(session, call)
+        choice = _nearest_unit(session, call, max_distance_m=policy.max_unit_distance_m)
+        unit = choice.unit
         if unit is None:
-            return None
+            # Nobody near enough: command is paged instead of sending a unit from afar.
+            users = repo.users(role=Role.command, jurisdiction_id=district.id)
+            if not users:
+                return None
+            why = {
+                "instead_of": "unit",
+                "reason": "no_unit_in_range",
+                "max_unit_distance_m": policy.max_unit_distance_m,
+                "nearest_unit_m": None if choice.distance_m is None else round(choice.distance_m),
+            }
+            _page(
+                session,
+                call,
+                index=index,
+                target=RungTarget.command,
+                users=users,
+                where=district,
+                deadline=deadline,
+                kind=AlertKind.escalation,
+                extra=why,
+                now=now,
+            )
+            return Step(
+                "escalation",
+                {"rung": index, "target": "command", "users": [u.id for u in users], **why},
+                index,
+            )
         unit_station = repo.jurisdiction(unit.station_id) or station
         unit.status = UnitStatus.dispatched
         repo.add(
@@ -231,49 +329,46 @@ def _fire(session: Session, call: Call, index: int, rung: Rung, *, now: datetime
                 ack_deadline=deadline,
             )
         )
+        # Say so when the unit is not the owning station's (its own are busy or too far).
+        place = {
+            "distance_m": round(choice.distance_m or 0.0),
+            "own_station": choice.own_station,
+            **({} if choice.own_station else {"unit_station_id": unit.station_id}),
+        }
         alert_service.enqueue(
             session,
             kind=AlertKind.dispatch,
             jurisdiction=unit_station,
             incident_id=call.incident_id,
             unit_id=unit.id,
-            payload={**call.payload, "ack_deadline": deadline.isoformat(), "rung": index},
+            payload={**call.payload, "ack_deadline": deadline.isoformat(), "rung": index, **place},
             now=now,
         )
         return Step(
-            "dispatch", {"unit_id": unit.id, "call_sign": unit.call_sign, "rung": index}, index
+            "dispatch",
+            {"unit_id": unit.id, "call_sign": unit.call_sign, "rung": index, **place},
+            index,
         )
     if rung.target == RungTarget.duty_officer:
-        users = (
-            repo.users(role=Role.station_officer, jurisdiction_id=station.id)
-            if station.kind == JurisdictionKind.station
-            else repo.users_under(role=Role.station_officer, path=district.path)
-        )
+        users = _duty_officers(session, station, district)
         where = station
     else:
         users = repo.users(role=Role.command, jurisdiction_id=district.id)
         where = district
     if not users:
         return None
-    repo.add(
-        Dispatch(
-            incident_id=call.incident_id,
-            rung=index,
-            target=rung.target,
-            sent_at=now,
-            ack_deadline=deadline,
-        )
+    _page(
+        session,
+        call,
+        index=index,
+        target=rung.target,
+        users=users,
+        where=where,
+        deadline=deadline,
+        kind=AlertKind.escalation,
+        extra={},
+        now=now,
     )
-    for user in users:
-        alert_service.enqueue(
-            session,
-            kind=AlertKind.escalation,
-            jurisdiction=where,
-            incident_id=call.incident_id,
-            user_id=user.id,
-            payload={**call.payload, "rung": index, "target": str(rung.target)},
-            now=now,
-        )
     return Step(
         "escalation",
         {"rung": index, "target": str(rung.target), "users": [u.id for u in users]},
@@ -281,16 +376,107 @@ def _fire(session: Session, call: Call, index: int, rung: Rung, *, now: datetime
     )
 
 
+def _duty_officers(session: Session, station: Jurisdiction, district: Jurisdiction) -> list[Any]:
+    repo = DispatchRepository(session)
+    return list(
+        repo.users(role=Role.station_officer, jurisdiction_id=station.id)
+        if station.kind == JurisdictionKind.station
+        else repo.users_under(role=Role.station_officer, path=district.path)
+    )
+
+
+def _repage(
+    session: Session, call: Call, index: int, policy: PolicyValue, *, now: datetime
+) -> Step:
+    """Past the last rung: page command and the duty officers again, and set the timer for
+    the next time. The row is written even with nobody to page, so the timer goes on."""
+    repo = DispatchRepository(session)
+    station = repo.jurisdiction(call.station_id)
+    district = repo.jurisdiction(call.district_id)
+    assert station is not None
+    assert district is not None
+    command = list(repo.users(role=Role.command, jurisdiction_id=district.id))
+    duty = _duty_officers(session, station, district)
+    repeat = index - len(policy.rungs) + 1
+    deadline = now + timedelta(seconds=policy.repage_interval_s)
+    _page(
+        session,
+        call,
+        index=index,
+        target=RungTarget.command,
+        users=[*command, *duty],
+        where=district,
+        deadline=deadline,
+        kind=AlertKind.repage,
+        extra={"repeat": repeat},
+        now=now,
+    )
+    return Step(
+        "repage",
+        {"rung": index, "repeat": repeat, "users": [u.id for u in [*command, *duty]]},
+        index,
+    )
+
+
 def fire_from(session: Session, call: Call, start: int, *, now: datetime) -> Fired:
-    """Fire the first rung from ``start`` that reaches someone; else the ladder is spent."""
-    rungs = policy_for(session, call.district_id).rungs
+    """Fire the first rung from ``start`` that reaches someone. Past the last rung the
+    ladder is spent: command and the duty officers are re-paged at the policy's interval
+    until someone acknowledges (never silent)."""
+    policy = policy_for(session, call.district_id)
+    rungs = policy.rungs
     for index in range(start, len(rungs)):
-        step = _fire(session, call, index, rungs[index], now=now)
+        step = _fire(session, call, index, rungs[index], policy, now=now)
         if step is not None:
             session.flush()
             return Fired(index, [step])
+    steps = [] if start > len(rungs) else [Step("ladder_exhausted", {}, len(rungs))]
+    steps.append(_repage(session, call, max(start, len(rungs)), policy, now=now))
     session.flush()
-    return Fired(len(rungs), [Step("ladder_exhausted", {}, len(rungs))])
+    return Fired(len(rungs), steps)
+
+
+def tell_operators(session: Session, call: Call, *, reason: str, now: datetime) -> list[int]:
+    """Tell the district's operators that the ladder started without them (a critical
+    incident, or a first-response deadline missed). Returns the users told."""
+    repo = DispatchRepository(session)
+    district = repo.jurisdiction(call.district_id)
+    assert district is not None
+    users = repo.users_under(role=Role.operator, path=district.path)
+    for user in users:
+        alert_service.enqueue(
+            session,
+            kind=AlertKind.first_response,
+            jurisdiction=district,
+            incident_id=call.incident_id,
+            user_id=user.id,
+            payload={**call.payload, "reason": reason},
+            now=now,
+        )
+    return [u.id for u in users]
+
+
+def _stand_down(session: Session, dispatch: Dispatch, *, reason: str, now: datetime) -> None:
+    """Tell a unit that its dispatch is over and it is not expected on scene."""
+    if dispatch.unit_id is None:
+        return
+    repo = DispatchRepository(session)
+    unit = repo.unit(dispatch.unit_id)
+    station = repo.jurisdiction(unit.station_id) if unit else None
+    if station is None:
+        return
+    alert_service.enqueue(
+        session,
+        kind=AlertKind.stand_down,
+        jurisdiction=station,
+        incident_id=dispatch.incident_id,
+        unit_id=dispatch.unit_id,
+        payload={
+            "incident_id": dispatch.incident_id,
+            "dispatch_id": dispatch.id,
+            "reason": reason,
+        },
+        now=now,
+    )
 
 
 def release(session: Session, dispatch: Dispatch) -> None:
@@ -308,6 +494,7 @@ def _cancel_pending(session: Session, incident_id: int, *, keep: int, now: datet
             other.state = DispatchState.cancelled
             other.closed_at = now
             release(session, other)
+            _stand_down(session, other, reason="taken_by_another", now=now)
 
 
 def acknowledge(
@@ -346,27 +533,28 @@ def close_all(session: Session, incident_id: int, *, now: datetime) -> None:
             DispatchState.acknowledged,
             DispatchState.on_scene,
         }:
-            dispatch.state = (
-                DispatchState.done
-                if dispatch.state != DispatchState.pending
-                else DispatchState.cancelled
-            )
+            was_pending = dispatch.state == DispatchState.pending
+            dispatch.state = DispatchState.cancelled if was_pending else DispatchState.done
             dispatch.closed_at = now
             dispatch.ack_deadline = None
             dispatch.on_scene_deadline = None
             release(session, dispatch)
+            if was_pending:
+                _stand_down(session, dispatch, reason="resolved", now=now)
 
 
 # Timers
 
 
 def expire_due_acks(session: Session, *, now: datetime, limit: int) -> Sequence[Dispatch]:
-    """Rungs nobody acknowledged in time: expired, their units released."""
+    """Rungs nobody acknowledged in time: expired, their units released and told to stand
+    down (the ladder has moved on without them)."""
     rows = DispatchRepository(session).due_ack_timers(now, limit)
     for dispatch in rows:
         dispatch.state = DispatchState.expired
         dispatch.closed_at = now
         release(session, dispatch)
+        _stand_down(session, dispatch, reason="ack_timeout", now=now)
     return rows
 
 

@@ -70,6 +70,9 @@ def is_night(lon: float, lat: float, at: datetime, zone: ZoneInfo) -> bool:
 
 
 def severity_of(incident: Incident) -> Severity:
+    """A suspected child in deep water is critical on its own; otherwise points add up."""
+    if incident.has_deep_water and incident.has_suspected_minor:
+        return Severity.critical
     score = 0
     if incident.has_deep_water:
         score += 2
@@ -141,8 +144,10 @@ def attach_sighting(
     distance_limit_m: float,
     window_s: int,
     zone: ZoneInfo,
-) -> Incident:
-    """Group a sighting into an open incident nearby, or open a new one."""
+    may_open: bool = True,
+) -> Incident | None:
+    """Group a sighting into an open incident nearby, or open a new one (unless
+    ``may_open`` is False: then None when there is none)."""
     district_id = incident_service.district_id_of(station.path)
     incident = find_group(
         session,
@@ -152,6 +157,8 @@ def attach_sighting(
         window_s=window_s,
     )
     night = is_night(facts.lon, facts.lat, facts.seen_at, zone)
+    if incident is None and not may_open:
+        return None
     if incident is None:
         incident = Incident(
             station_id=station.id,
@@ -170,6 +177,7 @@ def attach_sighting(
             waterway_id=facts.waterway_id,
         )
         incident.severity = severity_of(incident)
+        incident.response_due_at = incident_service.first_response_due(session, incident)
         IncidentRepository(session).add(incident)
         session.flush()
         incident_service.log_event(
@@ -181,6 +189,9 @@ def attach_sighting(
             to_state=IncidentState.detected,
             detail={"lon": facts.lon, "lat": facts.lat, "people": facts.people_count},
         )
+        if incident.response_due_at is not None and incident.response_due_at <= now:
+            incident_service.arm_first_response(session, incident, actor=actor, now=now)
+            incident_service.flush(session, incident)
         return incident
     incident.sighting_count += 1
     if incident.waterway_id is None:
@@ -204,6 +215,8 @@ def attach_sighting(
         if before == incident.severity
         else {"people": facts.people_count, "severity": incident.severity, "was": before},
     )
+    if before != incident.severity and not facts.has_left_water:
+        incident_service.arm_first_response(session, incident, actor=actor, now=now)
     if facts.has_left_water and incident.state in {IncidentState.detected, IncidentState.warned}:
         incident_service.move(
             session,
@@ -221,3 +234,25 @@ def attach_sighting(
             )
     incident_service.flush(session, incident)
     return incident
+
+
+def seen_together(
+    session: Session, incident: Incident, *, people: int, actor: str, now: datetime
+) -> None:
+    """``people`` were seen at one moment (separate tracks that overlap in time): the
+    incident's count is the most seen together, and its severity follows."""
+    if people <= incident.people_count:
+        return
+    was = incident.people_count
+    incident.people_count = people
+    before = incident.severity
+    incident.severity = severity_of(incident)
+    detail: dict[str, object] = {"people": people, "was": was}
+    if before != incident.severity:
+        detail |= {"severity": incident.severity, "severity_was": before}
+    incident_service.log_event(
+        session, incident, "people_together", actor=actor, now=now, detail=detail
+    )
+    if before != incident.severity:
+        incident_service.arm_first_response(session, incident, actor=actor, now=now)
+    incident_service.flush(session, incident)

@@ -105,6 +105,9 @@ class Incident(Base):
     warning_count: Mapped[int] = mapped_column(default=0)
     last_warned_at: Mapped[datetime | None] = mapped_column(default=None)
     escalation_rung: Mapped[int] = mapped_column(default=0)
+    # The first-response timer: while nobody was warned (detected) or the warning's grace
+    # runs (warned), the worker starts the ladder when this passes. None in other states.
+    response_due_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
     detected_at: Mapped[datetime]
     warned_at: Mapped[datetime | None] = mapped_column(default=None)
     cleared_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -89,6 +89,20 @@ class IncidentRepository:
         rows = self.session.scalars(query.order_by(Incident.id.desc()).limit(limit).offset(offset))
         return rows.all(), total
 
+    def due_first_responses(self, now: datetime, limit: int) -> Sequence[Incident]:
+        """Incidents nobody responded to in time (claimed; other workers skip them)."""
+        query = (
+            select(Incident)
+            .where(
+                Incident.state.in_([IncidentState.detected, IncidentState.warned]),
+                Incident.response_due_at <= now,
+            )
+            .order_by(Incident.response_due_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return self.session.scalars(query).all()
+
     def events(self, incident_id: int) -> Sequence[IncidentEvent]:
         query = (
             select(IncidentEvent)

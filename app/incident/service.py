@@ -6,7 +6,7 @@ Grouping sightings is ``grouping.py``, evidence ``evidence.py``, CAP ``cap_expor
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -29,6 +29,8 @@ from app.incident.schemas import ResolveBody, WarningCreate
 from app.warnings import library as warning_messages
 
 SYSTEM_ACTOR = "system:worker"
+# States in which nobody has been sent yet: the first-response timer runs.
+WAITING_STATES = frozenset({IncidentState.detected, IncidentState.warned})
 
 # Kept here for callers that catch it from the incident feature.
 NotDispatchedToYou = dispatch_service.NotDispatchedToYou
@@ -150,6 +152,8 @@ def move(
     if to not in TRANSITIONS[current]:
         raise IncidentTransitionRefused(f"incident {incident.id} cannot go from {current} to {to}")
     incident.state = to
+    if to not in WAITING_STATES:
+        incident.response_due_at = None
     stamp = f"{to.value}_at"
     if getattr(incident, stamp) is None:
         setattr(incident, stamp, now)
@@ -184,6 +188,7 @@ def warn(
     incident = get(session, principal, incident_id)
     if incident.state not in OPEN_STATES:
         raise IncidentTransitionRefused(f"incident {incident.id} is {incident.state}")
+    grace_s = dispatch_service.policy_for(session, incident.district_id).warning_grace_s
     text = data.text
     if data.message_key is not None:
         message = warning_messages().get(data.message_key)
@@ -219,6 +224,9 @@ def warn(
         )
     else:
         log_event(session, incident, "warning", actor=principal.actor_name, now=now, detail=detail)
+    if incident.state == IncidentState.warned:
+        # The warning's grace: the operator confirms they left the water (clear), or a unit goes.
+        incident.response_due_at = incident.last_warned_at + timedelta(seconds=grace_s)
     flush(session, incident)
     return warning
 
@@ -315,10 +323,64 @@ def start_ladder(
     _fire_from(session, incident, 0, actor=actor, now=now)
 
 
+def _start_unanswered(
+    session: Session, incident: Incident, *, actor: str, now: datetime, reason: str
+) -> None:
+    """Nobody responded in time (or it is critical): the ladder starts and the operators
+    are told, so the incident is never silent."""
+    start_ladder(session, incident, actor=actor, now=now, reason=reason)
+    users = dispatch_service.tell_operators(session, _call(incident), reason=reason, now=now)
+    log_event(
+        session,
+        incident,
+        "operators_told",
+        actor=actor,
+        now=now,
+        detail={"reason": reason, "users": users},
+    )
+
+
+def first_response_due(session: Session, incident: Incident) -> datetime:
+    """When a detected incident of this severity must have been warned (policy per severity)."""
+    limit_s = dispatch_service.policy_for(session, incident.district_id).first_response_s.seconds(
+        str(incident.severity)
+    )
+    return incident.detected_at + timedelta(seconds=limit_s)
+
+
+def arm_first_response(session: Session, incident: Incident, *, actor: str, now: datetime) -> None:
+    """Set (or bring forward, when the severity rose) the deadline by which a detected
+    incident must be warned; a deadline already passed (critical: 0 s) starts the ladder."""
+    if incident.state != IncidentState.detected:
+        return
+    due = first_response_due(session, incident)
+    if incident.response_due_at is not None:
+        due = min(due, incident.response_due_at)
+    if due <= now:
+        limit_s = round((due - incident.detected_at).total_seconds())
+        _start_unanswered(
+            session,
+            incident,
+            actor=actor,
+            now=now,
+            reason=f"{incident.severity}: respond within {limit_s} s",
+        )
+    elif due != incident.response_due_at:
+        incident.response_due_at = due
+
+
 def run_due_timers(session: Session, *, now: datetime, limit: int = 100) -> int:
-    """Expire unacknowledged rungs and stale acknowledgements; fire the next rung."""
+    """First-response deadlines (nobody warned; a warning's grace over), unacknowledged
+    rungs and stale acknowledgements; each fires the next step of the ladder."""
     repo = IncidentRepository(session)
     fired = 0
+    for waiting in repo.due_first_responses(now, limit):
+        if waiting.state == IncidentState.detected:
+            reason = f"{waiting.severity}: nobody warned in time"
+        else:
+            reason = "warning grace over: nobody confirmed they left the water"
+        _start_unanswered(session, waiting, actor=SYSTEM_ACTOR, now=now, reason=reason)
+        fired += 1
     for dispatch in dispatch_service.expire_due_acks(session, now=now, limit=limit):
         incident = repo.get(dispatch.incident_id)
         if incident is None or incident.state not in {
@@ -364,7 +426,9 @@ def acknowledge(
 ) -> Incident:
     """Idempotent: acknowledging twice answers the same incident. Stops the ladder."""
     incident = get(session, principal, incident_id)
-    dispatch = dispatch_service.mine(session, principal, incident.id)
+    dispatch = dispatch_service.mine(
+        session, principal, incident.id, district_id=incident.district_id
+    )
     if dispatch.state in {DispatchState.acknowledged, DispatchState.on_scene, DispatchState.done}:
         return incident
     if incident.state not in {
@@ -403,7 +467,9 @@ def acknowledge(
 def arrive(session: Session, principal: Principal, incident_id: int, now: datetime) -> Incident:
     """The unit is on scene. Idempotent."""
     incident = get(session, principal, incident_id)
-    dispatch = dispatch_service.mine(session, principal, incident.id)
+    dispatch = dispatch_service.mine(
+        session, principal, incident.id, district_id=incident.district_id
+    )
     if dispatch.unit_id is None:
         raise NotDispatchedToYou("only a dispatched unit reports arrival")
     if dispatch.state in {DispatchState.on_scene, DispatchState.done}:
@@ -447,7 +513,7 @@ def resolve(
             return incident
         raise IncidentOutcomeConflict(f"incident {incident.id} was resolved as {incident.outcome}")
     if principal.ground_unit_id is not None:
-        dispatch_service.mine(session, principal, incident.id)
+        dispatch_service.mine(session, principal, incident.id, district_id=incident.district_id)
     move(
         session,
         incident,

@@ -37,6 +37,7 @@ def report_sighting(
         distance_limit_m=settings.incident_group_distance_m,
         window_s=settings.incident_group_window_s,
         zone=settings.zone,
+        shore_tolerance_m=settings.sighting_shore_tolerance_m,
     )
     if not created:
         response.status_code = 200
