@@ -362,6 +362,7 @@ class World:
     other_sortie: int
     demo_waterway: int
     other_incident: int
+    other_sighting: int
     other_alert: int
     other_webhook_endpoint: int
     other_webhook_delivery: int
@@ -421,6 +422,7 @@ def load_world(session: Session) -> World:
         other_sortie=_id(session, Sortie, Sortie.station_id == jid("other-st")),
         demo_waterway=_id(session, Waterway, Waterway.station_id == jid("demo-jijiang")),
         other_incident=_id(session, Incident, Incident.station_id == jid("other-st")),
+        other_sighting=_id(session, Sighting, Sighting.station_id == jid("other-st")),
         other_alert=_id(session, Alert, Alert.jurisdiction_id == jid("other-st")),
         other_webhook_endpoint=_id(
             session, WebhookEndpoint, WebhookEndpoint.jurisdiction_id == jid("other-st")

@@ -36,6 +36,10 @@ class IncidentRead(BaseModel):
     is_night: bool
     warning_count: int
     escalation_rung: int
+    response_due_at: datetime | None = Field(
+        description="While detected or warned: when the ladder starts by itself if nobody "
+        "responds (the first-response deadline, or the end of the warning's grace)"
+    )
     detected_at: datetime
     warned_at: datetime | None
     cleared_at: datetime | None

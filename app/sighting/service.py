@@ -113,11 +113,8 @@ def _owning_station(
     here: waterway_service.WaterPlace,
 ) -> Jurisdiction:
     """The station of the water where the people are (whoever reports it), else the station
-    of the district whose boundary holds them, else the reporter's own."""
-    if data.jurisdiction_id is not None:
-        return grouping.owning_station(
-            session, principal, lon=data.lon, lat=data.lat, jurisdiction_id=data.jurisdiction_id
-        )
+    of the district whose boundary holds them, else the reporter's own. (A station the
+    reporter names with ``jurisdiction_id`` is taken before this.)"""
     if here.waterway is not None:
         station = jurisdiction_service.district_station(session, district, here.waterway.station_id)
         if station is not None:
@@ -152,6 +149,13 @@ def ingest(
             raise SightingIdReused(f"client_id {data.client_id!r} was used by another reporter")
         return existing, False
     _check_times(data, now)
+    named = (
+        None
+        if data.jurisdiction_id is None
+        else grouping.owning_station(
+            session, principal, lon=data.lon, lat=data.lat, jurisdiction_id=data.jurisdiction_id
+        )
+    )
     district = jurisdiction_service.district_of(session, principal.jurisdiction_path)
     here = waterway_service.place_of(
         session,
@@ -165,7 +169,7 @@ def ingest(
         raise SightingOutsideDistrict(
             f"({data.lon}, {data.lat}) is outside every jurisdiction of {district.name_en}"
         )
-    station = _owning_station(session, principal, data, district=district, here=here)
+    station = named or _owning_station(session, principal, data, district=district, here=here)
     place = SightingPlace(here.place)
     in_water = place in {SightingPlace.water, SightingPlace.unknown}
     facts = grouping.SightingFacts(
@@ -238,6 +242,20 @@ def ingest(
             session, incident, people=together, actor=principal.actor_name, now=now
         )
     return sighting, True
+
+
+def list_visible(
+    session: Session,
+    principal: Principal,
+    *,
+    place: SightingPlace | None,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence[Sighting], int]:
+    """The sightings the caller may see, bank and land ones included (they have no incident)."""
+    return SightingRepository(session).list_under(
+        principal.jurisdiction_path, place=place, limit=limit, offset=offset
+    )
 
 
 def of_incident(session: Session, principal: Principal, incident_id: int) -> Sequence[Sighting]:

@@ -61,11 +61,16 @@ def test_a_warning_stops_the_first_response_timer_but_its_grace_runs_out(
     incident_id = reporter.incident()
     loop.post("operator", f"/incidents/{incident_id}/warnings", {"modes": ["light"]})
 
+    warned = loop.incident(incident_id)
+    assert warned["response_due_at"] is not None  # the grace's end, shown to the operator
+
     loop.timers(0.5)  # inside the 60 s grace
     assert loop.incident(incident_id)["state"] == "warned"
     loop.timers(1.5)  # no sighting came, nobody confirmed they left: a unit goes
 
-    assert loop.incident(incident_id)["state"] == "dispatched"
+    incident = loop.incident(incident_id)
+    assert incident["state"] == "dispatched"
+    assert incident["response_due_at"] is None
     reasons = [
         e["detail"]["reason"] for e in loop.timeline(incident_id) if e["to_state"] == "escalated"
     ]

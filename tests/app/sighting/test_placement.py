@@ -70,6 +70,8 @@ def test_a_sighting_on_land_is_stored_but_opens_no_incident(client: TestClient, 
     assert (inland.json()["place"], inland.json()["incident_id"]) == ("land", None)
     assert (bank.json()["place"], bank.json()["incident_id"]) == ("bank", None)
     assert _incident_total(client, auth) == before
+    shown = client.get("/sightings?place=land", headers=auth.role("station_officer")).json()
+    assert [s["id"] for s in shown["items"]] == [inland.json()["id"]]
 
 
 def test_a_sighting_near_a_hot_spot_names_it(client: TestClient, auth: Auth) -> None:
