@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     # Incidents, alerts and follow-up (issue 6).
     incident_group_distance_m: float = Field(default=150.0, gt=0, le=10_000)
     incident_group_window_s: int = Field(default=600, ge=1, le=86_400)
+    # A sighting this close to a registered water's edge counts as in the water (fix error).
+    sighting_shore_tolerance_m: float = Field(default=15.0, ge=0, le=300)
     embedded_worker: bool = False  # `waterguard serve` turns it on; tests start it themselves
     worker_poll_s: float = Field(default=1.0, gt=0, le=60)
     # Readiness (issue 17): a worker must have beaten this recently, unless turned off.

@@ -45,9 +45,9 @@ from app.auth.models import User
 from app.auth.principal import Principal
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, session_scope
+from app.dispatch.models import Dispatch
 from app.drone.models import Drone
 from app.incident import service as incident_service
-from app.incident.models import Dispatch
 from app.incident.schemas import ResolveBody, WarningCreate
 from app.jurisdiction.models import Jurisdiction
 from app.mission import service as mission_service
@@ -464,10 +464,14 @@ class Demo:
                 distance_limit_m=self.settings.incident_group_distance_m,
                 window_s=self.settings.incident_group_window_s,
                 zone=self.settings.zone,
+                shore_tolerance_m=self.settings.sighting_shore_tolerance_m,
             )
             incident_id = sighting.incident_id
             is_minor = sighting.is_suspected_minor
         self.report.sightings += 1
+        if incident_id is None:
+            self.say(f"{self.local(at)} {len(detections)} on the bank: no incident")
+            return
         is_new = incident_id not in self.report.incidents
         self.report.incidents.add(incident_id)
         self.say(f"{self.local(at)} {len(detections)} in the water -> incident {incident_id}")

@@ -24,6 +24,7 @@ from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.detection_job.router import FORM_ALLOWANCE_BYTES as VIDEO_FORM_ALLOWANCE_BYTES
 from app.detection_job.router import router as detection_job_router
+from app.dispatch.router import policy_router as escalation_policy_router
 from app.drone.router import router as drone_router
 from app.errors import ErrorEnvelope, install_handlers
 from app.gridworker.router import router as gridworker_router
@@ -31,7 +32,6 @@ from app.health.router import router as health_router
 from app.incident import media
 from app.incident.router import evidence_router
 from app.incident.router import library_router as warning_library_router
-from app.incident.router import policy_router as escalation_policy_router
 from app.incident.router import router as incident_router
 from app.jurisdiction.router import router as jurisdiction_router
 from app.mission import service as mission_service

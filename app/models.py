@@ -11,17 +11,11 @@ from app.auth.models import (
 )
 from app.db import Base
 from app.detection_job.models import DetectionJob
+from app.dispatch.models import Dispatch, EscalationPolicy
 from app.drone.models import Drone
 from app.gridworker.models import GridWorker
 from app.health.models import Heartbeat
-from app.incident.models import (
-    Dispatch,
-    EscalationPolicy,
-    Evidence,
-    Incident,
-    IncidentEvent,
-    IncidentWarning,
-)
+from app.incident.models import Evidence, Incident, IncidentEvent, IncidentWarning
 from app.jurisdiction.models import Jurisdiction
 from app.mission.models import Mission
 from app.referral.models import FollowUpTask, Person, Referral

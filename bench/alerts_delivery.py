@@ -46,9 +46,10 @@ from app.audit import service as audit_service  # noqa: E402
 from app.auth.models import DeviceKind, DeviceScope, DeviceToken, User  # noqa: E402
 from app.auth.security import issue_access_token, token_digest  # noqa: E402
 from app.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
+from app.geojson import area_from_geojson  # noqa: E402
 from app.jurisdiction.models import Jurisdiction  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
-from app.seed import seed_demo  # noqa: E402
+from app.seed import demo_river, seed_demo  # noqa: E402
 
 SECRET = "bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGH"
 PG_DEFAULT = "postgresql+psycopg://root@127.0.0.1:5432/waterguard_bench_alerts"
@@ -226,6 +227,7 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
         posted: dict[int, float] = {}  # incident id -> monotonic time the sighting was posted
         requests_ms: list[float] = []  # sighting + escalation requests, as the operator sees
         headers = {"Authorization": f"Bearer {jwt}"}
+        spots = water_spots(args.events)
         async with httpx.AsyncClient(base_url=base, timeout=30, headers=headers) as client:
             start = time.monotonic()
             for k in range(args.events):
@@ -234,8 +236,8 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
                 t0 = time.monotonic()
                 body = {
                     "client_id": f"bench-{os.getpid()}-{k:06d}",
-                    "lon": 106.235 + (k % 40) * 0.002,
-                    "lat": 29.27 + (k // 40) * 0.004,
+                    "lon": spots[k][0],
+                    "lat": spots[k][1],
                     "seen_at": datetime.now(UTC).isoformat(),
                     "people_count": 2,
                     "is_deep_water": True,
@@ -292,6 +294,24 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
         "requests_p50_ms": pct(requests_ms, 0.5),
         "requests_p95_ms": pct(requests_ms, 0.95),
     }
+
+
+def water_spots(count: int) -> list[tuple[float, float]]:
+    """``count`` places on the demo river at least ~190 m apart (sightings on land open no
+    incident, and closer ones would join the same incident)."""
+    from shapely.geometry import Point
+
+    area = area_from_geojson(demo_river()[0])
+    min_lon, min_lat, max_lon, max_lat = area.bounds
+    spots = [
+        (round(min_lon + i * 0.002, 6), round(min_lat + j * 0.002, 6))
+        for i in range(int((max_lon - min_lon) / 0.002) + 1)
+        for j in range(int((max_lat - min_lat) / 0.002) + 1)
+        if area.covers(Point(min_lon + i * 0.002, min_lat + j * 0.002))
+    ]
+    if len(spots) < count:
+        raise SystemExit(f"the demo river holds {len(spots)} separate places; ask for fewer events")
+    return spots[:count]
 
 
 def main() -> None:

@@ -13,16 +13,10 @@ from app.alert.models import Alert, AlertKind, DeliveryStatus, WebhookDelivery, 
 from app.auth import service as auth_service
 from app.auth.models import DeviceKind, DeviceScope, DeviceToken, Role, User
 from app.auth.security import issue_access_token, token_digest
+from app.dispatch.models import Dispatch, RungTarget
 from app.drone.models import Drone
 from app.gridworker.models import GridWorker
-from app.incident.models import (
-    Dispatch,
-    Evidence,
-    EvidenceKind,
-    Incident,
-    IncidentState,
-    RungTarget,
-)
+from app.incident.models import Evidence, EvidenceKind, Incident, IncidentState
 from app.jurisdiction import service as jurisdiction_service
 from app.jurisdiction.models import Jurisdiction, JurisdictionKind
 from app.mission.models import Mission
@@ -370,6 +364,7 @@ class World:
     other_sortie: int
     demo_waterway: int
     other_incident: int
+    other_sighting: int
     other_alert: int
     other_webhook_endpoint: int
     other_webhook_delivery: int
@@ -429,6 +424,7 @@ def load_world(session: Session) -> World:
         other_sortie=_id(session, Sortie, Sortie.station_id == jid("other-st")),
         demo_waterway=_id(session, Waterway, Waterway.station_id == jid("demo-jijiang")),
         other_incident=_id(session, Incident, Incident.station_id == jid("other-st")),
+        other_sighting=_id(session, Sighting, Sighting.station_id == jid("other-st")),
         other_alert=_id(session, Alert, Alert.jurisdiction_id == jid("other-st")),
         other_webhook_endpoint=_id(
             session, WebhookEndpoint, WebhookEndpoint.jurisdiction_id == jid("other-st")

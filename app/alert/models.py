@@ -27,6 +27,10 @@ class AlertKind(StrEnum):
     incident_on_scene = "incident_on_scene"
     incident_resolved = "incident_resolved"
     incident_closed = "incident_closed"
+    # Issue 12: nobody is left unpaged.
+    first_response = "first_response"  # operators: the ladder started without a response
+    repage = "repage"  # command and duty officers, again, until someone acknowledges
+    stand_down = "stand_down"  # a unit whose dispatch expired or was taken by another
 
 
 class Alert(Base):

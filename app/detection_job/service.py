@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import shutil
@@ -29,7 +30,7 @@ from app.detection_job.schemas import DetectionJobStreamCreate, DetectionJobUplo
 from app.drone import service as drone_service
 from app.errors import AppError, Conflict, NotFound, Unprocessable
 from app.geojson import area_from_geojson
-from app.incident import service as incident_service
+from app.incident import evidence as evidence_service
 from app.incident.models import EvidenceKind
 from app.sighting import service as sighting_service
 from app.sighting.schemas import SightingCreate
@@ -623,6 +624,7 @@ def store_sighting(
                 lon=lon,
                 lat=lat,
                 seen_at=seen_at,
+                first_seen_at=start + timedelta(seconds=sighting.first_t_s),
                 people_count=1,
                 is_deep_water=sighting.zone == Zone.deep_water,
                 confidence=round(min(max(sighting.peak_confidence, 0.0), 1.0), 4),
@@ -633,6 +635,7 @@ def store_sighting(
             distance_limit_m=settings.incident_group_distance_m,
             window_s=settings.incident_group_window_s,
             zone=settings.zone,
+            shore_tolerance_m=settings.sighting_shore_tolerance_m,
         )
     except sighting_service.SightingTimeRefused:
         return Stored.too_old, 0
@@ -640,16 +643,26 @@ def store_sighting(
         # The job's own key with other facts (a re-run of a stream starts at another time):
         # reported before, so nothing is reported twice and the job goes on.
         return Stored.known, 0
+    except sighting_service.SightingOutsideDistrict:
+        return Stored.unplaced, 0
     if not created:
         return Stored.known, 0
+    if row.incident_id is None:
+        return placed, 0  # on the bank or on land: stored and shown, no incident evidence
     stored = 0
     assert settings.media_dir is not None
+    # The incident belongs to the station of the water the people were in, which may not
+    # be the sortie's: the job attaches the evidence as a device of the whole district.
+    district_path = "/" + principal.jurisdiction_path.strip("/").split("/")[0] + "/"
+    attacher = dataclasses.replace(
+        principal, jurisdiction_id=int(district_path.strip("/")), jurisdiction_path=district_path
+    )
     for kind, raw in ((EvidenceKind.crop, found.crop_jpeg), (EvidenceKind.frame, found.frame_jpeg)):
         if raw is None:
             continue
-        incident_service.attach_evidence(
+        evidence_service.attach_evidence(
             session,
-            principal,
+            attacher,
             row.incident_id,
             raw=raw,
             kind=kind,

@@ -11,8 +11,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.alert.models import Alert, DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from app.dispatch.models import Dispatch, DispatchState
 from app.health.models import Heartbeat
-from app.incident.models import Dispatch, DispatchState
+from app.incident.models import Incident, IncidentState
 
 
 class HealthRepository:
@@ -75,5 +76,11 @@ class HealthRepository:
                 Dispatch.on_scene_deadline <= now,
             )
         )
-        found = [t for t in (ack, on_scene) if t is not None]
+        first_response = self.session.scalar(
+            select(func.min(Incident.response_due_at)).where(
+                Incident.state.in_([IncidentState.detected, IncidentState.warned]),
+                Incident.response_due_at <= now,
+            )
+        )
+        found = [t for t in (ack, on_scene, first_response) if t is not None]
         return min(found) if found else None

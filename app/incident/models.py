@@ -78,21 +78,6 @@ class WarningMode(StrEnum):
     strobe = "strobe"
 
 
-class RungTarget(StrEnum):
-    unit = "unit"
-    duty_officer = "duty_officer"
-    command = "command"
-
-
-class DispatchState(StrEnum):
-    pending = "pending"
-    acknowledged = "acknowledged"
-    expired = "expired"
-    on_scene = "on_scene"
-    done = "done"
-    cancelled = "cancelled"
-
-
 class Incident(Base):
     """The response to one or more sightings at one place."""
 
@@ -120,6 +105,9 @@ class Incident(Base):
     warning_count: Mapped[int] = mapped_column(default=0)
     last_warned_at: Mapped[datetime | None] = mapped_column(default=None)
     escalation_rung: Mapped[int] = mapped_column(default=0)
+    # The first-response timer: while nobody was warned (detected) or the warning's grace
+    # runs (warned), the worker starts the ladder when this passes. None in other states.
+    response_due_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
     detected_at: Mapped[datetime]
     warned_at: Mapped[datetime | None] = mapped_column(default=None)
     cleared_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -163,46 +151,6 @@ class IncidentWarning(Base):
     message_key: Mapped[str | None] = mapped_column(String(40), default=None)
     language: Mapped[str | None] = mapped_column(String(8), default=None)
     text: Mapped[str | None] = mapped_column(Text, default=None)
-
-
-class EscalationPolicy(Base):
-    """A district's escalation ladder, as data: ordered rungs with an ack timeout each."""
-
-    __tablename__ = "escalation_policies"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    district_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"), unique=True)
-    # [{"target": "unit"|"duty_officer"|"command", "ack_timeout_s": int}, ...]
-    rungs: Mapped[list[dict[str, Any]]]
-    # An acknowledged dispatch that is not on scene after this long re-triggers the ladder.
-    ack_expiry_s: Mapped[int] = mapped_column(default=900)
-    # A warned incident whose people are still seen after this long escalates by itself.
-    warning_grace_s: Mapped[int] = mapped_column(default=60)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class Dispatch(Base):
-    """One rung of the ladder fired for an incident: a unit sent, or officers paged.
-
-    ``ack_deadline`` and ``on_scene_deadline`` are the escalation timers; they live in the
-    database so a restarted worker picks them up.
-    """
-
-    __tablename__ = "dispatches"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
-    rung: Mapped[int]
-    target: Mapped[RungTarget] = mapped_column(String(16))
-    unit_id: Mapped[int | None] = mapped_column(ForeignKey("ground_units.id"), default=None)
-    state: Mapped[DispatchState] = mapped_column(String(16), default=DispatchState.pending)
-    sent_at: Mapped[datetime]
-    ack_deadline: Mapped[datetime | None] = mapped_column(default=None, index=True)
-    acknowledged_at: Mapped[datetime | None] = mapped_column(default=None)
-    acknowledged_by: Mapped[str | None] = mapped_column(String(120), default=None)
-    on_scene_deadline: Mapped[datetime | None] = mapped_column(default=None, index=True)
-    on_scene_at: Mapped[datetime | None] = mapped_column(default=None)
-    closed_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class EvidenceKind(StrEnum):

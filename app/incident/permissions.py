@@ -75,11 +75,6 @@ WarningLibraryReader = Annotated[
         )
     ),
 ]
-PolicyReader = Annotated[
-    Principal,
-    Depends(require(Role.admin, Role.command, Role.operator, Role.station_officer)),
-]
-PolicyManager = Annotated[Principal, Depends(require(Role.admin, Role.command))]
 EvidenceViewer = Annotated[
     Principal,
     Depends(require(Role.admin, Role.command, Role.operator, Role.station_officer)),

@@ -6,12 +6,9 @@ from datetime import datetime
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.auth.models import Role, User
+from app.dispatch.models import Dispatch
 from app.incident.models import (
     OPEN_STATES,
-    Dispatch,
-    DispatchState,
-    EscalationPolicy,
     Evidence,
     Incident,
     IncidentEvent,
@@ -21,7 +18,6 @@ from app.incident.models import (
 from app.jurisdiction.models import Jurisdiction, JurisdictionKind
 from app.referral.models import Person, Referral
 from app.sighting.models import Sighting
-from app.unit.models import GroundUnit, UnitStatus
 from app.waterway.models import Waterway
 
 
@@ -29,7 +25,7 @@ class IncidentRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def add(self, row: Incident | IncidentEvent | IncidentWarning | Dispatch | Evidence) -> None:
+    def add(self, row: Incident | IncidentEvent | IncidentWarning | Evidence) -> None:
         self.session.add(row)
 
     def get(self, incident_id: int) -> Incident | None:
@@ -98,6 +94,20 @@ class IncidentRepository:
     def waterway(self, waterway_id: int) -> Waterway | None:
         return self.session.get(Waterway, waterway_id)
 
+    def due_first_responses(self, now: datetime, limit: int) -> Sequence[Incident]:
+        """Incidents nobody responded to in time (claimed; other workers skip them)."""
+        query = (
+            select(Incident)
+            .where(
+                Incident.state.in_([IncidentState.detected, IncidentState.warned]),
+                Incident.response_due_at <= now,
+            )
+            .order_by(Incident.response_due_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return self.session.scalars(query).all()
+
     def events(self, incident_id: int) -> Sequence[IncidentEvent]:
         query = (
             select(IncidentEvent)
@@ -111,78 +121,6 @@ class IncidentRepository:
             select(IncidentWarning)
             .where(IncidentWarning.incident_id == incident_id)
             .order_by(IncidentWarning.id)
-        )
-        return self.session.scalars(query).all()
-
-    # Dispatch and escalation
-
-    def policy(self, district_id: int) -> EscalationPolicy | None:
-        return self.session.scalar(
-            select(EscalationPolicy).where(EscalationPolicy.district_id == district_id)
-        )
-
-    def add_policy(self, policy: EscalationPolicy) -> EscalationPolicy:
-        self.session.add(policy)
-        self.session.flush()
-        return policy
-
-    def dispatches(self, incident_id: int) -> Sequence[Dispatch]:
-        query = select(Dispatch).where(Dispatch.incident_id == incident_id).order_by(Dispatch.id)
-        return self.session.scalars(query).all()
-
-    def available_units(self, district_path: str) -> Sequence[tuple[GroundUnit, int]]:
-        """Available units of the district with a known position, and their station id."""
-        query = (
-            select(GroundUnit, Jurisdiction.id)
-            .join(Jurisdiction, Jurisdiction.id == GroundUnit.station_id)
-            .where(
-                Jurisdiction.path.startswith(district_path, autoescape=True),
-                GroundUnit.status == UnitStatus.available,
-                GroundUnit.last_lon.is_not(None),
-                GroundUnit.last_lat.is_not(None),
-            )
-            .order_by(GroundUnit.id)
-        )
-        return [(row[0], row[1]) for row in self.session.execute(query)]
-
-    def unit(self, unit_id: int) -> GroundUnit | None:
-        return self.session.get(GroundUnit, unit_id)
-
-    def users(self, *, role: Role, jurisdiction_id: int) -> Sequence[User]:
-        query = select(User).where(
-            User.role == role, User.jurisdiction_id == jurisdiction_id, User.is_active.is_(True)
-        )
-        return self.session.scalars(query.order_by(User.id)).all()
-
-    def users_under(self, *, role: Role, path: str) -> Sequence[User]:
-        query = (
-            select(User)
-            .join(Jurisdiction, Jurisdiction.id == User.jurisdiction_id)
-            .where(
-                User.role == role,
-                User.is_active.is_(True),
-                Jurisdiction.path.startswith(path, autoescape=True),
-            )
-        )
-        return self.session.scalars(query.order_by(User.id)).all()
-
-    def due_ack_timers(self, now: datetime, limit: int) -> Sequence[Dispatch]:
-        query = (
-            select(Dispatch)
-            .where(Dispatch.state == DispatchState.pending, Dispatch.ack_deadline <= now)
-            .order_by(Dispatch.ack_deadline)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        return self.session.scalars(query).all()
-
-    def due_on_scene_timers(self, now: datetime, limit: int) -> Sequence[Dispatch]:
-        query = (
-            select(Dispatch)
-            .where(Dispatch.state == DispatchState.acknowledged, Dispatch.on_scene_deadline <= now)
-            .order_by(Dispatch.on_scene_deadline)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
         )
         return self.session.scalars(query).all()
 

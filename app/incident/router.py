@@ -9,11 +9,13 @@ from starlette.responses import Response
 
 from app.config import Settings, settings_of
 from app.db import SessionDep, utcnow
+from app.dispatch.models import Dispatch
+from app.dispatch.schemas import DispatchRead
 from app.errors import ERROR_RESPONSES
-from app.incident import media
+from app.incident import cap_export, media
+from app.incident import evidence as evidence_service
 from app.incident import service as incident_service
 from app.incident.models import (
-    Dispatch,
     Evidence,
     EvidenceKind,
     Incident,
@@ -29,14 +31,9 @@ from app.incident.permissions import (
     IncidentReader,
     IncidentResolver,
     IncidentResponder,
-    PolicyManager,
-    PolicyReader,
     WarningLibraryReader,
 )
 from app.incident.schemas import (
-    DispatchRead,
-    EscalationPolicyBody,
-    EscalationPolicyRead,
     EvidenceRead,
     IncidentEventRead,
     IncidentRead,
@@ -50,9 +47,6 @@ from app.schemas import Id, Limit, Offset, Page, PathId
 from app.warnings import library as warning_messages
 
 router = APIRouter(prefix="/incidents", tags=["incidents"], responses=ERROR_RESPONSES)
-policy_router = APIRouter(
-    prefix="/escalation-policies", tags=["incidents"], responses=ERROR_RESPONSES
-)
 library_router = APIRouter(
     prefix="/warning-messages", tags=["incidents"], responses=ERROR_RESPONSES
 )
@@ -171,7 +165,7 @@ def export_incident_cap(
     ] = "circle",
 ) -> Response:
     settings = settings_of(request)
-    document = incident_service.cap_export(
+    document = cap_export.export(
         session,
         principal,
         incident_id,
@@ -187,31 +181,6 @@ def export_incident_cap(
 @library_router.get("", response_model=list[WarningMessageRead])
 def list_warning_messages(_principal: WarningLibraryReader) -> list[WarningMessageRead]:
     return [WarningMessageRead(key=m.key, texts=m.texts) for m in warning_messages().values()]
-
-
-def _policy_read(district_id: int, value: incident_service.PolicyValue) -> EscalationPolicyRead:
-    return EscalationPolicyRead(
-        district_id=district_id,
-        rungs=list(value.rungs),
-        ack_expiry_s=value.ack_expiry_s,
-        warning_grace_s=value.warning_grace_s,
-        is_default=value.is_default,
-    )
-
-
-@policy_router.get("/{district_id}", response_model=EscalationPolicyRead)
-def get_escalation_policy(
-    district_id: PathId, session: SessionDep, principal: PolicyReader
-) -> EscalationPolicyRead:
-    return _policy_read(district_id, incident_service.get_policy(session, principal, district_id))
-
-
-@policy_router.put("/{district_id}", response_model=EscalationPolicyRead)
-def put_escalation_policy(
-    district_id: PathId, body: EscalationPolicyBody, session: SessionDep, principal: PolicyManager
-) -> EscalationPolicyRead:
-    value = incident_service.put_policy(session, principal, district_id, body, utcnow())
-    return _policy_read(district_id, value)
 
 
 evidence_router = APIRouter(prefix="/evidence", tags=["evidence"], responses=ERROR_RESPONSES)
@@ -242,7 +211,7 @@ def attach_evidence(
 ) -> Evidence:
     raw = file.file.read(media.MAX_UPLOAD_BYTES + 1)
     x1, y1, x2, y2 = (int(v) for v in box_px.split(",")) if box_px else (0, 0, 0, 0)
-    return incident_service.attach_evidence(
+    return evidence_service.attach_evidence(
         session,
         principal,
         incident_id,
@@ -261,19 +230,19 @@ def attach_evidence(
 def list_incident_evidence(
     incident_id: PathId, session: SessionDep, principal: EvidenceViewer
 ) -> list[Evidence]:
-    return list(incident_service.evidence_of(session, principal, incident_id))
+    return list(evidence_service.evidence_of(session, principal, incident_id))
 
 
 @evidence_router.get("/{evidence_id}", response_model=EvidenceRead)
 def get_evidence(evidence_id: PathId, session: SessionDep, principal: EvidenceViewer) -> Evidence:
-    return incident_service.get_evidence(session, principal, evidence_id)
+    return evidence_service.get_evidence(session, principal, evidence_id)
 
 
 @evidence_router.post("/{evidence_id}/links", response_model=MediaUrl, status_code=201)
 def mint_evidence_link(
     evidence_id: PathId, request: Request, session: SessionDep, principal: EvidenceViewer
 ) -> MediaUrl:
-    url, expires_at = incident_service.evidence_link(
+    url, expires_at = evidence_service.evidence_link(
         session,
         principal,
         evidence_id,
@@ -299,7 +268,7 @@ def get_evidence_content(
     ] = None,
 ) -> Response:
     settings = settings_of(request)
-    path = incident_service.evidence_content(
+    path = evidence_service.evidence_content(
         session,
         principal,
         evidence_id,

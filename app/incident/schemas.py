@@ -6,11 +6,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.incident.models import (
-    DispatchState,
     EvidenceKind,
     IncidentState,
     Outcome,
-    RungTarget,
     Severity,
     WarningMode,
 )
@@ -38,6 +36,10 @@ class IncidentRead(BaseModel):
     is_night: bool
     warning_count: int
     escalation_rung: int
+    response_due_at: datetime | None = Field(
+        description="While detected or warned: when the ladder starts by itself if nobody "
+        "responds (the first-response deadline, or the end of the warning's grace)"
+    )
     detected_at: datetime
     warned_at: datetime | None
     cleared_at: datetime | None
@@ -99,40 +101,6 @@ class ResolveBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     outcome: Outcome
     note: str | None = Field(default=None, max_length=500, pattern=NoNul)
-
-
-class DispatchRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: int
-    incident_id: int
-    rung: int
-    target: RungTarget
-    unit_id: int | None
-    state: DispatchState
-    sent_at: datetime
-    ack_deadline: datetime | None
-    acknowledged_at: datetime | None
-    acknowledged_by: str | None
-    on_scene_deadline: datetime | None
-    on_scene_at: datetime | None
-
-
-class Rung(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    target: RungTarget
-    ack_timeout_s: int = Field(ge=10, le=86_400)
-
-
-class EscalationPolicyBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    rungs: list[Rung] = Field(min_length=1, max_length=12)
-    ack_expiry_s: int = Field(default=900, ge=10, le=86_400)
-    warning_grace_s: int = Field(default=60, ge=0, le=3_600)
-
-
-class EscalationPolicyRead(EscalationPolicyBody):
-    district_id: int
-    is_default: bool
 
 
 class EvidenceRead(BaseModel):

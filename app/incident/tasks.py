@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit import service as audit_service
 from app.db import session_scope
+from app.incident import evidence as evidence_service
 from app.incident import service as incident_service
 
 WORKER_ACTOR = audit_service.Actor("worker", "system")
@@ -30,6 +31,6 @@ def purge_evidence(
 ) -> int:
     with session_scope(factory) as session:
         audit_service.set_actor(session, WORKER_ACTOR)
-        return incident_service.purge_evidence(
+        return evidence_service.purge_evidence(
             session, now=now, media_dir=media_dir, minor_days=minor_days, adult_days=adult_days
         )

@@ -4,7 +4,7 @@ import math
 from collections.abc import Sequence
 
 from shapely import box
-from shapely.geometry import shape
+from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
@@ -175,3 +175,48 @@ def boundary_of(
         if found is not None and found.boundary:
             return found, shape(found.boundary)
     return None
+
+
+# Places (used to place reports on the map of their district)
+
+
+def district_of(session: Session, path: str) -> Jurisdiction:
+    """The district (root) of a jurisdiction path."""
+    district = JurisdictionRepository(session).get(int(path.strip("/").split("/")[0]))
+    assert district is not None
+    return district
+
+
+def stations_covering(
+    session: Session, district_path: str, *, lon: float, lat: float
+) -> list[Jurisdiction]:
+    """Stations of the district whose boundary covers the point, in id order."""
+    rows, _ = JurisdictionRepository(session).list_under(
+        district_path, kind=JurisdictionKind.station, limit=10_000, offset=0
+    )
+    point = Point(lon, lat)
+    found = [s for s in rows if s.boundary and shape(s.boundary).covers(point)]
+    return sorted(found, key=lambda s: s.id)
+
+
+def covers(session: Session, district_path: str, *, lon: float, lat: float) -> bool | None:
+    """Whether any jurisdiction of the district (the district itself, a station, a
+    community) has a boundary that covers the point; None when none has a boundary."""
+    rows, _ = JurisdictionRepository(session).list_under(
+        district_path, kind=None, limit=10_000, offset=0
+    )
+    boundaries = [r.boundary for r in rows if r.boundary]
+    if not boundaries:
+        return None
+    point = Point(lon, lat)
+    return any(shape(b).covers(point) for b in boundaries)
+
+
+def district_station(
+    session: Session, district: Jurisdiction, station_id: int
+) -> Jurisdiction | None:
+    """The station ``station_id`` when it belongs to the district, else None."""
+    station = JurisdictionRepository(session).get(station_id)
+    if station is None or not station.path.startswith(district.path):
+        return None
+    return station

@@ -21,6 +21,7 @@ from app.auth.models import Role
 from app.auth.principal import Principal
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.gridworker.models import GridWorker
+from app.incident import evidence as incident_evidence
 from app.incident import service as incident_service
 from app.incident.models import Incident
 from app.jurisdiction.models import Jurisdiction, JurisdictionKind
@@ -163,7 +164,7 @@ def create_person(session: Session, principal: Principal, data: PersonCreate) ->
     )
     ReferralRepository(session).add(person)
     if person.is_minor:  # the evidence flag follows the identification (retention)
-        incident_service.mark_evidence_showing_minor(session, incident.id)
+        incident_evidence.mark_evidence_showing_minor(session, incident.id)
     return person
 
 
@@ -286,7 +287,7 @@ def refer(
         for kind, due_s in kinds
     ]
     if person.is_minor:  # its evidence is kept for the minors' retention from now on
-        incident_service.mark_evidence_showing_minor(session, incident.id)
+        incident_evidence.mark_evidence_showing_minor(session, incident.id)
     for task in tasks:
         repo.add(task)
         _notify_owner(session, task, AlertKind.referral, now=now, referral=referral)

@@ -25,3 +25,8 @@ SightingReader = Annotated[
         )
     ),
 ]
+# The sightings list (bank and land sightings included): the people at the consoles.
+SightingLister = Annotated[
+    Principal,
+    Depends(require(Role.admin, Role.command, Role.operator, Role.station_officer)),
+]

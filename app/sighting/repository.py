@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.sighting.models import Sighting
+from app.jurisdiction.models import Jurisdiction
+from app.sighting.models import Sighting, SightingPlace
 
 
 class SightingRepository:
@@ -25,6 +26,23 @@ class SightingRepository:
     def of_incident(self, incident_id: int) -> Sequence[Sighting]:
         query = select(Sighting).where(Sighting.incident_id == incident_id).order_by(Sighting.id)
         return self.session.scalars(query).all()
+
+    def list_under(
+        self, path: str, *, place: SightingPlace | None, limit: int, offset: int
+    ) -> tuple[Sequence[Sighting], int]:
+        """Sightings of the stations under ``path``, newest first."""
+        query = (
+            select(Sighting)
+            .join(Jurisdiction, Jurisdiction.id == Sighting.station_id)
+            .where(Jurisdiction.path.startswith(path, autoescape=True))
+        )
+        if place is not None:
+            query = query.where(Sighting.place == place)
+        total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = self.session.scalars(
+            query.order_by(Sighting.seen_at.desc(), Sighting.id.desc()).limit(limit).offset(offset)
+        )
+        return rows.all(), total
 
     def add(self, sighting: Sighting) -> Sighting:
         self.session.add(sighting)

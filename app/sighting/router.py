@@ -1,15 +1,17 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from app.config import Settings
 from app.db import SessionDep, utcnow
 from app.errors import ERROR_RESPONSES
-from app.schemas import PathId
+from app.schemas import Limit, Offset, Page, PathId
 from app.sighting import service as sighting_service
-from app.sighting.models import Sighting
-from app.sighting.permissions import SightingReader, SightingReporter
+from app.sighting.models import Sighting, SightingPlace
+from app.sighting.permissions import SightingLister, SightingReader, SightingReporter
 from app.sighting.schemas import SightingCreate, SightingRead
 
 router = APIRouter(tags=["sightings"], responses=ERROR_RESPONSES)
@@ -37,10 +39,30 @@ def report_sighting(
         distance_limit_m=settings.incident_group_distance_m,
         window_s=settings.incident_group_window_s,
         zone=settings.zone,
+        shore_tolerance_m=settings.sighting_shore_tolerance_m,
     )
     if not created:
         response.status_code = 200
     return sighting
+
+
+@router.get("/sightings", response_model=Page[SightingRead])
+def list_sightings(
+    session: SessionDep,
+    principal: SightingLister,
+    place: Annotated[SightingPlace | None, Query(description="e.g. bank or land")] = None,
+    limit: Annotated[Limit, Query()] = 100,
+    offset: Annotated[Offset, Query()] = 0,
+) -> Page[SightingRead]:
+    rows, total = sighting_service.list_visible(
+        session, principal, place=place, limit=limit, offset=offset
+    )
+    return Page[SightingRead](
+        items=[SightingRead.model_validate(r) for r in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
 
 
 @router.get("/incidents/{incident_id}/sightings", response_model=list[SightingRead])

@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.schemas import Id, Latitude, Longitude
+from app.sighting.models import SightingPlace
 
 
 class SightingCreate(BaseModel):
@@ -19,8 +20,17 @@ class SightingCreate(BaseModel):
     lon: Longitude
     lat: Latitude
     seen_at: datetime
+    first_seen_at: datetime | None = Field(
+        default=None,
+        description="When this tracked person was first seen (the track's span ends at "
+        "seen_at); overlapping spans of different tracks count as people seen together",
+    )
     people_count: int = Field(default=1, ge=1, le=200)
-    is_deep_water: bool = False
+    is_deep_water: bool = Field(
+        default=False,
+        description="The reporter's view; inside a registered deep-water zone the server "
+        "sets it whatever is sent",
+    )
     is_suspected_minor: bool = False
     has_left_water: bool = False
     confidence: float | None = Field(default=None, ge=0, le=1)
@@ -37,11 +47,18 @@ class SightingRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
     client_id: str
-    incident_id: int
+    incident_id: int | None = Field(
+        description="None for a sighting on the bank or on land (no in-water incident)"
+    )
     station_id: int
     lon: float
     lat: float
     seen_at: datetime
+    first_seen_at: datetime | None
+    place: SightingPlace
+    waterway_id: int | None
+    is_in_deep_zone: bool
+    hot_spot: str | None
     people_count: int
     is_deep_water: bool
     is_suspected_minor: bool

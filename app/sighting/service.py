@@ -2,15 +2,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from app.auth.principal import Principal
 from app.errors import Conflict, Unprocessable
+from app.incident import grouping
 from app.incident import service as incident_service
+from app.incident.models import Incident
 from app.jurisdiction import service as jurisdiction_service
-from app.sighting.models import Sighting
+from app.jurisdiction.models import Jurisdiction
+from app.sighting.models import Sighting, SightingPlace
 from app.sighting.repository import SightingRepository
 from app.sighting.schemas import SightingCreate
 from app.waterway import service as waterway_service
@@ -36,12 +40,111 @@ def _is_replay(existing: Sighting, data: SightingCreate) -> bool:
         and existing.lat == data.lat
         and existing.seen_at == data.seen_at
         and existing.people_count == data.people_count
-        and existing.is_deep_water == data.is_deep_water
+        # The server marks a sighting in a deep-water zone deep whatever the client said.
+        and existing.is_deep_water == (data.is_deep_water or bool(existing.is_in_deep_zone))
         and existing.is_suspected_minor == data.is_suspected_minor
         and existing.has_left_water == data.has_left_water
         and existing.confidence == data.confidence
         and existing.sortie_ref == data.sortie_ref
         and existing.track_id == data.track_id
+    )
+
+
+class SightingOutsideDistrict(Unprocessable):
+    pass
+
+
+class SightingTrack(NamedTuple):
+    """One person seen over a span (a sighting's track), for counting who was together."""
+
+    key: tuple[str, str, int] | int
+    start: datetime
+    end: datetime
+    people: int
+
+
+def most_together(tracks: Sequence[SightingTrack]) -> int:
+    """The most people seen at one moment: spans of one track merged, overlapping spans of
+    different tracks summed (a sweep over start and end times).
+
+    >>> from datetime import UTC
+    >>> t = datetime(2026, 7, 1, tzinfo=UTC)
+    >>> s = timedelta(seconds=1)
+    >>> most_together([SightingTrack(i, t, t + 10 * s, 1) for i in range(7)])
+    7
+    >>> most_together([SightingTrack(1, t, t + s, 3), SightingTrack(2, t + 2 * s, t + 3 * s, 2)])
+    3
+    """
+    merged: dict[tuple[str, str, int] | int, SightingTrack] = {}
+    for track in tracks:
+        seen = merged.get(track.key)
+        merged[track.key] = (
+            track
+            if seen is None
+            else SightingTrack(
+                track.key,
+                min(seen.start, track.start),
+                max(seen.end, track.end),
+                max(seen.people, track.people),
+            )
+        )
+    # (time, 0 = start before 1 = end at the same moment, change)
+    edges = sorted(
+        [(t.start, 0, t.people) for t in merged.values()]
+        + [(t.end, 1, -t.people) for t in merged.values()]
+    )
+    best = now = 0
+    for _, _, change in edges:
+        now += change
+        best = max(best, now)
+    return best
+
+
+def _track(sighting: Sighting) -> SightingTrack:
+    key: tuple[str, str, int] | int = (
+        (sighting.reported_by, sighting.sortie_ref or "", sighting.track_id)
+        if sighting.track_id is not None
+        else sighting.id
+    )
+    start = sighting.first_seen_at or sighting.seen_at
+    return SightingTrack(key, min(start, sighting.seen_at), sighting.seen_at, sighting.people_count)
+
+
+def _check_times(data: SightingCreate, now: datetime) -> None:
+    if data.seen_at.tzinfo is None:
+        raise SightingTimeRefused("seen_at must carry a time zone (UTC)")
+    if data.seen_at > now + MAX_AHEAD or data.seen_at < now - MAX_AGE:
+        raise SightingTimeRefused(f"seen_at {data.seen_at.isoformat()} is too far from now")
+    first = data.first_seen_at
+    if first is not None:
+        if first.tzinfo is None:
+            raise SightingTimeRefused("first_seen_at must carry a time zone (UTC)")
+        if first > data.seen_at or first < now - MAX_AGE:
+            raise SightingTimeRefused("first_seen_at must be before seen_at and within 24 h")
+
+
+def _owning_station(
+    session: Session,
+    principal: Principal,
+    data: SightingCreate,
+    *,
+    district: Jurisdiction,
+    here: waterway_service.WaterPlace,
+) -> Jurisdiction:
+    """The station of the water where the people are (whoever reports it), else the station
+    of the district whose boundary holds them, else the reporter's own. (A station the
+    reporter names with ``jurisdiction_id`` is taken before this.)"""
+    if here.waterway is not None:
+        station = jurisdiction_service.district_station(session, district, here.waterway.station_id)
+        if station is not None:
+            return station
+    covering = jurisdiction_service.stations_covering(
+        session, district.path, lon=data.lon, lat=data.lat
+    )
+    if covering:
+        return covering[0]
+    return grouping.owning_station(
+        session, principal, lon=data.lon, lat=data.lat, jurisdiction_id=None
     )
 
 
@@ -54,8 +157,10 @@ def ingest(
     distance_limit_m: float,
     window_s: int,
     zone: ZoneInfo,
+    shore_tolerance_m: float = 15.0,
 ) -> tuple[Sighting, bool]:
-    """Store a sighting and group it into an incident. Returns (sighting, created).
+    """Store a sighting, placed on the district's registered water, and group it into an
+    incident when it is in the water. Returns (sighting, created).
 
     ``client_id`` is the reporter's idempotency key, scoped to ``principal.reporter_key``:
     the same key with the same facts answers the stored sighting; with other facts, 409.
@@ -71,56 +176,118 @@ def ingest(
                 "a new sighting needs a new client_id"
             )
         return existing, False
-    if data.seen_at > now + MAX_AHEAD or data.seen_at < now - MAX_AGE:
-        raise SightingTimeRefused(f"seen_at {data.seen_at.isoformat()} is too far from now")
-    waterway = waterway_service.locate(session, principal, lon=data.lon, lat=data.lat)
-    if waterway is not None and data.jurisdiction_id is None:
-        # The station that owns the waterway answers for it.
-        station = jurisdiction_service.get_for_assignment(session, principal, waterway.station_id)
-    else:
-        station = incident_service.owning_station(
+    _check_times(data, now)
+    named = (
+        None
+        if data.jurisdiction_id is None
+        else grouping.owning_station(
             session, principal, lon=data.lon, lat=data.lat, jurisdiction_id=data.jurisdiction_id
         )
-    incident = incident_service.attach_sighting(
-        session,
-        station=station,
-        facts=incident_service.SightingFacts(
-            lon=data.lon,
-            lat=data.lat,
-            seen_at=data.seen_at,
-            people_count=data.people_count,
-            is_deep_water=data.is_deep_water,
-            is_suspected_minor=data.is_suspected_minor,
-            has_left_water=data.has_left_water,
-            waterway_id=waterway.id if waterway is not None else None,
-        ),
-        actor=principal.actor_name,
-        now=now,
-        distance_limit_m=distance_limit_m,
-        window_s=window_s,
-        zone=zone,
-        device_key=principal.reporter_key if principal.kind == "device" else None,
     )
+    district = jurisdiction_service.district_of(session, principal.jurisdiction_path)
+    here = waterway_service.place_of(
+        session,
+        district_path=district.path,
+        lon=data.lon,
+        lat=data.lat,
+        shore_tolerance_m=shore_tolerance_m,
+    )
+    inside = jurisdiction_service.covers(session, district.path, lon=data.lon, lat=data.lat)
+    if inside is False and here.waterway is None:
+        raise SightingOutsideDistrict(
+            f"({data.lon}, {data.lat}) is outside every jurisdiction of {district.name_en}"
+        )
+    station = named or _owning_station(session, principal, data, district=district, here=here)
+    place = SightingPlace(here.place)
+    in_water = place in {SightingPlace.water, SightingPlace.unknown}
+    device_key = principal.reporter_key if principal.kind == "device" else None
+    facts = grouping.SightingFacts(
+        lon=data.lon,
+        lat=data.lat,
+        seen_at=data.seen_at,
+        people_count=data.people_count,
+        is_deep_water=data.is_deep_water or here.is_in_deep_zone,
+        is_suspected_minor=data.is_suspected_minor,
+        has_left_water=data.has_left_water,
+        waterway_id=here.waterway.id if here.waterway is not None else None,
+    )
+    if in_water:
+        incident: Incident | None = grouping.attach_sighting(
+            session,
+            station=station,
+            facts=facts,
+            actor=principal.actor_name,
+            now=now,
+            distance_limit_m=distance_limit_m,
+            window_s=window_s,
+            zone=zone,
+            device_key=device_key,
+        )
+    elif data.has_left_water:
+        # Seen on the bank after leaving the water: it may clear an open incident nearby.
+        incident = grouping.attach_sighting(
+            session,
+            station=station,
+            facts=facts,
+            actor=principal.actor_name,
+            now=now,
+            distance_limit_m=distance_limit_m,
+            window_s=window_s,
+            zone=zone,
+            may_open=False,
+            device_key=device_key,
+        )
+    else:
+        incident = None
     sighting = repo.add(
         Sighting(
             client_id=data.client_id,
-            incident_id=incident.id,
-            station_id=incident.station_id,
+            incident_id=incident.id if incident is not None else None,
+            station_id=incident.station_id if incident is not None else station.id,
             sortie_ref=data.sortie_ref,
             track_id=data.track_id,
             lon=data.lon,
             lat=data.lat,
             seen_at=data.seen_at,
+            first_seen_at=data.first_seen_at,
             people_count=data.people_count,
-            is_deep_water=data.is_deep_water,
+            is_deep_water=facts.is_deep_water,
             is_suspected_minor=data.is_suspected_minor,
             has_left_water=data.has_left_water,
             confidence=data.confidence,
             reported_by=principal.actor_name,
             reporter_key=principal.reporter_key,
+            place=place,
+            waterway_id=facts.waterway_id,
+            is_in_deep_zone=here.is_in_deep_zone,
+            hot_spot=here.hot_spot,
         )
     )
+    if incident is not None and in_water:
+        in_water_rows = [
+            s
+            for s in repo.of_incident(incident.id)
+            if s.place in {SightingPlace.water, SightingPlace.unknown}
+        ]
+        together = most_together([_track(s) for s in in_water_rows])
+        grouping.seen_together(
+            session, incident, people=together, actor=principal.actor_name, now=now
+        )
     return sighting, True
+
+
+def list_visible(
+    session: Session,
+    principal: Principal,
+    *,
+    place: SightingPlace | None,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence[Sighting], int]:
+    """The sightings the caller may see, bank and land ones included (they have no incident)."""
+    return SightingRepository(session).list_under(
+        principal.jurisdiction_path, place=place, limit=limit, offset=offset
+    )
 
 
 def of_incident(session: Session, principal: Principal, incident_id: int) -> Sequence[Sighting]:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -478,6 +479,57 @@ def locate(session: Session, principal: Principal, *, lon: float, lat: float) ->
         if distance_m <= LOCATE_MAX_DISTANCE_M and (best is None or distance_m < best[0]):
             best = (distance_m, waterway)
     return None if best is None else best[1]
+
+
+BANK_ZONE_M = LOCATE_MAX_DISTANCE_M
+HOT_SPOT_RADIUS_M = 150.0
+
+
+@dataclass(frozen=True, slots=True)
+class WaterPlace:
+    """Where a point lies on a district's registered water."""
+
+    place: str  # "water" | "bank" | "land" | "unknown" (the district has no water registered)
+    waterway: Waterway | None  # the water it is on, or the nearest within the bank zone
+    distance_m: float | None  # to that water's edge; 0 inside
+    is_in_deep_zone: bool
+    hot_spot: str | None  # the named hot spot within HOT_SPOT_RADIUS_M, nearest first
+
+
+def place_of(
+    session: Session, *, district_path: str, lon: float, lat: float, shore_tolerance_m: float
+) -> WaterPlace:
+    """Place a point on the water of its whole district (not only what a reporter may see):
+    on the water (or within ``shore_tolerance_m`` of it, the fix's error), on the bank zone
+    (within BANK_ZONE_M), or on land."""
+    rows, _ = WaterwayRepository(session).list_under(
+        district_path, station_id=None, limit=10_000, offset=0
+    )
+    if not rows:
+        return WaterPlace("unknown", None, None, False, None)
+    point = Point(lon, lat)
+    projection = LocalProjection.around(point)
+    here_m = projection.to_m(point)
+    best: tuple[float, Waterway] | None = None
+    for waterway in rows:
+        area = area_from_geojson(waterway.area)
+        gap_m = 0.0 if area.covers(point) else float(projection.to_m(area).distance(here_m))
+        if best is None or gap_m < best[0]:
+            best = (gap_m, waterway)
+    assert best is not None
+    gap_m, waterway = best
+    if gap_m > BANK_ZONE_M:
+        return WaterPlace("land", None, round(gap_m, 1), False, None)
+    deep = any(
+        polygon_from_geojson(z["area"]).covers(point) for z in waterway.deep_water_zones or []
+    )
+    spots = sorted(
+        (projection.to_m(Point(p["lon"], p["lat"])).distance(here_m), str(p["name"]))
+        for p in waterway.hot_spots or []
+    )
+    spot = spots[0][1] if spots and spots[0][0] <= HOT_SPOT_RADIUS_M else None
+    place = "water" if gap_m <= shore_tolerance_m else "bank"
+    return WaterPlace(place, waterway, round(gap_m, 1), deep and place == "water", spot)
 
 
 # --- conversions to the planning core ------------------------------------------------------

@@ -218,6 +218,7 @@ LISTS_HIDE = {
     "/drones": "other_drone",
     "/missions": "other_mission",
     "/incidents": "other_incident",
+    "/sightings": "other_sighting",
     "/alerts": "other_alert",
     "/alerts/stream": "other_alert",
     "/webhook-endpoints": "other_webhook_endpoint",

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from app import demo
 from app.auth.models import User
 from app.config import Settings
-from app.incident.models import Dispatch, DispatchState, Incident, IncidentState
+from app.dispatch.models import Dispatch, DispatchState
+from app.incident.models import Incident, IncidentState
 from app.unit.models import GroundUnit
 from tests.app.conftest import Auth
 from tests.dbtemplate import TemplateDatabase

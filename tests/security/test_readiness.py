@@ -16,9 +16,9 @@ from sqlalchemy import event, text, update
 from app.alert.models import Alert
 from app.config import Settings
 from app.db import session_scope, utcnow
+from app.dispatch.models import Dispatch
 from app.health import service as health_service
 from app.health.models import Heartbeat
-from app.incident.models import Dispatch
 from app.main import create_app
 from app.worker import Worker
 from tests.app.alert.receiver import running_receiver

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from app.audit.models import AuditEvent
 from app.db import session_scope, utcnow
-from app.incident import service as incident_service
+from app.incident import evidence as incident_evidence
 from app.incident.models import Evidence
 from app.referral import service as referral_service
 from tests.app.conftest import Auth
@@ -174,7 +174,7 @@ def test_evidence_follows_a_minor_identified_on_its_incident(
     after = _frame(client, auth, incident_id)
 
     with session_scope(app.state.sessionmaker) as session:
-        purged = incident_service.purge_evidence(
+        purged = incident_evidence.purge_evidence(
             session,
             now=utcnow() + 40 * DAY,
             media_dir=app.state.settings.var_dir / "media",

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from app.alert.models import WebhookDelivery, WebhookEndpoint
 from app.db import session_scope, utcnow
-from app.incident.models import Dispatch, DispatchState
+from app.dispatch.models import Dispatch, DispatchState
 from app.worker import RunningWorker, Worker
 from tests.app.alert.receiver import running_receiver
 from tests.app.conftest import Auth

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 
 from app.alert.models import DeliveryStatus, WebhookDelivery
 from app.db import session_scope, utcnow
-from app.incident.models import Dispatch
+from app.dispatch.models import Dispatch
 from app.worker import Worker
 from tests.app.alert.receiver import Receiver, running_receiver
 from tests.app.alert.test_worker_crash import _start_worker, _wait_for

@@ -399,7 +399,10 @@ def test_a_stream_is_analysed_and_its_people_placed_where_the_drone_was(
     rows = session.scalars(
         select(Sighting).where(Sighting.client_id.like(f"job-{job['id']}-%"))
     ).all()
-    assert all(row.is_deep_water is False for row in rows)  # the drone's fix has no zone
+    # the drone's fix carries no zone, but the server places it in the deep-water zone
+    assert all(row.is_deep_water and row.is_in_deep_zone for row in rows)
+    # each track's span goes with it, so people seen together are counted together
+    assert all(row.first_seen_at is not None and row.first_seen_at <= row.seen_at for row in rows)
     assert {(round(row.lon, 6), round(row.lat, 6)) for row in rows} == {
         (round(lon, 6), round(lat, 6))
     }

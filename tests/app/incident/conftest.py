@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from tests.app.conftest import Auth
 
-JIJIANG = (106.259, 29.290)  # inside the demo Jijiang station's boundary
+JIJIANG = (106.259, 29.2975)  # on the demo Yangtze at Jijiang, outside the deep channel
 _ids = itertools.count(1)
 
 

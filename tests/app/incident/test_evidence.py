@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 from PIL import Image, ImageCms
 
 from app.db import session_scope
+from app.incident import evidence as evidence_service
 from app.incident import media
-from app.incident import service as incident_service
 from tests.app.conftest import Auth
 from tests.app.incident.conftest import Reporter, later
 from tests.factories import TEST_SECRET
@@ -111,7 +111,7 @@ def test_retention_purges_a_minors_media_first_and_audits_it(
     media_dir: Path = app.state.settings.media_dir
 
     with session_scope(app.state.sessionmaker) as session:
-        incident_service.purge_evidence(
+        evidence_service.purge_evidence(
             session, now=later(40 * 24 * 60), media_dir=media_dir, minor_days=30, adult_days=90
         )
 

@@ -7,7 +7,7 @@ from tests.app.incident.conftest import JIJIANG, Reporter, minutes_ago
 from tests.factories import World
 
 
-def test_a_sighting_opens_an_incident_owned_by_the_station_whose_boundary_holds_it(
+def test_a_sighting_in_the_water_opens_an_incident_of_the_waters_station(
     client: TestClient, auth: Auth, world: World, reporter: Reporter
 ) -> None:
     sighting = reporter.sighting()
@@ -18,7 +18,7 @@ def test_a_sighting_opens_an_incident_owned_by_the_station_whose_boundary_holds_
     assert incident["station_id"] == world.demo_station
     assert incident["district_id"] == world.demo
     assert incident["state"] == "detected"
-    assert incident["waterway_id"] is None
+    assert incident["waterway_id"] == world.demo_waterway
 
 
 def test_sightings_close_in_place_and_time_join_one_incident(reporter: Reporter) -> None:
@@ -104,13 +104,3 @@ def test_sightings_far_in_the_past_are_refused(client: TestClient, auth: Auth) -
 
     assert response.status_code == 422
     assert response.json()["error"] == "SightingTimeRefused"
-
-
-def test_a_sighting_outside_every_station_belongs_to_the_callers_district(
-    client: TestClient, auth: Auth, world: World, reporter: Reporter
-) -> None:
-    incident_id = reporter.incident(lon=106.05, lat=29.0)
-
-    incident = client.get(f"/incidents/{incident_id}", headers=auth.role("operator")).json()
-
-    assert incident["station_id"] == world.demo
