@@ -18,8 +18,8 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Depends, Request
-from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, IPvAnyNetwork, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VAR_DIR = Path("var")
@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     # Request bodies: JSON routes; upload routes have their own limits (app.main.body_limits).
     max_json_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024**2)
+    # Egress: webhook and stream URLs must lead to public addresses, or into these networks
+    # (comma-separated CIDRs, e.g. a private media server, or 127.0.0.1/32 for the local demo).
+    egress_allow: Annotated[list[IPvAnyNetwork], NoDecode] = Field(default_factory=list)
     log_level: str = "INFO"
     log_json: bool = True
     # Incidents, alerts and follow-up (issue 6).
@@ -154,6 +157,13 @@ class Settings(BaseSettings):
     audit_key: str = ""  # default: generated once into var_dir/audit_key
     audit_checkpoint_file: Path | None = None  # default: var_dir/audit_checkpoints.jsonl
     audit_checkpoint_interval_s: int = Field(default=300, ge=10, le=86_400)
+
+    @field_validator("egress_allow", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
 
     @field_validator("display_timezone")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from app import docs
+from app import docs, egress
 from app.alert import hub as alert_hub
 from app.alert.router import router as alert_router
 from app.alert.router import webhook_router
@@ -140,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     audit_service.use_key(engine, settings.resolved_audit_key())
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.metrics = Metrics()
+    app.state.egress = egress.policy_of(settings)
     app.add_middleware(
         BodyLimit, default_bytes=settings.max_json_body_bytes, rules=body_limits(settings)
     )

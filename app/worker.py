@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import egress
 from app.alert import tasks as alert_tasks
 from app.alert.hub import HUB
 from app.alert.signing import KeyRing
@@ -107,7 +108,9 @@ class Worker:
     def __post_init__(self) -> None:
         self.ring = KeyRing(self.secret_key)
         if self.sender is None:
-            self.sender = alert_tasks.HttpxWebhookSender(timeout_s=self.settings.webhook_timeout_s)
+            self.sender = alert_tasks.HttpxWebhookSender(
+                timeout_s=self.settings.webhook_timeout_s, egress=egress.policy_of(self.settings)
+            )
         self.pool = ThreadPoolExecutor(
             max_workers=self.settings.webhook_concurrency, thread_name_prefix="webhook"
         )

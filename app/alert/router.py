@@ -29,6 +29,7 @@ from app.alert.schemas import (
 from app.alert.signing import KeyRing
 from app.config import settings_of
 from app.db import SessionDep, utcnow
+from app.egress import EgressDep
 from app.errors import ERROR_RESPONSES
 from app.schemas import Limit, Offset, Page, PathId
 
@@ -176,9 +177,13 @@ def list_webhook_endpoints(
 
 @webhook_router.post("/webhook-endpoints", response_model=WebhookEndpointSecret, status_code=201)
 def create_webhook_endpoint(
-    body: WebhookEndpointCreate, session: SessionDep, principal: WebhookManager, ring: RingDep
+    body: WebhookEndpointCreate,
+    session: SessionDep,
+    principal: WebhookManager,
+    ring: RingDep,
+    egress: EgressDep,
 ) -> WebhookEndpointSecret:
-    endpoint, secret = alert_service.create_endpoint(session, principal, body, ring)
+    endpoint, secret = alert_service.create_endpoint(session, principal, body, ring, egress=egress)
     return _secret_read(endpoint, secret)
 
 
@@ -191,9 +196,13 @@ def get_webhook_endpoint(
 
 @webhook_router.patch("/webhook-endpoints/{endpoint_id}", response_model=WebhookEndpointRead)
 def update_webhook_endpoint(
-    endpoint_id: PathId, body: WebhookEndpointUpdate, session: SessionDep, principal: WebhookManager
+    endpoint_id: PathId,
+    body: WebhookEndpointUpdate,
+    session: SessionDep,
+    principal: WebhookManager,
+    egress: EgressDep,
 ) -> WebhookEndpoint:
-    return alert_service.update_endpoint(session, principal, endpoint_id, body)
+    return alert_service.update_endpoint(session, principal, endpoint_id, body, egress=egress)
 
 
 @webhook_router.post(

@@ -25,6 +25,7 @@ from app.alert.repository import AlertRepository
 from app.alert.schemas import WebhookEndpointCreate, WebhookEndpointUpdate
 from app.alert.signing import KeyRing, new_salt, rotated
 from app.auth.principal import Principal
+from app.egress import EgressPolicy
 from app.errors import Conflict, NotFound, Unprocessable
 from app.jurisdiction import service as jurisdiction_service
 from app.jurisdiction.models import Jurisdiction
@@ -193,7 +194,12 @@ def list_endpoints(
 
 
 def create_endpoint(
-    session: Session, principal: Principal, data: WebhookEndpointCreate, ring: KeyRing
+    session: Session,
+    principal: Principal,
+    data: WebhookEndpointCreate,
+    ring: KeyRing,
+    *,
+    egress: EgressPolicy,
 ) -> tuple[WebhookEndpoint, str]:
     jurisdiction = jurisdiction_service.get_for_assignment(session, principal, data.jurisdiction_id)
     if data.ground_unit_id is not None:
@@ -204,6 +210,7 @@ def create_endpoint(
             .startswith(jurisdiction.path)
         ):
             raise InvalidWebhookUnit("the unit must belong to the endpoint's jurisdiction")
+    egress.check_url(data.url)
     salt = new_salt()
     endpoint = AlertRepository(session).add_endpoint(
         WebhookEndpoint(
@@ -219,10 +226,16 @@ def create_endpoint(
 
 
 def update_endpoint(
-    session: Session, principal: Principal, endpoint_id: int, data: WebhookEndpointUpdate
+    session: Session,
+    principal: Principal,
+    endpoint_id: int,
+    data: WebhookEndpointUpdate,
+    *,
+    egress: EgressPolicy,
 ) -> WebhookEndpoint:
     endpoint = _endpoint(session, principal, endpoint_id)
     if data.url is not None:
+        egress.check_url(data.url)
         endpoint.url = data.url
     if "description" in data.model_fields_set:
         endpoint.description = data.description

@@ -18,6 +18,7 @@ from app.alert.service import DeliveryJob, SendResult
 from app.alert.signing import KeyRing, signature_header
 from app.audit import service as audit_service
 from app.db import session_scope
+from app.egress import EgressPolicy, EgressTransport
 
 log = logging.getLogger("waterguard.alert")
 WORKER_ACTOR = audit_service.Actor("worker", "system")
@@ -38,10 +39,14 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 class HttpxWebhookSender:
-    """POSTs the stored body; no redirects (a 3xx is a failure), bounded timeout."""
+    """POSTs the stored body; no redirects (a 3xx is a failure), bounded timeout. Every
+    connect passes the egress policy (``app.egress.EgressTransport``): a refused address is a
+    failed attempt (``ConnectError: refused by the egress policy ...``)."""
 
-    def __init__(self, *, timeout_s: float) -> None:
-        self._client = httpx.Client(timeout=timeout_s, follow_redirects=False)
+    def __init__(self, *, timeout_s: float, egress: EgressPolicy) -> None:
+        self._client = httpx.Client(
+            timeout=timeout_s, follow_redirects=False, transport=EgressTransport(egress)
+        )
 
     def send(self, job: DeliveryJob, *, timestamp: int) -> SendResult:
         body = job.body.encode()

@@ -17,6 +17,7 @@ from app.detection_job.schemas import (
     Fps,
     TilePx,
 )
+from app.egress import EgressDep
 from app.errors import ERROR_RESPONSES, ErrorEnvelope
 from app.schemas import Limit, Offset, Page, PathId
 
@@ -79,9 +80,10 @@ def register_detection_stream(
     session: SessionDep,
     principal: DetectionJobRunner,
     settings: SettingsDep,
+    egress: EgressDep,
 ) -> DetectionJob:
     return detection_job_service.create_stream(
-        session, principal, sortie_id, body, settings=settings, now=utcnow()
+        session, principal, sortie_id, body, settings=settings, egress=egress, now=utcnow()
     )
 
 

@@ -28,6 +28,7 @@ from app.detection_job.models import (
 from app.detection_job.repository import DetectionJobRepository
 from app.detection_job.schemas import DetectionJobStreamCreate, DetectionJobUploadOptions
 from app.drone import service as drone_service
+from app.egress import DestinationRefused, EgressPolicy, policy_of
 from app.errors import AppError, Conflict, NotFound, Unprocessable
 from app.geojson import area_from_geojson
 from app.incident import evidence as evidence_service
@@ -270,6 +271,7 @@ def create_stream(
     data: DetectionJobStreamCreate,
     *,
     settings: Settings,
+    egress: EgressPolicy,
     now: datetime,
 ) -> DetectionJob:
     """Register a live stream of a sortie that is flying (or about to)."""
@@ -278,6 +280,7 @@ def create_stream(
         raise SortieNotFlying(
             f"sortie {sortie.id} is {sortie.status}: a stream is analysed while it flies"
         )
+    egress.check_url(data.stream_url)
     max_s = min(data.max_duration_s or settings.detection_stream_max_s, 86_400)
     job = DetectionJobRepository(session).add(
         DetectionJob(
@@ -375,7 +378,11 @@ def _hfov(session: Session, principal: Principal, sortie: Sortie) -> float | Non
     return profile.cameras[0].horizontal_fov_deg if profile.cameras else None
 
 
-def plan(session: Session, job_id: int, *, settings: Settings) -> JobPlan:
+def plan(
+    session: Session, job_id: int, *, settings: Settings, egress: EgressPolicy | None = None
+) -> JobPlan:
+    """What a run needs. A stream's URL passes the egress policy again here, just before the
+    worker opens it (the registered host may resolve elsewhere by now)."""
     job = DetectionJobRepository(session).get(job_id)
     if job is None:
         raise JobNotRunnable(f"detection job {job_id} does not exist")
@@ -394,6 +401,10 @@ def plan(session: Session, job_id: int, *, settings: Settings) -> JobPlan:
         folder = base / job.storage_dir
         folder.mkdir(parents=True, exist_ok=True)
         source = job.stream_url or ""
+        try:
+            (egress or policy_of(settings)).check_url(source)
+        except DestinationRefused as exc:
+            raise JobNotRunnable(f"the stream is refused by the egress policy: {exc}") from exc
         srt_path = None
     else:
         folder = base / (job.storage_dir or "missing")

@@ -24,6 +24,7 @@ from app.auth.models import Role
 from app.auth.principal import AccessRule
 from app.config import Settings
 from app.detection_job.models import DetectionJob, DetectionJobSource
+from app.egress import parse_networks
 from app.jurisdiction.models import Jurisdiction
 from app.main import create_app
 from app.sortie.models import Sortie
@@ -306,6 +307,13 @@ FORMS |= {
 @dataclass(frozen=True)
 class WalkWorld(World):
     other_detection_job: int = 0
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    # The walk registers a webhook on 127.0.0.1:9 and a stream on 192.0.2.1; neither is opened.
+    allow = list(parse_networks("127.0.0.1/32, 192.0.2.0/24"))
+    return settings.model_copy(update={"egress_allow": allow})
 
 
 @pytest.fixture

@@ -11,9 +11,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.config import Settings
+from app.egress import parse_networks
 from tests.app.alert.receiver import Receiver, running_receiver
 from tests.app.conftest import Auth
 from tests.app.incident.conftest import Reporter
+
+LOOPBACK = list(parse_networks("127.0.0.1/32"))
 
 
 class FakeClock:
@@ -32,7 +35,12 @@ class FakeClock:
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return settings.model_copy(
-        update={"sse_max_connection_s": 1.5, "sse_poll_s": 0.2, "webhook_timeout_s": 0.5}
+        update={
+            "sse_max_connection_s": 1.5,
+            "sse_poll_s": 0.2,
+            "webhook_timeout_s": 0.5,
+            "egress_allow": LOOPBACK,  # the receivers listen on 127.0.0.1
+        }
     )
 
 

@@ -28,6 +28,7 @@ def _start_worker(database_url: str, tmp_path: Path) -> subprocess.Popen[bytes]:
         "WATERGUARD_DELIVERY_LEASE_S": "1",
         "WATERGUARD_WORKER_POLL_S": "0.1",
         "WATERGUARD_WEBHOOK_TIMEOUT_S": "30",
+        "WATERGUARD_EGRESS_ALLOW": "127.0.0.1/32",
         "WATERGUARD_LOG_LEVEL": "ERROR",
     }
     return subprocess.Popen(

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import utcnow
+from app.egress import parse_networks
 from app.waterway.models import Waterway
 from app.worker import Worker
 from detection.synth import render_scene
@@ -37,7 +38,12 @@ MAX_UPLOAD_BYTES = 3_000_000
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return settings.model_copy(
-        update={"detection_max_upload_bytes": MAX_UPLOAD_BYTES, "detection_lease_s": 30}
+        update={
+            "detection_max_upload_bytes": MAX_UPLOAD_BYTES,
+            "detection_lease_s": 30,
+            # The served video is on 127.0.0.1; 192.0.2.1 (TEST-NET-1) names streams never opened.
+            "egress_allow": list(parse_networks("127.0.0.1/32, 192.0.2.0/24")),
+        }
     )
 
 
