@@ -33,7 +33,8 @@ run: $(VENV)/.run-installed ## migrate, seed the demo district, serve on :8000 w
 	$(BIN)/waterguard migrate
 	$(BIN)/waterguard seed-demo --if-missing
 	$(BIN)/waterguard demo --day $$(TZ=Asia/Shanghai date -d yesterday +%F) --if-missing
-	$(BIN)/waterguard serve --host 127.0.0.1 --port 8000 --demo-speed 1
+	WATERGUARD_EGRESS_ALLOW=$${WATERGUARD_EGRESS_ALLOW-127.0.0.1/32,::1/128} \
+		$(BIN)/waterguard serve --host 127.0.0.1 --port 8000 --demo-speed 1
 
 .PHONY: migrate
 migrate: $(VENV)/.run-installed ## apply migrations to WATERGUARD_DATABASE_URL (default var/)
