@@ -101,7 +101,7 @@ class Settings(BaseSettings):
     telemetry_silence_s: float = Field(default=15.0, gt=0, le=3_600)
     telemetry_max_ahead_s: float = Field(default=300.0, ge=0, le=86_400)
     # Planning fits the district and never blocks the server (issue 13).
-    planning_budget_s: float = Field(default=20.0, gt=0, le=600)  # then 422 "too complex"
+    planning_budget_s: float = Field(default=8.0, gt=0, le=600)  # then 422 "too complex"
     area_margin_m: float = Field(default=1_000.0, ge=0, le=50_000)  # beyond a boundary
     area_unbounded_radius_m: float = Field(default=50_000.0, gt=0, le=1_000_000)
     # Detection jobs: uploaded videos and live streams analysed by the worker (issue 5).
