@@ -117,4 +117,6 @@ imports: $(VENV)/.dev-installed ## import-linter contracts
 	$(BIN)/lint-imports
 
 .PHONY: check
+# The same deterministic hypothesis profile as CI (tests/conftest.py): `make test` alone explores.
+check: export CI := true
 check: lint typecheck imports test test-postgres ## everything CI runs

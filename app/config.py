@@ -97,9 +97,14 @@ class Settings(BaseSettings):
     preflight_min_battery_pct: float = Field(default=80.0, ge=0, le=100)
     conformance_off_route_m: float = Field(default=50.0, gt=0, le=10_000)
     altitude_ceiling_m: float = Field(default=120.0, gt=0, le=10_000)
+    altitude_floor_m: float = Field(default=20.0, gt=0, le=10_000)  # lowest planned patrol
     return_battery_pct: float = Field(default=30.0, ge=0, le=100)
     telemetry_silence_s: float = Field(default=15.0, gt=0, le=3_600)
     telemetry_max_ahead_s: float = Field(default=300.0, ge=0, le=86_400)
+    # How far a sample may lie before pre-flight or after landing (drone clock skew).
+    telemetry_clock_slack_s: float = Field(default=120.0, ge=0, le=86_400)
+    # An SRT whose track lies farther than this (median) from the route is another flight's.
+    srt_max_route_distance_m: float = Field(default=1_000.0, gt=0, le=1_000_000)
     # Planning fits the district and never blocks the server (issue 13).
     planning_budget_s: float = Field(default=8.0, gt=0, le=600)  # then 422 "too complex"
     area_margin_m: float = Field(default=1_000.0, ge=0, le=50_000)  # beyond a boundary

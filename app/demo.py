@@ -60,6 +60,7 @@ from app.schedule.schemas import PatrolOperationCreate
 from app.sighting import service as sighting_service
 from app.sighting.schemas import SightingCreate
 from app.sortie import service as sortie_service
+from app.sortie import telemetry as sortie_telemetry
 from app.sortie.models import SortieStatus
 from app.sortie.schemas import SortieCreate, SortieTransition, TelemetryIn
 from app.unit.models import GroundUnit
@@ -316,7 +317,7 @@ class Demo:
         self.wait_until(at)
         with self.unit_of_work() as session:
             actors = self.actors(session)
-            accepted = sortie_service.ingest(
+            accepted = sortie_telemetry.ingest(
                 session,
                 actors.operator,
                 sortie_id,

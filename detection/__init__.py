@@ -56,7 +56,15 @@ from detection.ports import (
 from detection.records import frame_record, sighting_record, telemetry_record
 from detection.sampling import RateSampler
 from detection.sightings import aggregate_sightings
-from detection.srt import TelemetrySeries, parse_srt, read_srt, telemetry_at
+from detection.srt import (
+    SrtDamage,
+    SrtReport,
+    TelemetrySeries,
+    parse_srt,
+    parse_srt_report,
+    read_srt,
+    telemetry_at,
+)
 from detection.tiling import (
     Tile,
     TiledDetector,
@@ -107,7 +115,9 @@ __all__ = [
     "RateSampler",
     "RayAboveHorizonError",
     "Sighting",
+    "SrtDamage",
     "SrtParseError",
+    "SrtReport",
     "TelemetryGapError",
     "TelemetryMotion",
     "TelemetrySample",
@@ -137,6 +147,7 @@ __all__ = [
     "merge_detections",
     "offset_lonlat",
     "parse_srt",
+    "parse_srt_report",
     "pixel_of",
     "pose_from_telemetry",
     "read_srt",

@@ -13,9 +13,20 @@ or more payload lines. The payload layout differs between models and firmware:
   number of satellites) on Mavic Pro/Phantom, and ``GPS(36.6146,-6.1120,0.0M)
   BAROMETER:0.3M`` (latitude first, then an altitude in metres) on Matrice 300.
 
+* compact (Phantom 4 RTK/Pro, Mavic 2): ``F/5.6, SS 400, ISO 100, EV 0, GPS (-58.851745,
+  -34.237922, 15), HOME (...), D 698.70m, H 85.80m, H.S 0.00m/s, V.S 0.00m/s, F.PRY (2.7°,
+  -7.0°, 110.1°), G.PRY (-24.4°, 0.0°, 110.4°)``: ``H`` (or ``Hb`` barometric, ``Hs``
+  sonar) is the height above take-off, ``F.PRY``/``G.PRY`` the aircraft's and the gimbal's
+  pitch, roll and yaw; ``RTK (...)`` stands for ``GPS (...)`` with an RTK fix.
+
 The parser reads ``key: value`` pairs independently of brackets, ignores keys it does not
 know, and keys samples by cue time (never by position in the list). A position of exactly
-(0, 0) means "no GPS lock yet" and is kept as missing.
+(0, 0) or ``GPS(N/A,N/A,n)`` means "no GPS fix" and is kept as missing.
+
+Damaged files are kept, as DJI's own viewers keep them: a cue whose content is corrupted
+keeps its time, has no fix and says why (``TelemetrySample.damage``); lines that cannot be
+read as a cue at all (a file cut short, garbage between cues) are skipped up to the next
+blank line and reported (:class:`SrtReport`). Only a file with no readable cue is refused.
 
 Units: times in seconds from the start of the video, angles in degrees, altitudes in metres.
 """
@@ -27,7 +38,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from detection.errors import SrtParseError, TelemetryGapError
@@ -37,7 +48,13 @@ _TIME_RANGE = re.compile(
     r"^\s*(\d{1,2}):(\d{2}):(\d{2})[,.](\d{1,3})\s*-->\s*(\d{1,2}):(\d{2}):(\d{2})[,.](\d{1,3})\s*$"
 )
 _TAG = re.compile(r"<[^>]*>")
-_TUPLE = re.compile(r"\b(GPS|HOME)\s*\(([^)]*)\)", re.IGNORECASE)
+_TUPLE = re.compile(r"\b(GPS|RTK|HOME)\s*\(([^)]*)\)", re.IGNORECASE)
+_ATTITUDE = re.compile(r"\b([FG])\.PRY\s*\(([^)]*)\)", re.IGNORECASE)
+# Heights written as "H 85.80m" (compact layout), "Hb 12.3m" (barometric), "Hs 1.2m" (sonar);
+# "H.S 0.30m/s" (speed) is not one of them.
+_HEIGHT = re.compile(r"(?<![\w.])(H|Hb|Hs)\s*:?\s*(-?\d+(?:\.\d+)?)\s*m?(?![\w/.])")
+_HEIGHT_ORDER = ("H", "Hb", "Hs")
+_NO_VALUE = frozenset({"N/A", "NA", "NAN", "NONE", "NULL", "--"})
 _KEY_VALUE = re.compile(
     r"(?<![A-Za-z0-9_.])([A-Za-z][A-Za-z0-9_]*)\s*:\s*([^\s\[\],:]+)(?![^\s\[\],:]|\s*:)"
 )
@@ -45,7 +62,9 @@ _KEY_WITHOUT_VALUE = re.compile(r"\[\s*([A-Za-z][A-Za-z0-9_]*)\s*:\s*\]")
 _DATETIME = re.compile(
     r"(\d{4})[-./](\d{1,2})[-./](\d{1,2})[ T](\d{1,2}):(\d{2}):(\d{2})"
     r"(?:[.,](\d{1,6})(?:,(\d{3})(?!\d))?)?"
+    r"(?:\s*(Z|(?:UTC|GMT)[+-]\d{1,2}(?::?\d{2})?|[+-]\d{2}:?\d{2}|UTC|GMT)(?![\w.:]))?"
 )
+_OFFSET = re.compile(r"^(?:UTC|GMT)?([+-])(\d{1,2})(?::?(\d{2}))?$")
 _NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 # Known keys (lower case) and the sample field they feed.
@@ -97,8 +116,46 @@ class _Cue:
     payload: list[tuple[int, str]]
 
 
+@dataclass(frozen=True, slots=True)
+class SrtDamage:
+    """A part of an ``.SRT`` file that could not be read.
+
+    Attributes:
+        line_no: 1-based line where the problem was found.
+        reason: The problem, without the line prefix.
+    """
+
+    line_no: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        return self.reason if self.line_no is None else f"line {self.line_no}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class SrtReport:
+    """What a lenient read of an ``.SRT`` file found.
+
+    Attributes:
+        samples: One sample per cue that has a time range, sorted by ``t_s``; a corrupted
+            cue is kept without a fix and with its ``damage``.
+        damaged: Every problem met: corrupted cues and skipped lines, in file order.
+    """
+
+    samples: tuple[TelemetrySample, ...]
+    damaged: tuple[SrtDamage, ...]
+
+    @property
+    def no_fix(self) -> int:
+        """How many cues carry no GPS position (no lock, ``N/A`` or damaged)."""
+        return sum(1 for s in self.samples if not s.has_position)
+
+
 def parse_srt(text: str) -> list[TelemetrySample]:
     r"""Parse the text of a DJI ``.SRT`` file into one sample per cue, in time order.
+
+    Damaged cues are kept without a fix (see :func:`parse_srt_report`, which also says what
+    was damaged).
 
     Args:
         text: The whole file as text (any line endings, optional BOM).
@@ -107,9 +164,8 @@ def parse_srt(text: str) -> list[TelemetrySample]:
         The samples, sorted by ``t_s``.
 
     Raises:
-        SrtParseError: The text is empty, a cue is malformed or truncated, or a known
-            field has a value that is not a number or is out of range. The error names
-            the 1-based line.
+        SrtParseError: The text is empty or no cue of it can be read; the error names the
+            1-based line of the first problem.
 
     Examples:
         >>> cue = '''1
@@ -131,14 +187,52 @@ def parse_srt(text: str) -> list[TelemetrySample]:
         ...
         detection.errors.SrtParseError: file is empty
     """
+    return list(parse_srt_report(text).samples)
+
+
+def parse_srt_report(text: str) -> SrtReport:
+    r"""Parse an ``.SRT`` file leniently: keep every readable cue, report the damage.
+
+    Raises:
+        SrtParseError: The text is empty, or not one cue of it is readable (then the first
+            problem is raised).
+
+    Examples:
+        >>> text = (
+        ...     "1\n00:00:00,000 --> 00:00:01,000\nGPS(N/A,N/A,0) BAROMETER:0.0\n\n"
+        ...     "2\n00:00:01,000 --> 00:00:02,000\n[latitude: 29.3] [longitude: north]\n\n"
+        ...     "3\n00:00:02,000 --> 00:00:03,000\n[latitude: 29.3] [longitude: 106.2]\n\n4\n"
+        ... )
+        >>> report = parse_srt_report(text)
+        >>> [(s.t_s, s.lat_deg) for s in report.samples], report.no_fix
+        ([(0.0, None), (1.0, None), (2.0, 29.3)], 2)
+        >>> for damage in report.damaged:
+        ...     print(damage)
+        line 7: longitude value 'north' is not a number
+        line 13: cue 4 has no time range (file truncated?)
+    """
     text = text.removeprefix("\ufeff")
     lines = text.splitlines()
     if not any(line.strip() for line in lines):
         raise SrtParseError("file is empty")
-    cues = _split_cues(lines)
-    samples = [_sample_from_cue(cue) for cue in cues]
+    cues, damaged = _split_cues(lines)
+    samples: list[TelemetrySample] = []
+    for cue in cues:
+        try:
+            samples.append(_sample_from_cue(cue))
+        except SrtParseError as exc:
+            damaged.append(SrtDamage(exc.line_no, exc.reason))
+            samples.append(
+                TelemetrySample(
+                    t_s=cue.start_s, end_t_s=cue.end_s, line_no=cue.time_line_no, damage=str(exc)
+                )
+            )
+    if all(s.damage is not None for s in samples):
+        first = min(damaged, key=lambda d: d.line_no or 0)
+        raise SrtParseError(first.reason, line_no=first.line_no)
     samples.sort(key=lambda s: s.t_s)
-    return samples
+    damaged.sort(key=lambda d: d.line_no or 0)
+    return SrtReport(tuple(samples), tuple(damaged))
 
 
 def read_srt(path: str | Path) -> list[TelemetrySample]:
@@ -170,11 +264,22 @@ def read_srt(path: str | Path) -> list[TelemetrySample]:
     return parse_srt(text)
 
 
-def _split_cues(lines: Sequence[str]) -> list[_Cue]:
-    """Group lines into cues: counter, time range, payload up to a blank line."""
+def _split_cues(lines: Sequence[str]) -> tuple[list[_Cue], list[SrtDamage]]:
+    """Group lines into cues: counter, time range, payload up to a blank line.
+
+    A block that is not a cue (garbage, a cue cut after its number or time range) is
+    skipped up to the next blank line and reported.
+    """
     cues: list[_Cue] = []
+    damaged: list[SrtDamage] = []
     i = 0
     n = len(lines)
+
+    def skip_block(start: int) -> int:
+        while start < n and lines[start].strip():
+            start += 1
+        return start
+
     while i < n:
         line = lines[i].strip()
         if not line:
@@ -184,26 +289,37 @@ def _split_cues(lines: Sequence[str]) -> list[_Cue]:
         if _TIME_RANGE.match(line):  # some tools drop the cue numbers: accept the time
             line = str(len(cues) + 1)
         elif not line.isdigit():
-            raise SrtParseError(f"expected a cue number, got {_clip(line)!r}", line_no=i + 1)
+            damaged.append(SrtDamage(i + 1, f"expected a cue number, got {_clip(line)!r}"))
+            i = skip_block(i)
+            continue
         else:
             i += 1
         if i >= n or not lines[i].strip():
-            raise SrtParseError(
-                f"cue {line} has no time range (file truncated?)", line_no=index_line_no
+            damaged.append(
+                SrtDamage(index_line_no, f"cue {line} has no time range (file truncated?)")
             )
+            continue
         match = _TIME_RANGE.match(lines[i])
         if match is None:
-            raise SrtParseError(
-                f"expected a time range 'HH:MM:SS,mmm --> HH:MM:SS,mmm', got {_clip(lines[i])!r}",
-                line_no=i + 1,
+            damaged.append(
+                SrtDamage(
+                    i + 1,
+                    "expected a time range 'HH:MM:SS,mmm --> HH:MM:SS,mmm', "
+                    f"got {_clip(lines[i])!r}",
+                )
             )
+            i = skip_block(i)
+            continue
         start_s = _seconds(*match.group(1, 2, 3, 4))
         end_s = _seconds(*match.group(5, 6, 7, 8))
         if end_s < start_s:
-            raise SrtParseError(
-                f"time range ends before it starts ({start_s:.3f} s > {end_s:.3f} s)",
-                line_no=i + 1,
+            damaged.append(
+                SrtDamage(
+                    i + 1, f"time range ends before it starts ({start_s:.3f} s > {end_s:.3f} s)"
+                )
             )
+            i = skip_block(i)
+            continue
         time_line_no = i + 1
         i += 1
         payload: list[tuple[int, str]] = []
@@ -211,17 +327,24 @@ def _split_cues(lines: Sequence[str]) -> list[_Cue]:
             payload.append((i + 1, lines[i]))
             i += 1
         if not payload:
-            raise SrtParseError(
-                f"cue {line} has no telemetry after its time range (file truncated?)",
-                line_no=time_line_no,
+            damaged.append(
+                SrtDamage(
+                    time_line_no,
+                    f"cue {line} has no telemetry after its time range (file truncated?)",
+                )
             )
+            continue
         cues.append(_Cue(index_line_no, time_line_no, start_s, end_s, payload))
-    return cues
+    if not cues:
+        first = damaged[0]
+        raise SrtParseError(first.reason, line_no=first.line_no)
+    return cues, damaged
 
 
 def _sample_from_cue(cue: _Cue) -> TelemetrySample:
     """Turn one cue's payload into a sample; raise on truncated or bad values."""
     values: dict[str, float] = {}
+    heights: dict[str, float] = {}
     recorded_at: datetime | None = None
     open_font_line: int | None = None
     for line_no, raw in cue.payload:
@@ -242,16 +365,35 @@ def _sample_from_cue(cue: _Cue) -> TelemetrySample:
         if recorded_at is None:
             recorded_at = _datetime(text, line_no)
         for name, body in _TUPLE.findall(text):
-            if name.upper() == "GPS":
+            if name.upper() in ("GPS", "RTK") and "lat_deg" not in values:
                 values.update(_gps_tuple(body, line_no))
         text = _TUPLE.sub(" ", text)
+        for which, body in _ATTITUDE.findall(text):
+            prefix = "drone" if which.upper() == "F" else "gimbal"
+            for axis, raw_angle in zip(("pitch", "roll", "yaw"), body.split(","), strict=False):
+                angle_field = f"{prefix}_{axis}_deg"
+                if angle_field not in values:
+                    values[angle_field] = _field_value(
+                        f"{which}.PRY", raw_angle.replace("°", "").strip(), angle_field, line_no
+                    )
+        text = _ATTITUDE.sub(" ", text)
+        for key, raw_height in _HEIGHT.findall(text):
+            heights[key] = _number(raw_height, key, line_no)
+        text = _HEIGHT.sub(" ", text)
         for key, raw_value in _KEY_VALUE.findall(text):
             field_name = _FIELDS.get(key.lower())
             if field_name is None or field_name in values:
                 continue
+            if raw_value.upper() in _NO_VALUE:  # "N/A": the drone had no value to write
+                continue
             values[field_name] = _field_value(key, raw_value, field_name, line_no)
     if open_font_line is not None:
         raise SrtParseError("<font> tag is never closed (file truncated?)", line_no=open_font_line)
+    if "rel_alt_m" not in values:
+        for key in _HEIGHT_ORDER:
+            if key in heights:
+                values["rel_alt_m"] = heights[key]
+                break
     lon = values.get("lon_deg")
     lat = values.get("lat_deg")
     if lon == 0.0 and lat == 0.0:  # no GPS lock yet
@@ -283,6 +425,8 @@ def _gps_tuple(body: str, line_no: int) -> dict[str, float]:
     parts = [p.strip() for p in body.split(",")]
     if len(parts) < 2:
         raise SrtParseError(f"GPS({body}) needs at least two numbers", line_no=line_no)
+    if parts[0].upper() in _NO_VALUE or parts[1].upper() in _NO_VALUE:
+        return {}  # GPS(N/A,N/A,n): no fix in this cue
     first = _number(parts[0], "GPS", line_no)
     second = _number(parts[1], "GPS", line_no)
     third = parts[2] if len(parts) > 2 else ""
@@ -350,9 +494,27 @@ def _datetime(text: str, line_no: int) -> datetime | None:
     if match.group(8) is not None and len(fraction) == 3:  # "40,774,808": ms then us
         microsecond += int(match.group(8))
     try:
-        return datetime(year, month, day, hour, minute, second, microsecond)
+        at = datetime(year, month, day, hour, minute, second, microsecond)
     except ValueError as exc:
         raise SrtParseError(f"bad date/time {match.group(0)!r}: {exc}", line_no=line_no) from exc
+    offset = match.group(9)
+    if offset is None:
+        return at
+    return at.replace(tzinfo=_zone_of(offset.upper(), line_no))
+
+
+def _zone_of(offset: str, line_no: int) -> timezone:
+    """``Z``/``UTC``/``GMT``, ``+08:00``, ``+0800`` or ``UTC+8`` as a fixed zone."""
+    if offset in ("Z", "UTC", "GMT"):
+        return UTC
+    match = _OFFSET.match(offset)
+    if match is None:
+        raise SrtParseError(f"bad UTC offset {offset!r}", line_no=line_no)
+    sign = -1 if match.group(1) == "-" else 1
+    hours, minutes = int(match.group(2)), int(match.group(3) or 0)
+    if hours > 14 or minutes >= 60:
+        raise SrtParseError(f"bad UTC offset {offset!r}", line_no=line_no)
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
 def _seconds(hours: str, minutes: str, seconds: str, millis: str) -> float:

@@ -156,7 +156,8 @@ class TelemetrySample:
         end_t_s: End of the cue, in seconds from the start of the video.
         line_no: 1-based line of the cue's time range in the source file.
         frame_cnt: DJI's ``FrameCnt``/``SrtCnt`` counter, when written.
-        recorded_at: Local wall-clock time the drone wrote (no time zone), when written.
+        recorded_at: Wall-clock time the drone wrote, when written: naive (local time of
+            the remote controller) unless the file names a UTC offset, then aware.
         lon_deg: WGS84 longitude; ``None`` when absent or before GPS lock (0, 0).
         lat_deg: WGS84 latitude; ``None`` when absent or before GPS lock.
         rel_alt_m: Height above the take-off point (barometric), the trustworthy altitude.
@@ -169,6 +170,8 @@ class TelemetrySample:
         drone_roll_deg: Aircraft roll, when written.
         focal_len_mm: 35 mm-equivalent focal length (DJI's ``focal_len``), when written.
         dzoom_ratio: Digital zoom factor (1.0 = none), when written.
+        damage: Why this cue was unreadable (its line and the problem), when it was: such a
+            cue keeps its time but has no fix.
     """
 
     t_s: float
@@ -188,6 +191,7 @@ class TelemetrySample:
     drone_roll_deg: float | None = None
     focal_len_mm: float | None = None
     dzoom_ratio: float | None = None
+    damage: str | None = None
 
     @property
     def has_position(self) -> bool:

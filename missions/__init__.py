@@ -19,7 +19,9 @@ from missions.errors import (
 from missions.formats import (
     EXPORT_FORMATS,
     ExportFormat,
+    ImportedRoute,
     export_route,
+    import_route_file,
     read_dji_kmz,
     read_geojson_route,
     read_qgc_plan,
@@ -46,8 +48,10 @@ from missions.schedule import (
     expand,
     first_free,
     is_dark,
+    own_clashes,
     parse_rule,
     sun_times,
+    twilight_times,
 )
 from missions.types import (
     Action,
@@ -77,11 +81,14 @@ from missions.types import (
 )
 from missions.waterway_io import (
     ImportedArea,
+    PatrolInput,
+    bank_launch_point,
     check_polygons,
     load_area_file,
     load_geojson,
     load_kml,
     load_kmz,
+    load_patrol_file,
 )
 
 __all__ = [
@@ -104,6 +111,7 @@ __all__ = [
     "HotSpot",
     "Hover",
     "ImportedArea",
+    "ImportedRoute",
     "InvalidWaterwayError",
     "LaunchPoint",
     "LocalProjection",
@@ -112,6 +120,7 @@ __all__ = [
     "MissionsError",
     "NoFlyZone",
     "NoFlyZoneConflictError",
+    "PatrolInput",
     "PatrolPlan",
     "PatrolRoute",
     "PatrolWindow",
@@ -131,6 +140,7 @@ __all__ = [
     "WaterwayKind",
     "WaterwayTooNarrowError",
     "Waypoint",
+    "bank_launch_point",
     "check_polygons",
     "conflicts",
     "coverage_ratio",
@@ -138,11 +148,14 @@ __all__ = [
     "expand",
     "export_route",
     "first_free",
+    "import_route_file",
     "is_dark",
     "load_area_file",
     "load_geojson",
     "load_kml",
     "load_kmz",
+    "load_patrol_file",
+    "own_clashes",
     "parse_rule",
     "plan_patrol",
     "read_dji_kmz",
@@ -150,6 +163,7 @@ __all__ = [
     "read_qgc_plan",
     "read_qgc_wpl",
     "sun_times",
+    "twilight_times",
     "utm_epsg",
     "write_dji_kmz",
     "write_geojson",

@@ -2,7 +2,8 @@
 
 A schedule says on which local days a patrol runs (an RFC 5545 ``RRULE`` read by
 ``dateutil.rrule``), and, on each such day, a window whose ends are either a wall-clock
-time or an offset from sunrise/sunset at the waterway (computed with ``astral``). Inside
+time (to the second) or an offset from sunrise/sunset or civil dawn/dusk (the sun 6 degrees
+below the horizon) at the waterway (computed with ``astral``). Inside
 the window a sortie starts every ``every_s`` seconds while a whole sortie still fits.
 
 Times: rules and windows are read in a local zone (``Asia/Shanghai`` for the police using
@@ -12,6 +13,7 @@ WGS84 lon/lat. Pure: no clock, no I/O.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,6 +22,8 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from astral import Observer
+from astral.sun import dawn as _dawn
+from astral.sun import dusk as _dusk
 from astral.sun import sunrise as _sunrise
 from astral.sun import sunset as _sunset
 from dateutil.rrule import rrule, rrulestr
@@ -29,7 +33,11 @@ from missions.types import LonLat
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_SLOTS = 2_000
-_ANCHOR = re.compile(r"^\s*(?:(sunrise|sunset)\s*(?:([+-])\s*(\d{1,3}))?|(\d{1,2}):(\d{2}))\s*$")
+_ANCHOR = re.compile(
+    r"^\s*(?:(sunrise|sunset|dawn|dusk)\s*(?:([+-])\s*(\d{1,3}))?"
+    r"|(\d{1,2}):(\d{2})(?::(\d{2}))?)\s*$"
+)
+CIVIL_TWILIGHT_DEG = 6.0
 _DAY_FREQS = {"DAILY", "WEEKLY", "MONTHLY", "YEARLY"}
 
 
@@ -43,6 +51,8 @@ class AnchorKind(StrEnum):
     clock = "clock"
     sunrise = "sunrise"
     sunset = "sunset"
+    dawn = "dawn"  # civil dawn: the sun 6 degrees below the horizon, before sunrise
+    dusk = "dusk"  # civil dusk, after sunset
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,42 +60,48 @@ class Anchor:
     """One end of a daily window: a local wall-clock time or an offset from the sun.
 
     Attributes:
-        kind: Clock time, or sunrise/sunset at the waterway.
+        kind: Clock time, or sunrise/sunset/civil dawn/civil dusk at the waterway.
         minutes: Minutes after local midnight (clock) or offset from the sun event.
+        seconds: Seconds past that minute (clock times only).
 
     Examples:
         >>> Anchor.parse("sunset+30")
-        Anchor(kind=<AnchorKind.sunset: 'sunset'>, minutes=30)
-        >>> str(Anchor.parse("12:00")), str(Anchor.parse("sunrise-15"))
-        ('12:00', 'sunrise-15')
-        >>> Anchor.parse("noon")
+        Anchor(kind=<AnchorKind.sunset: 'sunset'>, minutes=30, seconds=0)
+        >>> str(Anchor.parse("12:00")), str(Anchor.parse("sunrise-15")), str(Anchor.parse("dusk"))
+        ('12:00', 'sunrise-15', 'dusk')
+        >>> str(Anchor.parse("06:30:15"))
+        '06:30:15'
+        >>> Anchor.parse("noon")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        ValueError: window anchor 'noon' must be HH:MM, sunrise[+-N] or sunset[+-N] (minutes)
+        ValueError: window anchor 'noon' must be HH:MM[:SS], or sunrise, sunset, dawn or dusk ...
     """
 
     kind: AnchorKind
     minutes: int
+    seconds: int = 0
 
     @classmethod
     def parse(cls, text: str) -> Anchor:
-        """Read ``HH:MM``, ``sunrise``, ``sunset+30`` or ``sunrise-15`` (minutes)."""
+        """Read ``HH:MM``, ``HH:MM:SS``, ``sunrise``, ``sunset+30``, ``dawn-15``, ``dusk+10``."""
         match = _ANCHOR.match(text)
         if match is None:
             raise ValueError(
-                f"window anchor {text!r} must be HH:MM, sunrise[+-N] or sunset[+-N] (minutes)"
+                f"window anchor {text!r} must be HH:MM[:SS], or sunrise, sunset, dawn or dusk "
+                "[+-N minutes]"
             )
-        sun, sign, offset, hours, minutes = match.groups()
+        sun, sign, offset, hours, minutes, seconds = match.groups()
         if sun is not None:
             value = int(offset or 0)
             return cls(AnchorKind(sun), -value if sign == "-" else value)
-        if int(hours) > 23 or int(minutes) > 59:
+        if int(hours) > 23 or int(minutes) > 59 or int(seconds or 0) > 59:
             raise ValueError(f"window anchor {text!r} is not a time of day")
-        return cls(AnchorKind.clock, int(hours) * 60 + int(minutes))
+        return cls(AnchorKind.clock, int(hours) * 60 + int(minutes), int(seconds or 0))
 
     def __str__(self) -> str:
         if self.kind is AnchorKind.clock:
-            return f"{self.minutes // 60:02d}:{self.minutes % 60:02d}"
+            clock = f"{self.minutes // 60:02d}:{self.minutes % 60:02d}"
+            return f"{clock}:{self.seconds:02d}" if self.seconds else clock
         if self.minutes == 0:
             return str(self.kind)
         return f"{self.kind}{'+' if self.minutes > 0 else '-'}{abs(self.minutes)}"
@@ -93,10 +109,16 @@ class Anchor:
     def on(self, day: date, *, position: LonLat, zone: ZoneInfo) -> datetime:
         """The anchor's UTC instant on local ``day`` at ``position``."""
         if self.kind is AnchorKind.clock:
-            local = datetime.combine(day, time(0), tzinfo=zone) + timedelta(minutes=self.minutes)
+            local = datetime.combine(day, time(0), tzinfo=zone) + timedelta(
+                minutes=self.minutes, seconds=self.seconds
+            )
             return local.astimezone(UTC)
-        rise, set_ = sun_times(day, position=position, zone=zone)
-        event = rise if self.kind is AnchorKind.sunrise else set_
+        if self.kind in (AnchorKind.dawn, AnchorKind.dusk):
+            dawn, dusk = twilight_times(day, position=position, zone=zone)
+            event = dawn if self.kind is AnchorKind.dawn else dusk
+        else:
+            rise, set_ = sun_times(day, position=position, zone=zone)
+            event = rise if self.kind is AnchorKind.sunrise else set_
         return event + timedelta(minutes=self.minutes)
 
 
@@ -205,6 +227,32 @@ def sun_times(day: date, *, position: LonLat, zone: ZoneInfo) -> tuple[datetime,
             f"on {day.isoformat()}"
         ) from exc
     return rise.astimezone(UTC), set_.astimezone(UTC)
+
+
+def twilight_times(day: date, *, position: LonLat, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """Civil dawn and civil dusk (UTC) on local ``day`` at ``position``.
+
+    The sun is then 6 degrees below the horizon: a patrol still sees without lights.
+
+    Raises:
+        ScheduleError: The sun never reaches 6 degrees below the horizon that day.
+
+    Examples:
+        >>> jiangjin = LonLat(106.26, 29.29)
+        >>> dawn, dusk = twilight_times(date(2026, 6, 21), position=jiangjin, zone=SHANGHAI)
+        >>> [t.astimezone(SHANGHAI).strftime("%H:%M") for t in (dawn, dusk)]
+        ['05:28', '20:24']
+    """
+    observer = Observer(latitude=position.lat_deg, longitude=position.lon_deg)
+    try:
+        dawn = _dawn(observer, date=day, tzinfo=zone, depression=CIVIL_TWILIGHT_DEG)
+        dusk = _dusk(observer, date=day, tzinfo=zone, depression=CIVIL_TWILIGHT_DEG)
+    except ValueError as exc:
+        raise ScheduleError(
+            f"there is no civil dawn or dusk at ({position.lon_deg:g}, {position.lat_deg:g}) "
+            f"on {day.isoformat()}"
+        ) from exc
+    return dawn.astimezone(UTC), dusk.astimezone(UTC)
 
 
 def is_dark(start: datetime, end: datetime, *, position: LonLat, zone: ZoneInfo) -> bool:
@@ -321,17 +369,58 @@ class BookingConflict:
     other: Booking
     gap_s: float
 
-    def describe(self) -> str:
-        """One line for an operator: what collides with what."""
-        fmt = "%Y-%m-%d %H:%M"
-        mine = f"{self.booking.start:{fmt}}-{self.booking.end:%H:%M} UTC"
-        theirs = f"{self.other.ref or 'a sortie'} {self.other.start:{fmt}}-{self.other.end:%H:%M}"
+    def describe(self, zone: ZoneInfo | None = None) -> str:
+        """One line for an operator: what collides with what, in ``zone`` (default UTC).
+
+        Examples:
+            >>> at = datetime(2026, 7, 1, 4, 0, tzinfo=UTC)
+            >>> mine = Booking(1, at, at + timedelta(minutes=40))
+            >>> theirs = Booking(1, at + timedelta(minutes=20, seconds=30), at + timedelta(hours=1),
+            ...                  "sortie 3")
+            >>> [clash] = conflicts(mine, [theirs], turnaround_s=600)
+            >>> clash.describe(SHANGHAI)  # doctest: +ELLIPSIS
+            'drone 1 at 2026-07-01 12:00-12:40 CST is ... sortie 3 2026-07-01 12:20:30-13:00 CST'
+        """
+        mine = _span(self.booking.start, self.booking.end, zone)
+        theirs = f"{self.other.ref or 'a sortie'} {_span(self.other.start, self.other.end, zone)}"
         if self.kind is ConflictKind.double_booked:
             return f"drone {self.booking.drone} at {mine} is already booked for {theirs}"
         return (
             f"drone {self.booking.drone} at {mine} has only {self.gap_s / 60:.0f} min to swap "
             f"or charge batteries after/before {theirs}"
         )
+
+
+def _clock(at: datetime) -> str:
+    return at.strftime("%H:%M:%S" if at.second or at.microsecond else "%H:%M")
+
+
+def _span(start: datetime, end: datetime, zone: ZoneInfo | None) -> str:
+    """``2026-07-01 12:00-12:40 CST``: local times, to the second when not on the minute."""
+    tz = zone or UTC
+    a, b = start.astimezone(tz), end.astimezone(tz)
+    name = a.tzname() or "UTC"
+    return f"{a:%Y-%m-%d} {_clock(a)}-{_clock(b)} {name}"
+
+
+def own_clashes(slots: Sequence[Slot], *, turnaround_s: float) -> list[tuple[Slot, Slot]]:
+    """Consecutive sorties of one schedule that one drone cannot both fly.
+
+    The next one starts before the previous has landed and had ``turnaround_s`` to swap
+    batteries.
+
+    Examples:
+        >>> at = datetime(2026, 7, 1, 4, 0, tzinfo=UTC)
+        >>> slots = [Slot(at + timedelta(minutes=m), at + timedelta(minutes=m + 38), False, False)
+        ...          for m in (0, 20, 40)]
+        >>> len(own_clashes(slots, turnaround_s=0))
+        2
+        >>> own_clashes(slots[::2], turnaround_s=0)
+        []
+    """
+    ordered = sorted(slots, key=lambda s: s.start)
+    gap = timedelta(seconds=turnaround_s)
+    return [(a, b) for a, b in itertools.pairwise(ordered) if b.start < a.end + gap]
 
 
 def conflicts(

@@ -9,6 +9,7 @@ for ``repair=True``, and then the result says what the repair changed.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import itertools
 import json
@@ -18,11 +19,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import shapely
+import shapely.geometry
+import shapely.ops
 from lxml import etree
-from shapely import MultiPolygon, Polygon
+from shapely import LineString, MultiPolygon, Polygon
 
 from missions.errors import GeometryProblem, InvalidWaterwayError
 from missions.geometry import LocalProjection, area_polygons
+from missions.types import HotSpot, LaunchPoint, LonLat, NoFlyZone, Waterway
 
 Ring = list[tuple[float, float]]
 RawPolygon = list[Ring]  # exterior first, then holes
@@ -451,3 +455,195 @@ def _signed_area(ring: Ring) -> float:
     for (x1, y1), (x2, y2) in itertools.pairwise(ring):
         total += x1 * y2 - x2 * y1
     return total / 2
+
+
+# --- a whole patrol input: water, points, centre line, no-fly zones -----------------------
+
+_ROLES = {
+    "water": "water",
+    "no_fly": "no_fly",
+    "no-fly": "no_fly",
+    "nofly": "no_fly",
+    "no_fly_zone": "no_fly",
+    "deep_water": "deep_water",
+    "hot_spot": "hot_spot",
+    "hotspot": "hot_spot",
+    "launch_point": "launch_point",
+    "launch": "launch_point",
+    "centre_line": "centre_line",
+    "center_line": "centre_line",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PatrolInput:
+    """What a waterway file says about a patrol.
+
+    Attributes:
+        waterway: The water, with the file's hot spots, launch points, deep-water zones and
+            centre line.
+        no_fly_zones: The file's no-fly zones.
+        other_water: Names (or feature numbers) of further water polygons, not planned over:
+            a waterway is the file's first water feature.
+    """
+
+    waterway: Waterway
+    no_fly_zones: tuple[NoFlyZone, ...] = ()
+    other_water: tuple[str, ...] = ()
+
+
+def bank_launch_point(area: Polygon | MultiPolygon) -> LonLat:
+    """A take-off point on the water's edge: the outer bank nearest the middle of its south.
+
+    Islands' shores are not candidates (a drone is not carried to an island to take off).
+
+    Examples:
+        >>> from shapely import box
+        >>> p = bank_launch_point(box(106.0, 29.0, 106.02, 29.01))
+        >>> round(p.lon_deg, 4), round(p.lat_deg, 4)
+        (106.01, 29.0)
+        >>> lake = Polygon([(106.0, 29.005), (106.01, 29.0), (106.02, 29.005), (106.01, 29.01)])
+        >>> p = bank_launch_point(lake)
+        >>> round(p.lon_deg, 4), round(p.lat_deg, 4)
+        (106.01, 29.0)
+    """
+    projection = LocalProjection.around(area)
+    area_m = projection.to_m(area)
+    minx, miny, maxx, _ = area_m.bounds
+    south_middle = shapely.Point((minx + maxx) / 2, miny)
+    banks = shapely.MultiLineString([p.exterior for p in area_polygons(area_m)])
+    on_bank = shapely.ops.nearest_points(banks, south_middle)[0]
+    lon, lat = projection.xy_to_lonlat(on_bank.x, on_bank.y)
+    return LonLat(lon, lat)
+
+
+def load_patrol_file(filename: str, data: bytes, *, name: str | None = None) -> PatrolInput:
+    """Read a waterway file with everything it says about the patrol.
+
+    In GeoJSON each feature's ``properties.role`` says what it is: polygons are ``water``
+    (the default), ``no_fly`` or ``deep_water``; points are ``hot_spot`` or ``launch_point``
+    (named by ``properties.name``); a line is the ``centre_line``. KML and KMZ give the water
+    only. Without a launch point in the file, the waterway has none (see
+    :func:`bank_launch_point`).
+
+    Raises:
+        ValueError: An unsupported file type.
+        InvalidWaterwayError: Bad water polygons, or features whose role is unknown.
+
+    Examples:
+        >>> ring = [[106.0, 29.0], [106.01, 29.0], [106.01, 29.01], [106.0, 29.01], [106.0, 29.0]]
+        >>> doc = {"type": "FeatureCollection", "features": [
+        ...     {"type": "Feature", "properties": {"name": "pond"},
+        ...      "geometry": {"type": "Polygon", "coordinates": [ring]}},
+        ...     {"type": "Feature", "properties": {"role": "hot_spot", "name": "beach"},
+        ...      "geometry": {"type": "Point", "coordinates": [106.005, 29.005]}},
+        ... ]}
+        >>> found = load_patrol_file("pond.geojson", json.dumps(doc).encode())
+        >>> found.waterway.name, found.waterway.hot_spots
+        ('pond', (HotSpot(name='beach', position=LonLat(lon_deg=106.005, lat_deg=29.005)),))
+    """
+    lower = filename.lower()
+    if not lower.endswith((".geojson", ".json")):
+        return _water_only(load_area_file(filename, data), name)
+    try:
+        doc = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidWaterwayError(
+            [GeometryProblem("parse_error", f"not valid JSON: {exc}")]
+        ) from exc
+    members = doc.get("features") if isinstance(doc, dict) else None
+    if not isinstance(members, list):
+        return _water_only(load_geojson(data), name)
+    by_role: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    problems: list[GeometryProblem] = []
+    for index, feature in enumerate(members):
+        if not isinstance(feature, dict):
+            problems.append(GeometryProblem("parse_error", f"feature {index}: not an object"))
+            continue
+        props = feature.get("properties") or {}
+        geometry = feature.get("geometry") or {}
+        kind = geometry.get("type") if isinstance(geometry, dict) else None
+        default = {"Point": "hot_spot", "LineString": "centre_line"}.get(str(kind), "water")
+        raw_role = props.get("role", default) if isinstance(props, dict) else default
+        role = _ROLES.get(str(raw_role).lower())
+        if role is None:
+            known = ", ".join(sorted(set(_ROLES.values())))
+            problems.append(
+                GeometryProblem(
+                    "unknown_role", f"feature {index}: role {raw_role!r} (known: {known})", index
+                )
+            )
+            continue
+        by_role.setdefault(role, []).append((index, feature))
+    if problems:
+        raise InvalidWaterwayError(problems)
+    water_doc = {"type": "FeatureCollection", "features": [f for _, f in by_role.get("water", [])]}
+    water = _water_only(load_geojson(json.dumps(water_doc)), name)
+    try:
+        hot_spots = tuple(
+            HotSpot(_point_name(f, i, "hot spot"), _lonlat(f))
+            for i, f in by_role.get("hot_spot", [])
+        )
+        launches = tuple(
+            LaunchPoint(_point_name(f, i, "launch"), _lonlat(f))
+            for i, f in by_role.get("launch_point", [])
+        )
+        lines = [_line(f) for _, f in by_role.get("centre_line", [])]
+        zones = tuple(
+            NoFlyZone(_point_name(f, i, "no-fly zone"), p)
+            for i, f in by_role.get("no_fly", [])
+            for p in _polygons(f)
+        )
+        deep = tuple(p for _, f in by_role.get("deep_water", []) for p in _polygons(f))
+    except (TypeError, ValueError, KeyError, IndexError) as exc:
+        raise InvalidWaterwayError([GeometryProblem("parse_error", f"bad feature: {exc}")]) from exc
+    if len(lines) > 1:
+        raise InvalidWaterwayError(
+            [GeometryProblem("parse_error", f"{len(lines)} centre lines; a waterway has one")]
+        )
+    return PatrolInput(
+        dataclasses.replace(
+            water.waterway,
+            hot_spots=hot_spots,
+            launch_points=launches,
+            centre_line=lines[0] if lines else None,
+            deep_water_zones=deep,
+        ),
+        zones,
+        water.other_water,
+    )
+
+
+def _water_only(areas: list[ImportedArea], name: str | None) -> PatrolInput:
+    first = areas[0]
+    others = tuple(a.name or f"feature {a.feature_index}" for a in areas[1:])
+    return PatrolInput(Waterway(name or first.name or "waterway", first.area), (), others)
+
+
+def _point_name(feature: dict[str, Any], index: int, what: str) -> str:
+    props = feature.get("properties") or {}
+    label = props.get("name") if isinstance(props, dict) else None
+    return str(label) if label is not None else f"{what} {index}"
+
+
+def _lonlat(feature: dict[str, Any]) -> LonLat:
+    geometry = feature["geometry"]
+    if geometry.get("type") != "Point":
+        raise ValueError(f"a {geometry.get('type')} is not a point")
+    lon, lat = geometry["coordinates"][:2]
+    return LonLat(float(lon), float(lat))
+
+
+def _line(feature: dict[str, Any]) -> LineString:
+    geometry = feature["geometry"]
+    if geometry.get("type") != "LineString":
+        raise ValueError(f"a {geometry.get('type')} is not a centre line")
+    return LineString([(float(p[0]), float(p[1])) for p in geometry["coordinates"]])
+
+
+def _polygons(feature: dict[str, Any]) -> list[Polygon]:
+    shape = shapely.geometry.shape(feature["geometry"])
+    parts = area_polygons(shape)
+    if not parts or not all(p.is_valid for p in parts):
+        raise ValueError("a no-fly or deep-water zone must be a valid polygon")
+    return parts

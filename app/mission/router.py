@@ -12,7 +12,7 @@ from app.errors import ERROR_RESPONSES
 from app.mission import service as mission_service
 from app.mission.models import Mission
 from app.mission.permissions import MissionPlanner, MissionReader
-from app.mission.schemas import MissionRead, MissionSummary, PlanRead, PlanRequest
+from app.mission.schemas import MissionRead, MissionSummary, ModelId, PlanRead, PlanRequest
 from app.schemas import Id, Limit, Offset, Page, PathId
 from missions import EXPORT_FORMATS
 
@@ -67,6 +67,7 @@ def plan_mission(
 def import_mission(
     session: SessionDep,
     principal: MissionPlanner,
+    settings: SettingsDep,
     file: Annotated[UploadFile, File(description="QGC .plan, QGC .waypoints or DJI .kmz")],
     waterway_id: Annotated[Id, Form()],
     name: Annotated[str | None, Form(min_length=1, max_length=120)] = None,
@@ -79,6 +80,7 @@ def import_mission(
         filename=file.filename or "upload",
         data=data,
         name=name,
+        ceiling_m=settings.altitude_ceiling_m,
     )
 
 
@@ -108,9 +110,16 @@ def export_mission(
     principal: MissionReader,
     format: Annotated[ExportFormatId, Query()] = "geojson",
     sortie: Annotated[int, Query(ge=0, le=999)] = 0,
+    drone: Annotated[
+        ModelId | None,
+        Query(
+            description="Drone model the file is written for (DJI enums); default the "
+            "mission's. Required for a DJI KMZ of a mission imported without one."
+        ),
+    ] = None,
 ) -> Response:
     content, media_type, filename = mission_service.export(
-        session, principal, mission_id, format_id=format, sortie=sortie
+        session, principal, mission_id, format_id=format, sortie=sortie, drone_model_id=drone
     )
     return Response(
         content,

@@ -14,13 +14,16 @@ from app.errors import NotFound, Unprocessable
 from app.mission.budget import PlanningFailed, PlanningTooComplex, plan_within_budget
 from app.mission.models import Mission
 from app.mission.repository import MissionRepository
-from app.mission.schemas import PlanRead, PlanRequest, SortieRead
+from app.mission.schemas import PlanningLimitsIn, PlanRead, PlanRequest, SortieRead
 from app.waterway import service as waterway_service
 from app.waterway.models import Waterway
 from missions import (
     EXPORT_FORMATS,
     PROFILES,
+    AltitudeReference,
     CameraKind,
+    DroneProfile,
+    ImportedRoute,
     LocalProjection,
     LonLat,
     MissionFormatError,
@@ -30,10 +33,8 @@ from missions import (
     PlanningLimits,
     coverage_ratio,
     export_route,
-    read_dji_kmz,
+    import_route_file,
     read_geojson_route,
-    read_qgc_plan,
-    read_qgc_wpl,
     write_geojson,
 )
 
@@ -59,6 +60,10 @@ class InvalidMissionFile(Unprocessable):
 
 
 class ExportNotPossible(Unprocessable):
+    pass
+
+
+class RouteAboveCeiling(Unprocessable):
     pass
 
 
@@ -99,10 +104,36 @@ def _launch(waterway: Waterway, name: str | None) -> LonLat | None:
     raise MissionNotPlannable(f"waterway has no launch point {name!r} (known: {known})")
 
 
+def check_altitudes(limits: PlanningLimitsIn, settings: Settings) -> None:
+    """The floor and the ceiling are the service's, never the request's: a request may fly
+    lower than the ceiling and ask for a lower ceiling, never higher."""
+    if limits.altitude_m < settings.altitude_floor_m:
+        raise MissionNotPlannable(
+            f"limits.altitude_m {limits.altitude_m:g} m is below the service's floor of "
+            f"{settings.altitude_floor_m:g} m above take-off (ALTITUDE_FLOOR_M)"
+        )
+    if limits.ceiling_m > settings.altitude_ceiling_m:
+        raise MissionNotPlannable(
+            f"limits.ceiling_m {limits.ceiling_m:g} m is above the service's ceiling of "
+            f"{settings.altitude_ceiling_m:g} m (ALTITUDE_CEILING_M); a plan may only lower it"
+        )
+    if limits.altitude_m > limits.ceiling_m:
+        raise MissionNotPlannable(
+            f"limits.altitude_m {limits.altitude_m:g} m is above limits.ceiling_m "
+            f"{limits.ceiling_m:g} m"
+        )
+
+
 def _plan(
     session: Session, waterway: Waterway, request: PlanRequest, settings: Settings
 ) -> PatrolPlan:
+    check_altitudes(request.limits, settings)
     drone = drone_service.profile(request.drone_model_id)
+    if request.launch_point is None and not waterway.launch_points:
+        raise MissionNotPlannable(
+            f"waterway {waterway.name!r} has no launch point: add one to the waterway's "
+            "launch_points (PATCH /waterways/{id}) and name it in launch_point"
+        )
     try:
         limits = _limits(request)
     except ValueError as exc:
@@ -210,8 +241,37 @@ def delete(session: Session, principal: Principal, mission_id: int) -> None:
 # --- export and import ----------------------------------------------------------------------
 
 
+def _export_drone(mission: Mission, model_id: str | None, format_id: str) -> DroneProfile | None:
+    """The drone the file is written for: the one asked for, else the mission's model."""
+    if model_id is not None:
+        drone = drone_service.profile(model_id)
+        if mission.drone_model_id is not None and mission.drone_model_id != drone.id:
+            raise ExportNotPossible(
+                f"mission {mission.id} was planned for a {mission.drone_model_id}; a {drone.id} "
+                f"cannot fly it without re-planning (plan it again with drone_model_id "
+                f"{drone.id!r})"
+            )
+        return drone
+    if mission.drone_model_id is not None:
+        return drone_service.profile(mission.drone_model_id)
+    if format_id == "dji-kmz":
+        known = ", ".join(sorted(PROFILES))
+        raise ExportNotPossible(
+            f"mission {mission.id} names no drone model (its file did not say); a DJI KMZ is "
+            f"written for the drone that flies it: add the export's drone option, e.g. "
+            f"?format=dji-kmz&drone=m30t (known: {known})"
+        )
+    return None
+
+
 def export(
-    session: Session, principal: Principal, mission_id: int, *, format_id: str, sortie: int
+    session: Session,
+    principal: Principal,
+    mission_id: int,
+    *,
+    format_id: str,
+    sortie: int,
+    drone_model_id: str | None = None,
 ) -> tuple[bytes, str, str]:
     """The file for one sortie: (content, media type, file name)."""
     mission = get(session, principal, mission_id)
@@ -220,14 +280,19 @@ def export(
             f"sortie {sortie} does not exist; this mission has {len(mission.sorties)}"
         )
     fmt = EXPORT_FORMATS[format_id]
+    drone = _export_drone(mission, drone_model_id, format_id)
     route = route_of(mission.sorties[sortie]["route"])
     waterway = waterway_service.get(session, principal, mission.waterway_id)
     zones = waterway_service.no_fly_zones_for(session, waterway, at=None)
-    drone = drone_service.profile(mission.drone_model_id) if mission.drone_model_id else None
     created_ms = int(mission.created_at.timestamp() * 1000)
     try:
         content = export_route(
-            route, format_id, no_fly_zones=zones, drone=drone, created_ms=created_ms
+            route,
+            format_id,
+            no_fly_zones=zones,
+            drone=drone,
+            created_ms=created_ms,
+            is_night=bool(mission.limits.get("is_night", False)),
         )
     except (MissionsError, ValueError) as exc:
         raise ExportNotPossible(str(exc)) from exc
@@ -235,20 +300,28 @@ def export(
     return content, fmt.media_type, f"{stem or 'mission'}-{mission.id}-s{sortie}{fmt.extension}"
 
 
-def _read_route(filename: str, data: bytes) -> tuple[PatrolRoute, str]:
-    lower = filename.lower()
+def _read_route(filename: str, data: bytes) -> ImportedRoute:
     try:
-        if lower.endswith(".plan"):
-            return read_qgc_plan(data), "qgc-plan"
-        if lower.endswith(".kmz"):
-            return read_dji_kmz(data, name=filename), "dji-kmz"
-        if lower.endswith((".waypoints", ".txt")):
-            return read_qgc_wpl(data), "qgc-wpl"
+        return import_route_file(filename, data, name=filename)
     except (MissionFormatError, ValueError) as exc:
         raise InvalidMissionFile(f"{filename}: {exc}") from exc
-    raise InvalidMissionFile(
-        f"unsupported mission file {filename!r} (use .plan, .kmz or .waypoints)"
-    )
+
+
+def _check_ceiling(imported: ImportedRoute, *, ceiling_m: float) -> list[str]:
+    """Refuse a route above the ceiling; say so when its heights cannot be checked."""
+    route = imported.route
+    highest = max(w.altitude_m for w in route.waypoints)
+    if route.altitude_reference == AltitudeReference.takeoff:
+        if highest > ceiling_m:
+            raise RouteAboveCeiling(
+                f"the route flies up to {highest:.0f} m above the take-off point, over the "
+                f"{ceiling_m:g} m ceiling; lower it in the flight app and import it again"
+            )
+        return []
+    return [
+        f"heights are above sea level (up to {highest:.0f} m); the {ceiling_m:g} m ceiling "
+        "above take-off could not be checked: check it before flight"
+    ]
 
 
 def _figures(route: PatrolRoute) -> tuple[float, float]:
@@ -268,13 +341,16 @@ def import_route(
     filename: str,
     data: bytes,
     name: str | None,
+    ceiling_m: float,
 ) -> Mission:
     waterway = waterway_service.get(session, principal, waterway_id)
     if len(data) > MAX_ROUTE_BYTES:
         raise InvalidMissionFile(f"file is larger than {MAX_ROUTE_BYTES // 2**20} MiB")
-    route, source = _read_route(filename, data)
+    imported = _read_route(filename, data)
+    route, source = imported.route, imported.format_id
     if not route.waypoints:
         raise InvalidMissionFile(f"{filename}: the route has no waypoints")
+    notes = [*imported.notes, *_check_ceiling(imported, ceiling_m=ceiling_m)]
     length_m, duration_s = _figures(route)
     coverage = None
     profile = PROFILES.get(route.drone_id or "")
@@ -300,7 +376,7 @@ def import_route(
             drone_model_id=route.drone_id,
             pattern="imported",
             source=source,
-            limits={},
+            limits={"import_notes": notes} if notes else {},
             route=route_json,
             sorties=[
                 {

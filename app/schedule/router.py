@@ -74,9 +74,12 @@ def list_schedules(
 
 @router.post("/schedules", response_model=PatrolScheduleRead, status_code=201)
 def create_schedule(
-    body: PatrolScheduleCreate, session: SessionDep, principal: SchedulePlanner
+    body: PatrolScheduleCreate,
+    session: SessionDep,
+    principal: SchedulePlanner,
+    settings: SettingsDep,
 ) -> PatrolSchedule:
-    return schedule_service.create(session, principal, body)
+    return schedule_service.create(session, principal, body, settings=settings)
 
 
 @router.get("/schedules/{schedule_id}", response_model=PatrolScheduleRead)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.schemas import Id
 from app.sortie.schemas import SortieRead
@@ -15,8 +15,8 @@ AnchorText = Annotated[
     Field(
         min_length=4,
         max_length=16,
-        description="HH:MM local time, or sunrise/sunset with an offset in minutes "
-        "(sunset+30, sunrise-15)",
+        description="HH:MM or HH:MM:SS local time, or sunrise, sunset, civil dawn or civil "
+        "dusk with an offset in minutes (sunset+30, sunrise-15, dawn, dusk+10)",
     ),
 ]
 
@@ -60,7 +60,25 @@ class PatrolScheduleCreate(PatrolScheduleBase):
     mission_id: Id
     operation_id: Id | None = None
     drone_id: Id | None = Field(default=None, description="fly this drone; default: any fit one")
-    every_min: int = Field(ge=5, le=1_440, description="minutes between two sortie starts")
+    every_min: int | None = Field(
+        default=None, ge=5, le=1_440, description="minutes between two sortie starts"
+    )
+    every_s: int | None = Field(
+        default=None,
+        ge=300,
+        le=86_400,
+        description="seconds between two sortie starts (instead of every_min)",
+    )
+
+    @model_validator(mode="after")
+    def _one_interval(self) -> PatrolScheduleCreate:
+        if (self.every_min is None) == (self.every_s is None):
+            raise ValueError("give exactly one of every_min and every_s")
+        return self
+
+    @property
+    def interval_s(self) -> int:
+        return self.every_s if self.every_s is not None else (self.every_min or 0) * 60
 
     @field_validator("window_start", "window_end")
     @classmethod

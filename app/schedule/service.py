@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -13,6 +15,7 @@ from app.errors import Conflict, NotFound, Unprocessable
 from app.geojson import area_from_geojson
 from app.jurisdiction import service as jurisdiction_service
 from app.mission import service as mission_service
+from app.mission.models import Mission
 from app.schedule.models import PatrolOperation, PatrolSchedule
 from app.schedule.repository import PatrolOperationRepository, PatrolScheduleRepository
 from app.schedule.schemas import (
@@ -25,7 +28,15 @@ from app.sortie import service as sortie_service
 from app.sortie.models import Sortie
 from app.sortie.schemas import SortieRead
 from app.waterway import service as waterway_service
-from missions import Anchor, Booking, LonLat, PatrolWindow, ScheduleError, expand
+from missions import (
+    Anchor,
+    Booking,
+    LonLat,
+    PatrolWindow,
+    ScheduleError,
+    expand,
+    own_clashes,
+)
 
 MAX_PERIOD = timedelta(days=62)
 MAX_LISTED_PROBLEMS = 6
@@ -104,7 +115,64 @@ def list_visible(
     )
 
 
-def create(session: Session, principal: Principal, data: PatrolScheduleCreate) -> PatrolSchedule:
+def _check_own_slots(
+    session: Session,
+    principal: Principal,
+    mission: Mission,
+    data: PatrolScheduleCreate,
+    *,
+    settings: Settings,
+) -> None:
+    """Refuse a schedule whose own sorties collide on its first two days: one drone cannot
+    fly a sortie that starts before the previous one has landed (and, when the schedule
+    names its drone, had the turnaround to swap batteries). Named in local time."""
+    durations = [sortie_service.duration_of(mission, i) for i in range(len(mission.sorties))]
+    waterway = waterway_service.get(session, principal, mission.waterway_id)
+    centre = area_from_geojson(waterway.area).representative_point()
+    first = datetime.combine(data.starts_on, time(0), tzinfo=settings.zone)
+    try:
+        window = PatrolWindow(
+            data.rrule,
+            Anchor.parse(data.window_start),
+            Anchor.parse(data.window_end),
+            every_s=data.interval_s,
+            sortie_s=max(durations).total_seconds(),
+            needs_thermal=data.needs_thermal,
+        )
+        slots = expand(
+            window,
+            first_day=data.starts_on,
+            period_start=first,
+            period_end=first + timedelta(days=2),
+            position=LonLat(centre.x, centre.y),
+            zone=settings.zone,
+        )
+    except (ValueError, ScheduleError) as exc:
+        raise InvalidSchedule(str(exc)) from exc
+    turnaround_s = settings.sortie_turnaround_s if data.drone_id is not None else 0
+    clashes = own_clashes(slots, turnaround_s=turnaround_s)
+    if not clashes:
+        return
+    a, b = clashes[0]
+    zone = settings.zone
+    needed = (a.end - a.start).total_seconds() + turnaround_s
+    raise InvalidSchedule(
+        f"the schedule's own sorties collide: {_local_span(a.start, a.end, zone)} and "
+        f"{_local_span(b.start, b.end, zone)}; a sortie every {data.interval_s / 60:g} min "
+        f"needs at least {math.ceil(needed / 60)} min between starts"
+        + (" (the sortie plus the turnaround to swap batteries)" if turnaround_s else "")
+    )
+
+
+def _local_span(start: datetime, end: datetime, zone: ZoneInfo) -> str:
+    a, b = start.astimezone(zone), end.astimezone(zone)
+    fmt = "%H:%M:%S" if a.second or b.second else "%H:%M"
+    return f"{a:%Y-%m-%d} {a.strftime(fmt)}-{b.strftime(fmt)} {a.tzname()}"
+
+
+def create(
+    session: Session, principal: Principal, data: PatrolScheduleCreate, *, settings: Settings
+) -> PatrolSchedule:
     mission = mission_service.get(session, principal, data.mission_id)
     if not mission.sorties:
         raise InvalidSchedule(f"mission {mission.id} has no sortie to fly")
@@ -114,6 +182,7 @@ def create(session: Session, principal: Principal, data: PatrolScheduleCreate) -
         drone = drone_service.get(session, principal, data.drone_id)
         if drone.station_id != mission.station_id:
             raise InvalidSchedule(f"drone {drone.name!r} is not of the mission's station")
+    _check_own_slots(session, principal, mission, data, settings=settings)
     return PatrolScheduleRepository(session).add(
         PatrolSchedule(
             name=data.name,
@@ -126,7 +195,7 @@ def create(session: Session, principal: Principal, data: PatrolScheduleCreate) -
             starts_on=data.starts_on,
             window_start=data.window_start,
             window_end=data.window_end,
-            every_s=data.every_min * 60,
+            every_s=data.interval_s,
             needs_thermal=data.needs_thermal,
             needs_speaker=data.needs_speaker,
             created_by_id=principal.id if principal.kind == "user" else None,
@@ -217,6 +286,9 @@ def expand_schedule(
                 needs_speaker=schedule.needs_speaker,
                 pending=pending,
                 turnaround_s=settings.sortie_turnaround_s,
+                mission=mission,
+                route_index=route_index,
+                zone=settings.zone,
             )
             if not found:
                 chosen = drone

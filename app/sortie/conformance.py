@@ -11,13 +11,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 import shapely
+from pyproj import Geod
 from shapely import Point
 from shapely.geometry import LineString, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from app.sortie.models import SortieEventKind
 from missions import LocalProjection, NoFlyZone, PatrolRoute
+
+_GEOD = Geod(ellps="WGS84")
+# Beyond this the distance from the route is bounded from below without projecting.
+FAR_M = 50_000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +77,30 @@ class Airspace:
             shapely.prepare(area_m)
             projected.append(_Zone(zone.name, area_m, zone))
         return cls(projection, route_m, tuple(projected))
+
+
+def median_distance_from_route_m(
+    airspace: Airspace, points_lonlat: Sequence[tuple[float, float]]
+) -> float | None:
+    """Median distance of the points from the route, in metres (``None`` without a route).
+
+    A point far away (another continent) is not projected: its geodesic distance to the
+    launch point less the route's length is a lower bound of its distance from the route,
+    and that bound is what counts once it passes ``FAR_M``."""
+    if airspace.route_m is None or not points_lonlat:
+        return None
+    launch_lon, launch_lat = airspace.projection.xy_to_lonlat(*airspace.route_m.coords[0])
+    length_m = airspace.route_m.length
+    distances = []
+    for lon, lat in points_lonlat:
+        _, _, to_launch_m = _GEOD.inv(launch_lon, launch_lat, lon, lat)
+        bound_m = to_launch_m - length_m
+        if bound_m > FAR_M:
+            distances.append(bound_m)
+            continue
+        x, y = airspace.projection.lonlat_to_xy(lon, lat)
+        distances.append(float(airspace.route_m.distance(Point(x, y))))
+    return float(np.median(distances))
 
 
 def check(fix: Fix, airspace: Airspace, limits: Limits, *, on_route: bool) -> list[Breach]:

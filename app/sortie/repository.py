@@ -44,6 +44,11 @@ class FlyingSortie:
     last_telemetry_at: datetime | None
     created_at: datetime
     station_path: str
+    preflight_at: datetime | None = None
+    airborne_at: datetime | None = None
+    returning_at: datetime | None = None
+    landed_at: datetime | None = None
+    aborted_at: datetime | None = None
 
 
 # Statements of the telemetry path, built once: building a statement per request costs more
@@ -60,6 +65,11 @@ _FLYING_SORTIE = (
         _SORTIES.c.violations,
         _SORTIES.c.last_telemetry_at,
         _SORTIES.c.created_at,
+        _SORTIES.c.preflight_at,
+        _SORTIES.c.airborne_at,
+        _SORTIES.c.returning_at,
+        _SORTIES.c.landed_at,
+        _SORTIES.c.aborted_at,
         _PATHS.c.path,
     )
     .join(_PATHS, _PATHS.c.id == _SORTIES.c.station_id)
@@ -105,6 +115,11 @@ class SortieRepository:
             last_telemetry_at=row.last_telemetry_at,
             created_at=row.created_at,
             station_path=row.path or "",
+            preflight_at=row.preflight_at,
+            airborne_at=row.airborne_at,
+            returning_at=row.returning_at,
+            landed_at=row.landed_at,
+            aborted_at=row.aborted_at,
         )
 
     def lock_drones(self, drone_ids: Iterable[int]) -> None:
@@ -213,9 +228,43 @@ class SortieRepository:
         return event
 
     def events_of(self, sortie_id: int) -> Sequence[SortieEvent]:
+        """The sortie's events in the order they happened (late telemetry can add earlier ones)."""
         return self.session.scalars(
-            select(SortieEvent).where(SortieEvent.sortie_id == sortie_id).order_by(SortieEvent.id)
+            select(SortieEvent)
+            .where(SortieEvent.sortie_id == sortie_id)
+            .order_by(SortieEvent.at, SortieEvent.id)
         ).all()
+
+    def events_from(
+        self, sortie_id: int, since: datetime, kinds: Sequence[str]
+    ) -> Sequence[SortieEvent]:
+        return self.session.scalars(
+            select(SortieEvent)
+            .where(
+                SortieEvent.sortie_id == sortie_id,
+                SortieEvent.at >= since,
+                SortieEvent.kind.in_(kinds),
+            )
+            .order_by(SortieEvent.at, SortieEvent.id)
+        ).all()
+
+    def events_before(
+        self, sortie_id: int, before: datetime, kinds: Sequence[str]
+    ) -> Sequence[SortieEvent]:
+        return self.session.scalars(
+            select(SortieEvent)
+            .where(
+                SortieEvent.sortie_id == sortie_id,
+                SortieEvent.at < before,
+                SortieEvent.kind.in_(kinds),
+            )
+            .order_by(SortieEvent.at, SortieEvent.id)
+        ).all()
+
+    def delete_events(self, events: Sequence[SortieEvent]) -> None:
+        for event in events:
+            self.session.delete(event)
+        self.session.flush()
 
     def events_after(self, path: str, after: int, *, limit: int) -> Sequence[SortieEvent]:
         return self.session.scalars(
@@ -283,12 +332,13 @@ class SortieRepository:
             return
         self.session.connection().execute(_SET_LAST, {"sortie_id_": sortie_id, **values})
 
-    def samples_of(self, sortie_id: int) -> Sequence[TelemetryRecord]:
-        return self.session.scalars(
-            select(TelemetryRecord)
-            .where(TelemetryRecord.sortie_id == sortie_id)
-            .order_by(TelemetryRecord.at)
-        ).all()
+    def samples_of(
+        self, sortie_id: int, *, since: datetime | None = None
+    ) -> Sequence[TelemetryRecord]:
+        query = select(TelemetryRecord).where(TelemetryRecord.sortie_id == sortie_id)
+        if since is not None:
+            query = query.where(TelemetryRecord.at >= since)
+        return self.session.scalars(query.order_by(TelemetryRecord.at)).all()
 
     def count_samples(self, sortie_id: int) -> int:
         return (

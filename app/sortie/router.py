@@ -23,6 +23,7 @@ from app.db import SessionDep, session_scope, utcnow
 from app.errors import ERROR_RESPONSES
 from app.schemas import Id, Limit, Offset, Page, PathId
 from app.sortie import service as sortie_service
+from app.sortie import telemetry as sortie_telemetry
 from app.sortie.live import HUB
 from app.sortie.models import Sortie, SortieStatus
 from app.sortie.permissions import (
@@ -262,7 +263,7 @@ async def post_telemetry(
         ):
             session.info["request"] = request
             act_as(request, session, principal)
-            return sortie_service.ingest(
+            return sortie_telemetry.ingest(
                 session, principal, sortie_id, body.samples, settings=settings, now=utcnow()
             )
 
@@ -282,16 +283,26 @@ def upload_sortie_srt(
         AwareDatetime | None,
         Form(description="UTC start of the video, for files that carry no clock time"),
     ] = None,
+    zone: Annotated[
+        str | None,
+        Form(
+            max_length=64,
+            description="zone of the drone's clock when the file names no UTC offset: an IANA "
+            "zone (Asia/Shanghai) or an offset (+08:00); default the service's zone",
+        ),
+    ] = None,
 ) -> TelemetryAccepted:
     data = file.file.read(sortie_service.MAX_SRT_BYTES + 1)
-    return sortie_service.upload_srt(
+    return sortie_telemetry.upload_srt(
         session,
         principal,
         sortie_id,
         filename=file.filename or "upload.srt",
         data=data,
         started_at=started_at,
+        zone=zone,
         settings=settings,
+        now=utcnow(),
     )
 
 

@@ -98,6 +98,13 @@ class TelemetryAccepted(BaseModel):
     duplicates: int
     last_telemetry_at: datetime | None
     violations: list[str]
+    no_fix: int = Field(
+        default=0, description="SRT cues without a GPS position (no lock, N/A or damaged)"
+    )
+    damaged: list[str] = Field(
+        default_factory=list, description="the first damaged parts of an SRT file, by line"
+    )
+    damaged_count: int = Field(default=0, description="how many parts of the SRT were damaged")
 
 
 class SortieEventRead(BaseModel):

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from missions.errors import MissionFormatError
 from missions.formats.dji import read_dji_kmz, write_dji_kmz
 from missions.formats.geo import read_geojson_route, write_geojson, write_kml
 from missions.formats.qgc import read_qgc_plan, read_qgc_wpl, write_qgc_plan, write_qgc_wpl
@@ -54,6 +55,46 @@ EXPORT_FORMATS: Mapping[str, ExportFormat] = MappingProxyType(
 """Every export format by id."""
 
 
+@dataclass(frozen=True, slots=True)
+class ImportedRoute:
+    """A route read from a flight app's file, and what reading it changed or left out.
+
+    Attributes:
+        route: The route.
+        format_id: ``qgc-plan``, ``qgc-wpl`` or ``dji-kmz``.
+        notes: For the user: heights converted, waylines joined, commands left out, ...
+    """
+
+    route: PatrolRoute
+    format_id: str
+    notes: tuple[str, ...] = ()
+
+
+def import_route_file(filename: str, data: bytes, *, name: str = "imported") -> ImportedRoute:
+    """Read a route file by its extension: ``.plan``, ``.kmz``, ``.waypoints``/``.txt``.
+
+    Raises:
+        MissionFormatError: An unknown extension, or a file its reader refuses.
+
+    Examples:
+        >>> import_route_file("a.gpx", b"")
+        Traceback (most recent call last):
+        ...
+        missions.errors.MissionFormatError: 'a.gpx' is not a .plan, .kmz or .waypoints file
+    """
+    lower = filename.lower()
+    notes: list[str] = []
+    if lower.endswith(".plan"):
+        route, format_id = read_qgc_plan(data, name=name, notes=notes), "qgc-plan"
+    elif lower.endswith(".kmz"):
+        route, format_id = read_dji_kmz(data, name=name, notes=notes), "dji-kmz"
+    elif lower.endswith((".waypoints", ".txt")):
+        route, format_id = read_qgc_wpl(data, name=name, notes=notes), "qgc-wpl"
+    else:
+        raise MissionFormatError(f"{filename!r} is not a .plan, .kmz or .waypoints file")
+    return ImportedRoute(route, format_id, tuple(notes))
+
+
 def export_route(
     route: PatrolRoute,
     format_id: str,
@@ -61,6 +102,7 @@ def export_route(
     no_fly_zones: Sequence[NoFlyZone] = (),
     drone: DroneProfile | None = None,
     created_ms: int = 0,
+    is_night: bool = False,
 ) -> bytes:
     """Export ``route`` in the format ``format_id`` (see :data:`EXPORT_FORMATS`).
 
@@ -70,6 +112,7 @@ def export_route(
         no_fly_zones: Drawn in GeoJSON/KML, written as the QGC geofence.
         drone: For DJI WPML enums; defaults to the profile named by ``route.drone_id``.
         created_ms: DJI ``createTime`` in ms since the epoch.
+        is_night: A night patrol (DJI: thermal drones record the infrared lens too).
 
     Raises:
         ValueError: Unknown format, or DJI export without a known drone model.
@@ -94,7 +137,7 @@ def export_route(
     if format_id == "qgc-wpl":
         return write_qgc_wpl(route).encode()
     if format_id == "dji-kmz":
-        return write_dji_kmz(route, drone=drone, created_ms=created_ms)
+        return write_dji_kmz(route, drone=drone, created_ms=created_ms, is_night=is_night)
     known = ", ".join(sorted(EXPORT_FORMATS))
     raise ValueError(f"unknown export format {format_id!r}; known: {known}")
 
@@ -102,7 +145,9 @@ def export_route(
 __all__ = [
     "EXPORT_FORMATS",
     "ExportFormat",
+    "ImportedRoute",
     "export_route",
+    "import_route_file",
     "read_dji_kmz",
     "read_geojson_route",
     "read_qgc_plan",

@@ -7,15 +7,24 @@ Written per the DJI Cloud API WPML pages (``dji-sdk/Cloud-API-Doc``,
   Pilot 2 writes it today; reading accepts any ``wpmz`` version;
 - ``wpml:index`` runs from 0 without gaps (controllers crash otherwise);
 - heights are ``relativeToStartPoint``; turns are ``toPointAndStopWithDiscontinuityCurvature``
-  with straight lines, so the track is the polygon we planned (no spline wiggle);
+  with straight lines, so the track is the polygon we planned (no spline wiggle); headings
+  follow the wayline with ``waypointHeadingPathMode`` ``followBadArc``;
+- the drone and payload enums are those of the drone that will fly the route;
+- the template's ``payloadParam`` names the lenses that record (``imageFormat``: ``wide``, and
+  ``wide,ir`` on night patrols of thermal drones); the template's photo and video actions use
+  it as their global lens index, the executable waylines name the lenses in each action;
 - one ``actionGroup`` per waypoint with actions, triggered on ``reachPoint``, mode
   ``sequence``: ``hover`` (hoverTime), ``gimbalRotate`` (absolute pitch), ``takePhoto``,
   ``startRecord``, ``stopRecord``.
 
-WPML has no loudspeaker or searchlight action (those are PSDK payloads driven live). They, each
-waypoint's ``is_transit`` flag and whether its speed was set explicitly, are kept in
-``wpmz/res/waterguard.json`` so a round trip is lossless; DJI software ignores the file and
-the operator triggers speaker and light by hand.
+Loudspeaker and searchlight are not wayline actions. WPML has none: on DJI aircraft they are
+PSDK payloads (AS1 speaker, AL1 searchlight) driven live, from a dock over the DJI Cloud API
+(``speaker_tts_play_start``, ``drc_light_mode_set``, ...) and from DJI Pilot 2 by the operator.
+The aircraft does not run them from the KMZ, so the KMZ does not pretend it does:
+``wpmz/res/waterguard.json`` records where the route plans them (``"run_by": "operator or
+cloud bridge, not the aircraft"``), together with each waypoint's ``is_transit`` flag and
+whether its speed was set explicitly, so Waterguard's own round trip is lossless. DJI
+software ignores the file.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ import json
 import math
 import zipfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
@@ -35,6 +45,7 @@ from missions.formats.actions import action_from_dict, action_to_dict
 from missions.profiles import PROFILES
 from missions.types import (
     Action,
+    AltitudeReference,
     DroneProfile,
     GimbalPitch,
     Hover,
@@ -53,6 +64,8 @@ WPML_NS = "http://www.dji.com/wpmz/1.0.6"
 SIDE_FILE = "wpmz/res/waterguard.json"
 _MAX_MEMBER_BYTES = 20_000_000
 _TURN_MODE = "toPointAndStopWithDiscontinuityCurvature"
+# With followWayline the heading turns along the shorter arc; DJI requires the field.
+_HEADING_PATH = "followBadArc"
 
 
 def _k(tag: str) -> str:
@@ -72,6 +85,22 @@ def _sub(parent: etree._Element, tag: str, text: str | float | None = None) -> e
     if text is not None:
         el.text = text if isinstance(text, str) else _num(text)
     return el
+
+
+def wpml_lenses(drone: DroneProfile, *, is_night: bool = False) -> str:
+    """The WPML ``imageFormat`` (lenses that record) for a patrol with ``drone``.
+
+    Night patrols on a thermal drone record the infrared lens as well as the wide one (the
+    thermal image finds the swimmer, the wide one shows the searchlit bank); otherwise wide.
+
+    Examples:
+        >>> from missions.profiles import drone_profile
+        >>> wpml_lenses(drone_profile("m30t"), is_night=True), wpml_lenses(drone_profile("m3e"))
+        ('wide,ir', 'wide')
+        >>> wpml_lenses(drone_profile("m3e"), is_night=True)
+        'wide'
+    """
+    return "wide,ir" if is_night and drone.has_thermal else "wide"
 
 
 def _native(action: Action) -> bool:
@@ -101,7 +130,17 @@ def _mission_config(
     _sub(payload, "payloadPositionIndex", "0")
 
 
-def _action_xml(group: etree._Element, action_id: int, action: Action) -> None:
+def _lens_params(lenses: str, *, template: bool) -> list[tuple[str, str | float]]:
+    # The template points at its payloadParam's imageFormat (the global lens index); the
+    # executable waylines.wpml has no payloadParam, so each action names its lenses itself.
+    if template:
+        return [("payloadLensIndex", lenses), ("useGlobalPayloadLensIndex", "1")]
+    return [("payloadLensIndex", lenses), ("useGlobalPayloadLensIndex", "0")]
+
+
+def _action_xml(
+    group: etree._Element, action_id: int, action: Action, *, lenses: str, template: bool
+) -> None:
     el = _sub(group, "action")
     _sub(el, "actionId", str(action_id))
     params: list[tuple[str, str | float]]
@@ -125,10 +164,18 @@ def _action_xml(group: etree._Element, action_id: int, action: Action) -> None:
             ]
         case TakePhoto():
             func = "takePhoto"
-            params = [("payloadPositionIndex", "0"), ("useGlobalPayloadLensIndex", "1")]
+            params = [
+                ("payloadPositionIndex", "0"),
+                ("fileSuffix", "waterguard"),
+                *_lens_params(lenses, template=template),
+            ]
         case StartRecord():
             func = "startRecord"
-            params = [("payloadPositionIndex", "0"), ("useGlobalPayloadLensIndex", "1")]
+            params = [
+                ("payloadPositionIndex", "0"),
+                ("fileSuffix", "waterguard"),
+                *_lens_params(lenses, template=template),
+            ]
         case StopRecord():
             func, params = "stopRecord", [("payloadPositionIndex", "0")]
         case _:
@@ -139,7 +186,9 @@ def _action_xml(group: etree._Element, action_id: int, action: Action) -> None:
         _sub(holder, key, value)
 
 
-def _placemarks(folder: etree._Element, route: PatrolRoute, *, executable: bool) -> None:
+def _placemarks(
+    folder: etree._Element, route: PatrolRoute, *, executable: bool, lenses: str
+) -> None:
     group_id = 0
     for index, wp in enumerate(route.waypoints):
         mark = etree.SubElement(folder, _k("Placemark"))
@@ -157,6 +206,7 @@ def _placemarks(folder: etree._Element, route: PatrolRoute, *, executable: bool)
             _sub(heading, "waypointHeadingAngle", "0")
             _sub(heading, "waypointPoiPoint", "0.000000,0.000000,0.000000")
             _sub(heading, "waypointHeadingAngleEnable", "0")
+            _sub(heading, "waypointHeadingPathMode", _HEADING_PATH)
             turn = _sub(mark, "waypointTurnParam")
             _sub(turn, "waypointTurnMode", _TURN_MODE)
             _sub(turn, "waypointTurnDampingDist", "0")
@@ -180,7 +230,7 @@ def _placemarks(folder: etree._Element, route: PatrolRoute, *, executable: bool)
             trigger = _sub(group, "actionTrigger")
             _sub(trigger, "actionTriggerType", "reachPoint")
             for action_id, action in enumerate(native):
-                _action_xml(group, action_id, action)
+                _action_xml(group, action_id, action, lenses=lenses, template=not executable)
             group_id += 1
 
 
@@ -196,7 +246,11 @@ def _path_length_m(route: PatrolRoute) -> float:
 
 
 def write_dji_kmz(
-    route: PatrolRoute, *, drone: DroneProfile | None = None, created_ms: int = 0
+    route: PatrolRoute,
+    *,
+    drone: DroneProfile | None = None,
+    created_ms: int = 0,
+    is_night: bool = False,
 ) -> bytes:
     """Write a DJI WPML ``.kmz`` for Pilot 2 / FlightHub 2 / docks.
 
@@ -205,9 +259,13 @@ def write_dji_kmz(
         drone: The drone model; defaults to the shipped profile named by ``route.drone_id``.
         created_ms: ``createTime``/``updateTime`` in ms since the epoch (the core keeps no
             clock; the caller passes it).
+        is_night: A night patrol: thermal drones record the infrared lens too
+            (:func:`wpml_lenses`).
 
     Raises:
-        ValueError: No drone model, a model without WPML enums, or an empty route.
+        ValueError: No drone model, a model without WPML enums, an empty route, or heights
+            above sea level (WPML waylines take heights above take-off or WGS84 ellipsoid
+            heights, and Waterguard ships no geoid model to convert them).
 
     Examples:
         >>> route = PatrolRoute(LonLat(106.0, 29.0), (Waypoint(LonLat(106.001, 29.0), 50.0),),
@@ -218,12 +276,20 @@ def write_dji_kmz(
     """
     if drone is None:
         if route.drone_id is None or route.drone_id not in PROFILES:
-            raise ValueError("DJI WPML needs a drone model: pass drone= or set route.drone_id")
+            known = ", ".join(sorted(PROFILES))
+            raise ValueError(f"DJI WPML needs a drone model (one of {known})")
         drone = PROFILES[route.drone_id]
     if drone.wpml_drone_enum is None or drone.wpml_payload_enum is None:
         raise ValueError(f"{drone.id} has no DJI WPML drone/payload enum")
     if not route.waypoints:
         raise ValueError("a route needs at least one waypoint")
+    if route.altitude_reference != AltitudeReference.takeoff:
+        raise ValueError(
+            "the route's heights are above sea level (EGM96); DJI waylines fly heights above "
+            "the take-off point or WGS84 ellipsoid heights, and Waterguard has no geoid model "
+            "to convert them"
+        )
+    lenses = wpml_lenses(drone, is_night=is_night)
     nsmap = {None: KML_NS, "wpml": WPML_NS}
 
     template = etree.Element(_k("kml"), nsmap=nsmap)
@@ -248,9 +314,15 @@ def write_dji_kmz(
     _sub(heading, "waypointHeadingAngle", "0")
     _sub(heading, "waypointPoiPoint", "0.000000,0.000000,0.000000")
     _sub(heading, "waypointHeadingPoiIndex", "0")
+    _sub(heading, "waypointHeadingPathMode", _HEADING_PATH)
     _sub(tfolder, "globalWaypointTurnMode", _TURN_MODE)
     _sub(tfolder, "globalUseStraightLine", "1")
-    _placemarks(tfolder, route, executable=False)
+    _placemarks(tfolder, route, executable=False, lenses=lenses)
+    payload = _sub(tfolder, "payloadParam")
+    _sub(payload, "payloadPositionIndex", "0")
+    _sub(payload, "focusMode", "firstPoint")
+    _sub(payload, "meteringMode", "average")
+    _sub(payload, "imageFormat", lenses)
 
     waylines = etree.Element(_k("kml"), nsmap=nsmap)
     wdoc = etree.SubElement(waylines, _k("Document"))
@@ -263,10 +335,14 @@ def write_dji_kmz(
     _sub(wfolder, "distance", length)
     _sub(wfolder, "duration", length / route.speed_mps)
     _sub(wfolder, "autoFlightSpeed", route.speed_mps)
-    _placemarks(wfolder, route, executable=True)
+    _placemarks(wfolder, route, executable=True, lenses=lenses)
 
     side = {
         "version": 1,
+        "note": (
+            "Waterguard route data DJI software does not read. extra_actions (loudspeaker, "
+            "searchlight) are run by the operator or the cloud bridge, not by the aircraft."
+        ),
         "launch": [route.launch.lon_deg, route.launch.lat_deg],
         "name": route.name,
         "drone_id": route.drone_id,
@@ -275,7 +351,11 @@ def write_dji_kmz(
                 "is_transit": wp.is_transit,
                 "speed_mps": wp.speed_mps,
                 "extra_actions": [
-                    {"position": k, "action": action_to_dict(a)}
+                    {
+                        "position": k,
+                        "action": action_to_dict(a),
+                        "run_by": "operator or cloud bridge, not the aircraft",
+                    }
                     for k, a in enumerate(wp.actions)
                     if not _native(a)
                 ],
@@ -367,43 +447,23 @@ def _parse(xml: bytes, name: str) -> etree._Element:
         raise MissionFormatError(f"{name} is not valid XML: {exc}") from exc
 
 
-def read_dji_kmz(data: bytes, *, name: str = "imported") -> PatrolRoute:
-    """Read a DJI WPML ``.kmz`` into a route (``waylines.wpml`` first, else ``template.kml``).
+# Height modes: waylines.wpml ``executeHeightMode`` and template.kml ``heightMode``.
+_RELATIVE = "relativeToStartPoint"
+_ELLIPSOID = "WGS84"
+_GEOID = "EGM96"
+_FOLLOW_TERRAIN = frozenset({"realTimeFollowSurface", "aboveGroundLevel"})
 
-    The launch point is the template's ``takeOffRefPoint`` when present, else the first
-    waypoint. The drone id is set when the WPML drone enum matches a shipped profile.
 
-    Raises:
-        MissionFormatError: Not a WPML KMZ, indices not contiguous from 0, no waypoint.
+@dataclass(frozen=True, slots=True)
+class _Wayline:
+    wayline_id: int
+    height_mode: str
+    waypoints: list[Waypoint]
 
-    Examples:
-        >>> route = PatrolRoute(LonLat(106.0, 29.0), (
-        ...     Waypoint(LonLat(106.001, 29.0), 50.0, actions=(Hover(3.0), SpeakerBroadcast(2))),
-        ... ), speed_mps=8.0, drone_id="m3t")
-        >>> back = read_dji_kmz(write_dji_kmz(route))
-        >>> back.waypoints == route.waypoints, back.drone_id
-        (True, 'm3t')
-    """
-    members = _read_members(data)
-    source = "wpmz/waylines.wpml" if "wpmz/waylines.wpml" in members else "wpmz/template.kml"
-    if source not in members:
-        raise MissionFormatError("the KMZ holds neither wpmz/waylines.wpml nor wpmz/template.kml")
-    root = _parse(members[source], source)
-    doc = root.find("{*}Document")
-    if doc is None:
-        raise MissionFormatError(f"{source} has no Document")
-    folder = doc.find("{*}Folder")
-    if folder is None:
-        raise MissionFormatError(f"{source} has no Folder (wayline)")
-    speed = _float(folder, "{*}autoFlightSpeed") or _float(
-        doc, "{*}missionConfig/{*}globalTransitionalSpeed"
-    )
-    if speed is None or speed <= 0:
-        raise MissionFormatError(f"{source} has no autoFlightSpeed")
-    global_height = _float(folder, "{*}globalHeight")
-    if global_height is None:
-        global_height = _float(folder, "{*}waylineCoordinateSysParam/{*}globalHeight")
 
+def _read_placemarks(
+    folder: etree._Element, source: str, *, global_height: float | None, speed: float
+) -> list[Waypoint]:
     rows: list[tuple[int, Waypoint]] = []
     for mark in folder.findall("{*}Placemark"):
         index_text = _find_text(mark, "{*}index")
@@ -426,35 +486,181 @@ def read_dji_kmz(data: bytes, *, name: str = "imported") -> PatrolRoute:
         if _find_text(mark, "{*}useGlobalSpeed") == "1" or wp_speed == speed:
             wp_speed = None
         rows.append((index, Waypoint(position, height, wp_speed, tuple(_read_actions(mark)))))
-    if not rows:
-        raise MissionFormatError(f"{source} has no waypoint")
     rows.sort(key=lambda r: r[0])
     indices = [r[0] for r in rows]
     if indices != list(range(len(rows))):
-        raise MissionFormatError(f"wpml:index must run from 0 without gaps, got {indices}")
-    waypoints = [r[1] for r in rows]
+        raise MissionFormatError(
+            f"{source}: wpml:index must run from 0 without gaps, got {indices}"
+        )
+    return [r[1] for r in rows]
 
-    launch = waypoints[0].position
+
+def _read_waylines(doc: etree._Element, source: str) -> tuple[list[_Wayline], float]:
+    """Every wayline (``Folder``) of the file, in ``waylineId`` order, and the speed."""
+    folders = doc.findall("{*}Folder")
+    if not folders:
+        raise MissionFormatError(f"{source} has no Folder (wayline)")
+    speed = _float(folders[0], "{*}autoFlightSpeed") or _float(
+        doc, "{*}missionConfig/{*}globalTransitionalSpeed"
+    )
+    if speed is None or speed <= 0:
+        raise MissionFormatError(f"{source} has no autoFlightSpeed")
+    waylines: list[_Wayline] = []
+    for position, folder in enumerate(folders):
+        global_height = _float(folder, "{*}globalHeight")
+        if global_height is None:
+            global_height = _float(folder, "{*}waylineCoordinateSysParam/{*}globalHeight")
+        mode = (
+            _find_text(folder, "{*}executeHeightMode")
+            or _find_text(folder, "{*}waylineCoordinateSysParam/{*}heightMode")
+            or _RELATIVE
+        )
+        try:
+            wayline_id = int(_find_text(folder, "{*}waylineId") or position)
+        except ValueError as exc:
+            raise MissionFormatError(f"{source}: bad waylineId: {exc}") from exc
+        waypoints = _read_placemarks(folder, source, global_height=global_height, speed=speed)
+        if waypoints:
+            waylines.append(_Wayline(wayline_id, mode, waypoints))
+    if not waylines:
+        raise MissionFormatError(f"{source} has no waypoint")
+    waylines.sort(key=lambda w: w.wayline_id)
+    return waylines, speed
+
+
+def _take_off(members: Mapping[str, bytes]) -> tuple[LonLat | None, float | None]:
+    """The template's ``takeOffRefPoint`` ("lat,lon,ellipsoid height"), if any."""
+    if "wpmz/template.kml" not in members:
+        return None, None
+    tdoc = _parse(members["wpmz/template.kml"], "template.kml").find("{*}Document")
+    ref = _find_text(tdoc, ".//{*}takeOffRefPoint") if tdoc is not None else None
+    if not ref:
+        return None, None
+    try:
+        values = [float(v) for v in ref.split(",")]
+        launch = LonLat(values[1], values[0])
+    except (ValueError, IndexError) as exc:
+        raise MissionFormatError(f"bad takeOffRefPoint {ref!r}") from exc
+    return launch, values[2] if len(values) >= 3 else None
+
+
+def _with_heights(wayline: _Wayline, shift_m: float) -> list[Waypoint]:
+    return [
+        Waypoint(w.position, w.altitude_m + shift_m, w.speed_mps, w.actions, w.is_transit)
+        for w in wayline.waypoints
+    ]
+
+
+def _converted(
+    wayline: _Wayline, *, take_off_ellipsoid_m: float | None, notes: list[str]
+) -> tuple[AltitudeReference, list[Waypoint]]:
+    """A wayline's heights in a reference Waterguard flies: converted, never relabelled."""
+    mode = wayline.height_mode
+    if mode == _RELATIVE:
+        return AltitudeReference.takeoff, wayline.waypoints
+    if mode == _GEOID:
+        return AltitudeReference.amsl, wayline.waypoints
+    if mode == _ELLIPSOID:
+        if take_off_ellipsoid_m is None:
+            raise MissionFormatError(
+                f"wayline {wayline.wayline_id} has WGS84 ellipsoid heights and the file gives "
+                "no take-off ellipsoid height (takeOffRefPoint); without it or a geoid model "
+                "they cannot be converted to heights above take-off or above sea level. Export "
+                "the route with heights relative to the take-off point (relativeToStartPoint) "
+                "or EGM96"
+            )
+        note = (
+            "WGS84 ellipsoid heights converted to heights above the take-off point "
+            f"(take-off ellipsoid height {take_off_ellipsoid_m:g} m)"
+        )
+        if note not in notes:
+            notes.append(note)
+        return AltitudeReference.takeoff, _with_heights(wayline, -take_off_ellipsoid_m)
+    if mode in _FOLLOW_TERRAIN:
+        raise MissionFormatError(
+            f"wayline {wayline.wayline_id} follows the terrain ({mode}); Waterguard flies "
+            "heights above the take-off point or above sea level, not above the ground below"
+        )
+    raise MissionFormatError(f"wayline {wayline.wayline_id}: unknown height mode {mode!r}")
+
+
+def read_dji_kmz(
+    data: bytes, *, name: str = "imported", notes: list[str] | None = None
+) -> PatrolRoute:
+    """Read a DJI WPML ``.kmz`` into a route (``waylines.wpml`` first, else ``template.kml``).
+
+    Every wayline (``Folder``) is read, in ``waylineId`` order: the aircraft flies them one
+    after the other, so they become one route. Heights keep their meaning:
+    ``relativeToStartPoint`` stays relative to take-off, ``EGM96`` becomes
+    :attr:`~missions.types.AltitudeReference.amsl`, and WGS84 ellipsoid heights become
+    heights above take-off by subtracting the take-off point's ellipsoid height
+    (``takeOffRefPoint``'s third value). Ellipsoid heights without it, terrain-following
+    heights and unknown modes are refused: Waterguard ships no geoid model, and a height
+    with the wrong reference is worse than none.
+
+    The launch point is the template's ``takeOffRefPoint`` when present, else the first
+    waypoint. The drone id is set when the WPML drone enum matches a shipped profile.
+
+    Args:
+        data: The ``.kmz`` bytes.
+        name: The route's name.
+        notes: If given, what the reading changed (a height conversion, several waylines
+            joined) is appended to it, for the user.
+
+    Raises:
+        MissionFormatError: Not a WPML KMZ, indices not contiguous from 0, no waypoint,
+            heights that cannot be converted, waylines with different references.
+
+    Examples:
+        >>> route = PatrolRoute(LonLat(106.0, 29.0), (
+        ...     Waypoint(LonLat(106.001, 29.0), 50.0, actions=(Hover(3.0), SpeakerBroadcast(2))),
+        ... ), speed_mps=8.0, drone_id="m3t")
+        >>> back = read_dji_kmz(write_dji_kmz(route))
+        >>> back.waypoints == route.waypoints, back.drone_id
+        (True, 'm3t')
+    """
+    notes = [] if notes is None else notes
+    members = _read_members(data)
+    source = "wpmz/waylines.wpml" if "wpmz/waylines.wpml" in members else "wpmz/template.kml"
+    if source not in members:
+        raise MissionFormatError("the KMZ holds neither wpmz/waylines.wpml nor wpmz/template.kml")
+    root = _parse(members[source], source)
+    doc = root.find("{*}Document")
+    if doc is None:
+        raise MissionFormatError(f"{source} has no Document")
+    waylines, speed = _read_waylines(doc, source)
+    launch_ref, take_off_ellipsoid_m = _take_off(members)
+
+    reference: AltitudeReference | None = None
+    waypoints: list[Waypoint] = []
+    for wayline in waylines:
+        wayline_reference, converted = _converted(
+            wayline, take_off_ellipsoid_m=take_off_ellipsoid_m, notes=notes
+        )
+        if reference is not None and wayline_reference != reference:
+            raise MissionFormatError("the waylines mix heights above take-off and above sea level")
+        reference = wayline_reference
+        waypoints.extend(converted)
+    if len(waylines) > 1:
+        ids = ", ".join(str(w.wayline_id) for w in waylines)
+        notes.append(
+            f"{len(waylines)} waylines ({ids}) read as one route of {len(waypoints)} waypoints, "
+            "in the order the aircraft flies them"
+        )
+    assert reference is not None
+
+    launch = launch_ref or waypoints[0].position
     drone_id: str | None = None
     enum = _find_text(doc, "{*}missionConfig/{*}droneInfo/{*}droneEnumValue")
     sub = _find_text(doc, "{*}missionConfig/{*}droneInfo/{*}droneSubEnumValue") or "0"
     for profile in PROFILES.values():
         if str(profile.wpml_drone_enum) == enum and str(profile.wpml_drone_sub_enum) == sub:
             drone_id = profile.id
-    if "wpmz/template.kml" in members:
-        tdoc = _parse(members["wpmz/template.kml"], "template.kml").find("{*}Document")
-        ref = _find_text(tdoc, ".//{*}takeOffRefPoint") if tdoc is not None else None
-        if ref:
-            try:
-                lat, lon = (float(v) for v in ref.split(",")[:2])
-                launch = LonLat(lon, lat)
-            except ValueError as exc:
-                raise MissionFormatError(f"bad takeOffRefPoint {ref!r}") from exc
     if SIDE_FILE in members:
         waypoints, launch, name, drone_id = _merge_side_file(
             members[SIDE_FILE], waypoints, launch, name, drone_id
         )
-    return PatrolRoute(launch, tuple(waypoints), speed, drone_id=drone_id, name=name)
+    return PatrolRoute(launch, tuple(waypoints), speed, reference, drone_id=drone_id, name=name)
 
 
 def _merge_side_file(

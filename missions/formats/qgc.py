@@ -68,6 +68,36 @@ VIDEO_START_CAPTURE = 2500
 VIDEO_STOP_CAPTURE = 2501
 USER_1_SPEAKER = 31010
 
+# Names of the commands a warning may mention (MAVLink common.xml), by number.
+COMMAND_NAMES = {
+    17: "NAV_LOITER_UNLIM",
+    18: "NAV_LOITER_TURNS",
+    31: "NAV_LOITER_TO_ALT",
+    84: "NAV_VTOL_TAKEOFF",
+    85: "NAV_VTOL_LAND",
+    93: "NAV_DELAY",
+    112: "CONDITION_DELAY",
+    113: "CONDITION_CHANGE_ALT",
+    114: "CONDITION_DISTANCE",
+    115: "CONDITION_YAW",
+    176: "DO_SET_MODE",
+    177: "DO_JUMP",
+    179: "DO_SET_HOME",
+    181: "DO_SET_RELAY",
+    183: "DO_SET_SERVO",
+    189: "DO_LAND_START",
+    201: "DO_SET_ROI",
+    202: "DO_DIGICAM_CONFIGURE",
+    203: "DO_DIGICAM_CONTROL",
+    206: "DO_SET_CAM_TRIGG_DIST",
+    214: "DO_SET_CAM_TRIGG_INTERVAL",
+    530: "SET_CAMERA_MODE",
+    531: "SET_CAMERA_ZOOM",
+    2001: "IMAGE_STOP_CAPTURE",
+}
+# Commands a route expresses without an item: take-off, landing and return are implied.
+_IMPLIED = frozenset({20, 21, 22})
+
 FRAME_GLOBAL = 0
 FRAME_MISSION = 2
 FRAME_GLOBAL_RELATIVE_ALT = 3
@@ -169,10 +199,22 @@ def items_to_route(
     home: LonLat | None,
     speed_mps: float,
     name: str = "imported",
+    notes: list[str] | None = None,
 ) -> PatrolRoute:
     """Decode MAVLink mission items into a route.
 
     The launch point is the take-off item's position, else ``home``, else the first waypoint.
+    An item with no position (latitude and longitude 0, or unset) never becomes a waypoint:
+    ArduPilot reads a waypoint at 0,0 as "here", so its hold time is added to the waypoint
+    before. Commands Waterguard cannot fly (``DO_JUMP``, ``CONDITION_YAW``, ...) are left out
+    and named in ``notes``.
+
+    Args:
+        items: The mission items in order.
+        home: The planned home position, if the file has one.
+        speed_mps: Cruise speed.
+        name: The route's name.
+        notes: If given, what was left out or changed is appended to it, for the user.
 
     Raises:
         MissionFormatError: No waypoint, or a waypoint not in lon/lat.
@@ -181,15 +223,22 @@ def items_to_route(
         >>> items = [
         ...     MissionItem(16, 3, (5.0, 0, 0, _NAN, 29.001, 106.0, 40.0)),
         ...     MissionItem(2000, 2, (0, 0, 1, 0, 0, 0, 0)),
+        ...     MissionItem(177, 2, (1, 3, 0, 0, 0, 0, 0)),
         ... ]
-        >>> items_to_route(items, home=None, speed_mps=8.0).waypoints[0].actions
+        >>> notes = []
+        >>> items_to_route(items, home=None, speed_mps=8.0, notes=notes).waypoints[0].actions
         (Hover(duration_s=5.0), TakePhoto())
+        >>> notes
+        ['left out 1 item Waterguard cannot fly: DO_JUMP (177) x1']
     """
+    notes = [] if notes is None else notes
     launch = home
     reference = AltitudeReference.takeoff
     waypoints: list[Waypoint] = []
     pending: list[Action] = []  # actions before the first waypoint
     next_speed: float | None = None
+    skipped: dict[int, int] = {}
+    positionless = 0
 
     def add_action(action: Action) -> None:
         if waypoints:
@@ -211,6 +260,11 @@ def items_to_route(
             if _has_position(p):
                 launch = _lonlat(p)
             reference = _POSITION_FRAMES.get(item.frame, reference)
+        elif cmd in (NAV_WAYPOINT, NAV_SPLINE_WAYPOINT, NAV_LOITER_TIME) and not _has_position(p):
+            positionless += 1
+            hold_s = p[0] if math.isfinite(p[0]) else 0.0
+            if hold_s > 0:
+                add_action(Hover(hold_s))
         elif cmd in (NAV_WAYPOINT, NAV_SPLINE_WAYPOINT):
             reference = _POSITION_FRAMES.get(item.frame, reference)
             actions: tuple[Action, ...] = (*pending, *((Hover(p[0]),) if p[0] > 0 else ()))
@@ -237,8 +291,23 @@ def items_to_route(
             add_action(Spotlight(p[0] >= 0.5))
         elif cmd == USER_1_SPEAKER:
             add_action(SpeakerBroadcast(int(p[0]), max(1, int(p[1]))))
+        elif cmd not in _IMPLIED and cmd != DO_CHANGE_SPEED:
+            skipped[cmd] = skipped.get(cmd, 0) + 1
     if not waypoints:
-        raise MissionFormatError("the mission has no waypoint")
+        raise MissionFormatError("the mission has no waypoint with a position")
+    if positionless:
+        notes.append(
+            f"{positionless} waypoint item(s) without a position (0,0: 'stay here') were not "
+            "made waypoints; their hold times were added to the waypoint before"
+        )
+    if skipped:
+        count = sum(skipped.values())
+        listed = ", ".join(
+            f"{COMMAND_NAMES.get(cmd, 'command')} ({cmd}) x{n}"
+            for cmd, n in sorted(skipped.items())
+        )
+        noun = "item" if count == 1 else "items"
+        notes.append(f"left out {count} {noun} Waterguard cannot fly: {listed}")
     if launch is None:
         launch = waypoints[0].position
     return PatrolRoute(launch, tuple(waypoints), speed_mps, reference, name=name)
@@ -335,14 +404,29 @@ def _json_number(value: float, *, is_coordinate: bool) -> float | int | None:
     return value
 
 
-def read_qgc_plan(text: str | bytes, *, name: str = "imported") -> PatrolRoute:
+PLAN_VERSION = 1
+MISSION_VERSION = 2
+
+
+def read_qgc_plan(
+    text: str | bytes, *, name: str = "imported", notes: list[str] | None = None
+) -> PatrolRoute:
     """Read a QGroundControl ``.plan`` into a route.
 
     SimpleItems are read directly and ComplexItems (survey, corridor scan) through their
-    generated ``TransectStyleComplexItem.Items``.
+    generated ``TransectStyleComplexItem.Items``. Items in QGroundControl's older layouts are
+    read as QGroundControl reads them: ``params`` with four values plus a ``coordinate``
+    (``SectionTest.plan``), and ``param1``..``param4`` keys. A ``plannedHomePosition`` at
+    0,0 is "no home", not a point in the Gulf of Guinea.
+
+    Args:
+        text: The file.
+        name: The route's name.
+        notes: If given, what was left out or changed is appended to it, for the user.
 
     Raises:
-        MissionFormatError: Not a Plan file, or no usable waypoint.
+        MissionFormatError: Not a Plan file, a Plan or mission version this reader does not
+            know, or no usable waypoint.
 
     Examples:
         >>> route = PatrolRoute(LonLat(106.0, 29.0), (
@@ -350,27 +434,57 @@ def read_qgc_plan(text: str | bytes, *, name: str = "imported") -> PatrolRoute:
         ... ), speed_mps=8.0)
         >>> read_qgc_plan(write_qgc_plan(route)).waypoints == route.waypoints
         True
-        >>> read_qgc_plan('{"fileType": "Plan"}')
+        >>> read_qgc_plan('{"fileType": "Plan", "version": 1}')
         Traceback (most recent call last):
         ...
         missions.errors.MissionFormatError: the plan has no mission
+        >>> read_qgc_plan('{"fileType": "Plan", "version": 7, "mission": {}}')
+        Traceback (most recent call last):
+        ...
+        missions.errors.MissionFormatError: Plan file version 7 is not supported (known: 1)
     """
+    notes = [] if notes is None else notes
     try:
         doc = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise MissionFormatError(f"not a JSON .plan file: {exc}") from exc
-    if not isinstance(doc, dict) or doc.get("fileType") != "Plan":
-        raise MissionFormatError("not a QGroundControl plan (fileType is not 'Plan')")
+    if not isinstance(doc, dict):
+        raise MissionFormatError("not a QGroundControl plan (not a JSON object)")
+    file_type = doc.get("fileType")
+    if file_type == "Mission":
+        raise MissionFormatError(
+            "a QGroundControl .mission file (fileType 'Mission', before QGroundControl 3.2); "
+            "open it in QGroundControl and save it as a .plan"
+        )
+    if file_type != "Plan":
+        raise MissionFormatError(
+            f"not a QGroundControl plan (fileType is {file_type!r}, expected 'Plan')"
+        )
+    version = doc.get("version", PLAN_VERSION)
+    if version != PLAN_VERSION:
+        raise MissionFormatError(
+            f"Plan file version {version} is not supported (known: {PLAN_VERSION})"
+        )
     mission = doc.get("mission")
     if not isinstance(mission, dict):
         raise MissionFormatError("the plan has no mission")
+    mission_version = mission.get("version", MISSION_VERSION)
+    if mission_version != MISSION_VERSION:
+        raise MissionFormatError(
+            f"mission version {mission_version} is not supported (this reader knows version "
+            f"{MISSION_VERSION}, which QGroundControl writes in .plan files)"
+        )
     home = mission.get("plannedHomePosition")
     home_ll = None
     if isinstance(home, list) and len(home) >= 2:
         try:
-            home_ll = LonLat(float(home[1]), float(home[0]))
+            lat, lon = float(home[0]), float(home[1])
         except (TypeError, ValueError) as exc:
             raise MissionFormatError(f"bad plannedHomePosition {home!r}") from exc
+        if _has_position((0, 0, 0, 0, lat, lon)):
+            home_ll = _lonlat((0, 0, 0, 0, lat, lon))
+        else:
+            notes.append("plannedHomePosition is 0,0 (no home set); it was not used as launch")
     raw_items = mission.get("items") or []
     if not isinstance(raw_items, list):
         raise MissionFormatError("mission.items must be a list")
@@ -381,7 +495,22 @@ def read_qgc_plan(text: str | bytes, *, name: str = "imported") -> PatrolRoute:
         raise MissionFormatError(f"bad cruiseSpeed {mission.get('cruiseSpeed')!r}") from exc
     if not 0 < speed <= 50 or not math.isfinite(speed):
         raise MissionFormatError(f"cruiseSpeed {speed} m/s is not a drone speed")
-    return items_to_route(items, home=home_ll, speed_mps=speed, name=name)
+    return items_to_route(items, home=home_ll, speed_mps=speed, name=name, notes=notes)
+
+
+def _simple_params(raw: dict[str, Any]) -> list[Any]:
+    """The seven params of a SimpleItem in any of QGroundControl's three layouts."""
+    params = raw.get("params")
+    if raw.get("type") == "missionItem":  # layout 1: param1..param4 keys and a coordinate
+        params = [raw.get(f"param{k}") for k in range(1, 5)]
+    if isinstance(params, list) and len(params) == 4 and "coordinate" in raw:
+        coordinate = raw["coordinate"]  # layout 2: four params and a coordinate
+        if not isinstance(coordinate, list) or len(coordinate) != 3:
+            raise MissionFormatError(f"coordinate must hold lat, lon, alt: {raw!r}")
+        params = [*params, *coordinate]
+    if not isinstance(params, list) or len(params) != 7:
+        raise MissionFormatError(f"SimpleItem needs exactly 7 params: {raw!r}")
+    return params
 
 
 def _plan_items(raw_items: Sequence[Any]) -> list[MissionItem]:
@@ -400,9 +529,7 @@ def _plan_items(raw_items: Sequence[Any]) -> list[MissionItem]:
                 )
             out.extend(_plan_items(generated))
             continue
-        params = raw.get("params")
-        if not isinstance(params, list) or len(params) != 7:
-            raise MissionFormatError(f"SimpleItem needs exactly 7 params: {raw!r}")
+        params = _simple_params(raw)
         try:
             values = tuple(_NAN if v is None else float(v) for v in params)
             out.append(MissionItem(int(raw["command"]), int(raw["frame"]), values))  # type: ignore[arg-type]
@@ -445,9 +572,17 @@ def _wpl_row(seq: int, current: int, item: MissionItem) -> str:
 
 
 def read_qgc_wpl(
-    text: str | bytes, *, speed_mps: float = 10.0, name: str = "imported"
+    text: str | bytes,
+    *,
+    speed_mps: float = 10.0,
+    name: str = "imported",
+    notes: list[str] | None = None,
 ) -> PatrolRoute:
     r"""Read a ``QGC WPL 110`` (home row first) or ``120`` (no home row) file.
+
+    A home row at 0,0 (no GPS fix when the file was written) is not used as launch point;
+    rows without a position never become waypoints (see :func:`items_to_route`, which also
+    fills ``notes``).
 
     Raises:
         MissionFormatError: Bad header or a row without 12 fields.
@@ -480,6 +615,8 @@ def read_qgc_wpl(
         item = MissionItem(command, frame, values)  # type: ignore[arg-type]
         if version == "110" and seq == 0:
             home = _lonlat(item.params) if _has_position(item.params) else None
+            if home is None and notes is not None:
+                notes.append("the home row is at 0,0 (no home set); it was not used as launch")
             continue
         items.append(item)
-    return items_to_route(items, home=home, speed_mps=speed_mps, name=name)
+    return items_to_route(items, home=home, speed_mps=speed_mps, name=name, notes=notes)

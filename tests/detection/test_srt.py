@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from detection import SrtParseError, TelemetryGapError, TelemetrySample, parse_srt, read_srt
-from detection.srt import TelemetrySeries, telemetry_at
+from detection.srt import SrtDamage, TelemetrySeries, parse_srt_report, telemetry_at
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "srt"
 
@@ -257,28 +257,41 @@ def test_rejects_an_empty_file(text: str) -> None:
     assert info.value.line_no is None
 
 
-def test_rejects_a_file_cut_in_the_middle_of_a_bracket_naming_the_line() -> None:
+def test_keeps_a_file_cut_in_the_middle_of_a_bracket_and_reports_the_cut_cue() -> None:
     text = (FIXTURES / "callmarcus__mini5pro_clip.SRT").read_text()
     cut = text[: text.index("[latitude: 53.365109]") + len("[latitude: 53.36")]
 
-    with pytest.raises(SrtParseError, match=r"line 17: unbalanced brackets") as info:
-        parse_srt(cut)
+    report = parse_srt_report(cut)
 
-    assert info.value.line_no == 17
+    assert [s.has_position for s in report.samples] == [True, True, False]
+    assert report.no_fix == 1
+    [damage] = report.damaged
+    assert damage.line_no == 17
+    assert "unbalanced brackets" in damage.reason
+    assert report.samples[-1].damage == str(damage)
 
 
-def test_rejects_a_file_cut_after_a_cue_number() -> None:
+def test_keeps_a_file_cut_after_a_cue_number() -> None:
     text = (FIXTURES / "callmarcus__mini5pro_clip.SRT").read_text() + "\n6\n"
 
-    with pytest.raises(SrtParseError, match=r"line 31: cue 6 has no time range"):
-        parse_srt(text)
+    report = parse_srt_report(text)
+
+    assert len(report.samples) == 5
+    assert report.no_fix == 0
+    assert [str(d) for d in report.damaged] == [
+        "line 31: cue 6 has no time range (file truncated?)"
+    ]
 
 
-def test_rejects_a_file_cut_after_a_time_range() -> None:
+def test_keeps_a_file_cut_after_a_time_range() -> None:
     text = cue("[latitude: 1] [longitude: 1]") + "\n2\n00:00:00,033 --> 00:00:00,066\n"
 
-    with pytest.raises(SrtParseError, match=r"line 6: cue 2 has no telemetry"):
-        parse_srt(text)
+    report = parse_srt_report(text)
+
+    assert [s.lat_deg for s in report.samples] == [1.0]
+    assert [str(d) for d in report.damaged] == [
+        "line 6: cue 2 has no telemetry after its time range (file truncated?)"
+    ]
 
 
 def test_rejects_a_font_tag_that_is_never_closed() -> None:
@@ -327,14 +340,114 @@ def test_rejects_a_file_that_is_not_utf8(tmp_path: Path) -> None:
     assert info.value.line_no == 3
 
 
-def test_a_later_bad_cue_is_named_by_its_own_line() -> None:
+def test_a_later_bad_cue_is_no_fix_for_that_cue_only_and_named_by_its_own_line() -> None:
     text = (FIXTURES / "callmarcus__mini5pro_clip.SRT").read_text()
     tail_of_cue_3 = "[rel_alt: 6.000 abs_alt: -122.769] [ct: 5262] </font>\n\n4"
     assert text.count(tail_of_cue_3) == 1
     text = text.replace(tail_of_cue_3, tail_of_cue_3.replace("6.000", "x"))
 
-    with pytest.raises(SrtParseError, match=r"line 17: rel_alt value 'x' is not a number"):
-        parse_srt(text)
+    report = parse_srt_report(text)
+
+    assert [s.has_position for s in report.samples] == [True, True, False, True, True]
+    assert report.damaged == (SrtDamage(17, "rel_alt value 'x' is not a number"),)
+    assert parse_srt(text) == list(report.samples)
+
+
+def test_garbage_between_cues_is_skipped_to_the_next_cue_and_reported() -> None:
+    text = (
+        cue("[latitude: 1] [longitude: 1]")
+        + "\n\x00\x00garbage\nmore\n\n"
+        + cue("[latitude: 2] [longitude: 2]", index=2, start="00:00:01,000", end="00:00:02,000")
+    )
+
+    report = parse_srt_report(text)
+
+    assert [s.lat_deg for s in report.samples] == [1.0, 2.0]
+    assert [d.line_no for d in report.damaged] == [5]
+    assert "expected a cue number" in report.damaged[0].reason
+
+
+def test_gps_not_available_is_no_fix_not_an_error() -> None:
+    text = cue("HOME(131.1660,-25.2088) 2017.07.29 15:18:50\nGPS(N/A,N/A,0) BAROMETER:1.5") + (
+        "\n"
+        + cue(
+            "[latitude: N/A] [longitude: N/A] [rel_alt: 2.0 abs_alt: N/A]",
+            index=2,
+            start="00:00:01,000",
+            end="00:00:02,000",
+        )
+        + "\n"
+        + cue(
+            "GPS(131.1660,-25.2088,14) BAROMETER:2.5",
+            index=3,
+            start="00:00:02,000",
+            end="00:00:03,000",
+        )
+    )
+
+    report = parse_srt_report(text)
+
+    assert [(s.lon_deg, s.rel_alt_m) for s in report.samples] == [
+        (None, 1.5),
+        (None, 2.0),
+        (131.166, 2.5),
+    ]
+    assert report.no_fix == 2
+    assert report.damaged == ()
+
+
+def test_a_file_with_no_readable_cue_is_refused() -> None:
+    text = cue("[latitude: 95] [longitude: 1]") + "\n" + cue("[latitude: x]", index=2)
+
+    with pytest.raises(SrtParseError, match=r"line 3: latitude 95\.0 is outside"):
+        parse_srt_report(text)
+
+
+def test_reads_the_phantom_4_rtk_compact_layout() -> None:
+    text = cue(
+        "F/5.6, SS 400, ISO 100, EV 0, GPS (-58.851745, -34.237922, 15), "
+        "HOME (-58.847509, -34.232707, -57.98m), D 698.70m, H 85.80m, H.S 2.88m/s, "
+        "V.S 0.00m/s, F.PRY (2.7°, -7.0°, 110.1°), G.PRY (-24.4°, 0.0°, 110.4°)"
+    )
+
+    [s] = parse_srt(text)
+
+    assert (s.lon_deg, s.lat_deg, s.rel_alt_m) == (-58.851745, -34.237922, 85.8)
+    assert (s.drone_pitch_deg, s.drone_roll_deg, s.drone_yaw_deg) == (2.7, -7.0, 110.1)
+    assert (s.gimbal_pitch_deg, s.gimbal_roll_deg, s.gimbal_yaw_deg) == (-24.4, 0.0, 110.4)
+
+
+def test_reads_an_rtk_fix_and_barometric_or_sonar_heights() -> None:
+    rtk = cue("RTK (120.083799, 30.213635, 28), Hb 76.19m, Hs 2.10m, H.S 0.30m/s")
+    sonar_only = cue("GPS(120.0838,30.2136,15) Hs 2.10m, H.S 0.30m/s")
+
+    [a] = parse_srt(rtk)
+    [b] = parse_srt(sonar_only)
+
+    assert (a.lon_deg, a.lat_deg, a.rel_alt_m) == (120.083799, 30.213635, 76.19)
+    assert b.rel_alt_m == 2.1
+
+
+@pytest.mark.parametrize(
+    ("stamp", "offset"),
+    [
+        ("2026-07-01 10:00:00+08:00", timedelta(hours=8)),
+        ("2026-07-01 10:00:00 +1200", timedelta(hours=12)),
+        ("2026-07-01 10:00:00 UTC+2", timedelta(hours=2)),
+        ("2026-07-01T10:00:00Z", timedelta(0)),
+        ("2026-07-01 10:00:00 UTC", timedelta(0)),
+    ],
+)
+def test_a_written_utc_offset_makes_the_clock_time_aware(stamp: str, offset: timedelta) -> None:
+    [s] = parse_srt(cue(f"{stamp} [latitude: 1] [longitude: 1]"))
+
+    assert s.recorded_at == datetime(2026, 7, 1, 10, 0, tzinfo=timezone(offset))
+
+
+def test_a_clock_time_without_offset_stays_naive() -> None:
+    [s] = parse_srt(cue("2026-07-01 10:00:00.123 [latitude: 1] [longitude: 1]"))
+
+    assert s.recorded_at == datetime(2026, 7, 1, 10, 0, 0, 123000)
 
 
 # --- matching telemetry to frame times ----------------------------------------------------

@@ -176,7 +176,7 @@ def test_rejects_rules_that_are_not_day_recurrences(text: str, message: str) -> 
         parse_rule(text, dtstart=datetime(2026, 7, 1))
 
 
-@pytest.mark.parametrize("text", ["25:00", "12:61", "sunset+", "dusk", "sunset*30"])
+@pytest.mark.parametrize("text", ["25:00", "12:61", "12:00:60", "sunset+", "twilight", "sunset*30"])
 def test_rejects_bad_anchors(text: str) -> None:
     with pytest.raises(ValueError, match="anchor"):
         Anchor.parse(text)

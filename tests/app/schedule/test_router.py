@@ -242,7 +242,7 @@ def test_calendar_lists_sorties_per_drone_and_per_waterway_in_scope_only(
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("rrule", "FREQ=HOURLY"), ("rrule", "FREQ=DAILY;BYDAY=XX"), ("window_start", "dusk")],
+    [("rrule", "FREQ=HOURLY"), ("rrule", "FREQ=DAILY;BYDAY=XX"), ("window_start", "twilight")],
 )
 def test_bad_rules_and_anchors_are_422(
     client: TestClient, auth: Auth, mission: dict[str, Any], field: str, value: str

@@ -10,7 +10,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.db import session_scope
 from app.drone.models import Drone
+from app.sortie.models import Sortie
 from tests.app.conftest import Auth
 from tests.factories import World
 
@@ -83,3 +85,15 @@ def airborne_sortie(
     airborne = move(client, headers, sortie_id, to="airborne")
     assert airborne.status_code == 200, airborne.text
     return mission, airborne.json()
+
+
+def flown_when_recorded(
+    app: Any, sortie_id: int, times: tuple[datetime, datetime, datetime, datetime]
+) -> None:
+    """Stamp a landed sortie as flown at a recording's time (preflight, airborne, returning,
+    landed): the API stamps transitions with the server's clock, and a real recording was
+    flown when it was recorded."""
+    with session_scope(app.state.sessionmaker) as db:
+        sortie = db.get(Sortie, sortie_id)
+        assert sortie is not None
+        sortie.preflight_at, sortie.airborne_at, sortie.returning_at, sortie.landed_at = times

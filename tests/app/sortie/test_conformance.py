@@ -31,7 +31,7 @@ def flying(
 def _post(
     client: TestClient, auth: Auth, sortie_id: int, *samples: dict[str, Any]
 ) -> dict[str, Any]:
-    base = datetime.now(UTC) - timedelta(seconds=60)
+    base = datetime.now(UTC)  # after take-off: the log lists events in time order
     body = {
         "samples": [
             {"at": (base + timedelta(seconds=n)).isoformat(), "alt_m": 60, "battery_pct": 80} | s
@@ -145,7 +145,9 @@ def test_silence_is_flagged_by_the_sweep_once_and_cleared_by_the_next_sample(
     back = client.post(
         f"/sorties/{sortie['id']}/telemetry",
         headers=auth.role("operator"),
-        json={"samples": [{"at": datetime.now(UTC).isoformat(), "lon": lon, "lat": lat}]},
+        json={
+            "samples": [{"at": (last + timedelta(seconds=31)).isoformat(), "lon": lon, "lat": lat}]
+        },
     ).json()
 
     assert early == []

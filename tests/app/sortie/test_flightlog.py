@@ -18,7 +18,7 @@ from app.waterway.models import Waterway
 from detection import read_srt
 from missions import LonLat, PatrolRoute, Waypoint, write_geojson
 from tests.app.conftest import Auth
-from tests.app.sortie.helpers import PREFLIGHT_OK, book, demo_drone_id, move
+from tests.app.sortie.helpers import PREFLIGHT_OK, book, demo_drone_id, flown_when_recorded, move
 from tests.factories import World
 
 SRT = Path(__file__).parents[2] / "fixtures" / "srt" / "juanirache__matrice_300_excerpt.srt"
@@ -26,6 +26,15 @@ SRT = Path(__file__).parents[2] / "fixtures" / "srt" / "juanirache__matrice_300_
 TRACK = [
     (s.lon_deg, s.lat_deg) for s in read_srt(SRT) if s.lon_deg is not None and s.lat_deg is not None
 ]
+
+
+# The recording's flight, in UTC: its clock reads 16:06:17-16:07:17 local time (CEST).
+FLOWN_UTC = (
+    datetime(2022, 6, 21, 14, 5, tzinfo=UTC),
+    datetime(2022, 6, 21, 14, 6, 10, tzinfo=UTC),
+    datetime(2022, 6, 21, 14, 7, 30, tzinfo=UTC),
+    datetime(2022, 6, 21, 14, 8, tzinfo=UTC),
+)
 
 
 def _route(points: list[tuple[float, float]]) -> dict[str, Any]:
@@ -101,10 +110,12 @@ def _flown(
     ).json()
     for step in (PREFLIGHT_OK, {"to": "airborne"}, {"to": "returning"}, {"to": "landed"}):
         assert move(client, headers, sortie["id"], **step).status_code == 200
+    flown_when_recorded(app, sortie["id"], FLOWN_UTC)
     upload = client.post(
         f"/sorties/{sortie['id']}/srt",
         headers=headers,
         files={"file": ("DJI_0061.SRT", SRT.read_bytes())},
+        data={"zone": "Europe/Madrid"},  # the drone's clock: local time where it flew
     )
     assert upload.status_code == 200, upload.text
     sortie_id: int = sortie["id"]
