@@ -139,7 +139,7 @@ class Settings(BaseSettings):
     # An SRT whose track lies farther than this (median) from the route is another flight's.
     srt_max_route_distance_m: float = Field(default=1_000.0, gt=0, le=1_000_000)
     # Planning fits the district and never blocks the server (issue 13).
-    planning_budget_s: float = Field(default=20.0, gt=0, le=600)  # then 422 "too complex"
+    planning_budget_s: float = Field(default=8.0, gt=0, le=600)  # then 422 "too complex"
     area_margin_m: float = Field(default=1_000.0, ge=0, le=50_000)  # beyond a boundary
     area_unbounded_radius_m: float = Field(default=50_000.0, gt=0, le=1_000_000)
     # Detection jobs: uploaded videos and live streams analysed by the worker (issue 5).

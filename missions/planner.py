@@ -41,6 +41,7 @@ import shapely
 from numpy.typing import NDArray
 from shapely import LineString, MultiPolygon, Point, Polygon, box
 from shapely.affinity import scale
+from shapely.geometry.base import BaseGeometry
 from shapely.ops import split
 
 from missions.errors import (
@@ -216,7 +217,15 @@ def plan_patrol(
 
     proj = LocalProjection.around(waterway.area)
     water_m = proj.to_m(waterway.area)
-    keepout = _keepout(no_fly_zones, at=at, proj=proj, margin_m=limits.no_fly_margin_m)
+    near = _near_box(
+        [waterway.area, *(Point(p.lon_deg, p.lat_deg) for p in candidates)], ZONE_REACH_M
+    )
+    keepout = _keepout(
+        [z for z in no_fly_zones if near.intersects(z.area)],
+        at=at,
+        proj=proj,
+        margin_m=limits.no_fly_margin_m,
+    )
     launches: list[tuple[XY, LonLat]] = []
     for position in candidates:
         xy = proj.lonlat_to_xy(position.lon_deg, position.lat_deg)
@@ -354,6 +363,22 @@ def _as_area(geometry: shapely.geometry.base.BaseGeometry) -> Polygon | MultiPol
     if not parts:
         return Polygon()
     return parts[0] if len(parts) == 1 else MultiPolygon(parts)
+
+
+ZONE_REACH_M = 10_000.0
+"""No-fly zones further than this from the water and the launch points take no part: a
+patrol never flies there, and a far zone projected into the water's UTM zone is distorted
+out of all recognition (one across another continent covered the launch point)."""
+
+
+def _near_box(geometries: Sequence[BaseGeometry], distance_m: float) -> Polygon:
+    """The lon/lat bounding box of ``geometries`` grown by at least ``distance_m``."""
+    minx, miny, maxx, maxy = shapely.total_bounds(list(geometries))
+    dlat = distance_m / 111_320.0
+    coslat = max(math.cos(math.radians(min(max(abs(miny), abs(maxy)) + dlat, 90.0))), 0.01)
+    dlon = min(distance_m / (111_320.0 * coslat), 360.0)
+    grown: Polygon = box(minx - dlon, max(miny - dlat, -90.0), maxx + dlon, min(maxy + dlat, 90.0))
+    return grown
 
 
 def _keepout(

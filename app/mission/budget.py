@@ -15,6 +15,7 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.connection
 import threading
+import time
 from typing import Any
 
 from missions import PatrolPlan, plan_patrol
@@ -62,13 +63,14 @@ def plan_within_budget(budget_s: float, **kwargs: Any) -> PatrolPlan:
         PlanningFailed: The core refused (its message).
         PlanningTooComplex: Not finished within ``budget_s``, or the child died.
     """
+    deadline = time.monotonic() + budget_s
     ctx = _mp_context()
     receive, send = ctx.Pipe(duplex=False)
     process = ctx.Process(target=_child, args=(send, kwargs), daemon=True)
     process.start()
     send.close()
     try:
-        if not receive.poll(budget_s):
+        if not receive.poll(max(deadline - time.monotonic(), 0.0)):
             raise PlanningTooComplex(
                 f"too complex: planning did not finish within {budget_s:g} s "
                 "(PLANNING_BUDGET_S); simplify the outline, drop small islands or plan a "

@@ -602,3 +602,15 @@ def test_a_5000_vertex_reach_with_islands_is_planned_quickly_and_correctly(patte
         assert patrol_legs_outside(reach, plan) == 0
     if pattern != "bank":
         assert plan.coverage_ratio > 0.95
+
+
+def test_a_no_fly_zone_far_from_the_water_takes_no_part() -> None:
+    # A zone over another continent (it does not reach the harbour's longitude), projected
+    # into the harbour's UTM zone, used to wrap round and cover the launch point.
+    far = NoFlyZone("elsewhere", box(-100, -60, 100, 60))
+    water = harbour()
+
+    with_far = plan_patrol(water, pattern="bank", drone=M30T, no_fly_zones=[far])
+    without = plan_patrol(water, pattern="bank", drone=M30T)
+
+    assert with_far.length_m == pytest.approx(without.length_m)

@@ -82,7 +82,7 @@ def _flown(
             name="SRT route",
             waterway_id=pond.id,
             station_id=world.demo_station,
-            drone_model_id="m30t",
+            drone_model_id="m4t",  # the demo drone flies it
             pattern="bank",
             route=_route(route_points),
             sorties=[
