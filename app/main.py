@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import APIRouter, FastAPI
 
 from app import docs
@@ -16,6 +19,8 @@ from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.detection_job.router import UploadSizeGuard
 from app.detection_job.router import router as detection_job_router
+from app.dji import bridge as dji_bridge
+from app.dji.router import router as dji_router
 from app.drone.router import router as drone_router
 from app.errors import install_handlers
 from app.gridworker.router import router as gridworker_router
@@ -57,6 +62,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     gridworker_router,
     waterway_router,
     drone_router,
+    dji_router,
     mission_router,
     schedule_router,
     sortie_router,
@@ -76,6 +82,13 @@ ROUTERS: tuple[APIRouter, ...] = (
 )
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The background worker, and the DJI bridge when ``WATERGUARD_MQTT_URL`` is set."""
+    async with embedded_lifespan(app), dji_bridge.lifespan(app):
+        yield
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, json_lines=settings.log_json)
@@ -88,7 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         docs_url=None,
         redoc_url=None,
-        lifespan=embedded_lifespan,
+        lifespan=_lifespan,
     )
     engine = make_engine(settings.database_url)
     app.state.settings = settings

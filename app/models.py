@@ -5,6 +5,7 @@ from app.audit.models import AuditEvent, AuditHead
 from app.auth.models import DeviceToken, RefreshToken, User
 from app.db import Base
 from app.detection_job.models import DetectionJob
+from app.dji.models import DjiAircraft, DjiBrokerLogin, DjiGateway
 from app.drone.models import Drone
 from app.gridworker.models import GridWorker
 from app.incident.models import (
@@ -32,6 +33,9 @@ __all__ = [
     "DetectionJob",
     "DeviceToken",
     "Dispatch",
+    "DjiAircraft",
+    "DjiBrokerLogin",
+    "DjiGateway",
     "Drone",
     "EscalationPolicy",
     "Evidence",
