@@ -100,7 +100,10 @@ def write_files(
     *,
     bridge_login: tuple[str, str] | None = None,
 ) -> tuple[Path, Path]:
-    """Write the password file and ACL atomically (Mosquitto rereads them on SIGHUP)."""
+    """Write the password file and ACL atomically (Mosquitto rereads them on SIGHUP).
+
+    Mode 0640: give the directory the broker's group with the setgid bit (``chgrp
+    mosquitto DIR; chmod 2750 DIR``) so a broker that dropped root privileges can read them."""
     directory.mkdir(parents=True, exist_ok=True)
     passwd = render_passwd(logins, [bridge_login] if bridge_login else ())
     acl = render_acl(logins, bridge_username=bridge_login[0] if bridge_login else None)
@@ -108,7 +111,7 @@ def write_files(
     for name, text in ((PASSWD_FILE, passwd), (ACL_FILE, acl)):
         path = directory / name
         tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
         tmp.replace(path)

@@ -45,13 +45,15 @@ def run(coro: Coroutine[Any, Any, T], timeout_s: float = 60) -> T:
 
 
 @contextmanager
-def mosquitto(directory: Path, *, extra_conf: str = "", lifetime_s: int = 120) -> Iterator[int]:
+def mosquitto(
+    directory: Path, *, extra_conf: str = "", lifetime_s: int = 120, port: int | None = None
+) -> Iterator[int]:
     """A private Mosquitto on a free loopback port, killed at exit (and by ``timeout`` after
     ``lifetime_s`` whatever happens to this process)."""
     binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     if not Path(binary).exists():
         pytest.fail("mosquitto is not installed (apt-get install mosquitto)")
-    port = free_port()
+    port = port or free_port()
     conf = directory / f"mosquitto-{port}.conf"
     conf.write_text(f"listener {port} 127.0.0.1\npersistence false\n{extra_conf}")
     process = subprocess.Popen(
