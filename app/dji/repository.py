@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, and_, or_, select, update
+from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.dji.models import DjiAircraft, DjiBrokerLogin, DjiGateway
@@ -32,13 +32,17 @@ class DjiRepository:
             or ""
         )
 
-    def gateways_under(self, path: str) -> Sequence[DjiGateway]:
-        return self.session.scalars(
+    def gateways_under(
+        self, path: str, *, limit: int, offset: int
+    ) -> tuple[Sequence[DjiGateway], int]:
+        query = (
             select(DjiGateway)
             .join(Jurisdiction, Jurisdiction.id == DjiGateway.station_id)
             .where(Jurisdiction.path.startswith(path, autoescape=True))
-            .order_by(DjiGateway.id)
-        ).all()
+        )
+        total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = self.session.scalars(query.order_by(DjiGateway.id).limit(limit).offset(offset)).all()
+        return rows, total
 
     def aircraft_of(self, gateway_id: int) -> Sequence[DjiAircraft]:
         return self.session.scalars(

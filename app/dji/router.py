@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from app.config import SettingsDep
 from app.db import SessionDep, utcnow
@@ -8,15 +10,21 @@ from app.dji import service as dji_service
 from app.dji.permissions import GatewayAdmin
 from app.dji.schemas import GatewayCreate, GatewayCredentials, GatewayRead
 from app.errors import ERROR_RESPONSES
-from app.schemas import PathId
+from app.schemas import Limit, Offset, Page, PathId
 
 router = APIRouter(prefix="/dji/gateways", tags=["dji"], responses=ERROR_RESPONSES)
 
 
-@router.get("", response_model=list[GatewayRead])
-def list_gateways(session: SessionDep, principal: GatewayAdmin) -> list[GatewayRead]:
+@router.get("", response_model=Page[GatewayRead])
+def list_gateways(
+    session: SessionDep,
+    principal: GatewayAdmin,
+    limit: Annotated[Limit, Query()] = 100,
+    offset: Annotated[Offset, Query()] = 0,
+) -> Page[GatewayRead]:
     """Docks and Pilot 2 remote controllers, with their aircraft and presence."""
-    return dji_service.list_visible(session, principal)
+    items, total = dji_service.list_visible(session, principal, limit=limit, offset=offset)
+    return Page[GatewayRead](items=items, total=total, limit=limit, offset=offset)
 
 
 @router.post("", response_model=GatewayCredentials, status_code=201)

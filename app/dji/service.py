@@ -67,9 +67,12 @@ def _visible(session: Session, principal: Principal, gateway_id: int) -> DjiGate
     return gateway
 
 
-def list_visible(session: Session, principal: Principal) -> list[GatewayRead]:
+def list_visible(
+    session: Session, principal: Principal, *, limit: int, offset: int
+) -> tuple[list[GatewayRead], int]:
     repo = DjiRepository(session)
-    return [_read(repo, g) for g in repo.gateways_under(principal.jurisdiction_path)]
+    rows, total = repo.gateways_under(principal.jurisdiction_path, limit=limit, offset=offset)
+    return [_read(repo, g) for g in rows], total
 
 
 def get(session: Session, principal: Principal, gateway_id: int) -> GatewayRead:

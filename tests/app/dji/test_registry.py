@@ -73,6 +73,10 @@ def test_a_gateway_gets_credentials_shown_once_and_stored_hashed(
     assert shown.status_code == 200
     assert "mqtt_password" not in shown.json()
     assert password not in shown.text
+    listed = client.get("/dji/gateways", headers=auth.role("admin"))
+    assert listed.status_code == 200
+    assert gateway["id"] in {g["id"] for g in listed.json()["items"]}
+    assert password not in listed.text
 
     assert settings.dji_broker_dir is not None
     passwd = (settings.dji_broker_dir / broker.PASSWD_FILE).read_text()
