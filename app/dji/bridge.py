@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 import aiomqtt
@@ -88,7 +90,7 @@ class BridgeConfig:
     app_id: str = ""
     app_key: str = ""
     app_license: str = ""
-    settings: Settings | None = field(default=None, compare=False)
+    ca_file: Path | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BridgeConfig:
@@ -108,7 +110,7 @@ class BridgeConfig:
             app_id=settings.dji_app_id,
             app_key=settings.dji_app_key,
             app_license=settings.dji_app_license,
-            settings=settings,
+            ca_file=settings.mqtt_tls_ca_file,
         )
 
 
@@ -232,6 +234,8 @@ class Bridge:
                     exc,
                     self.config.reconnect_s,
                 )
+            except Exception:  # the loop edge: a bug in a handler must not end the bridge
+                log.exception("DJI bridge failed; reconnecting in %.0f s", self.config.reconnect_s)
             finally:
                 self.connected.clear()
                 self._client = None
@@ -239,8 +243,13 @@ class Bridge:
                 await asyncio.wait_for(stop.wait(), self.config.reconnect_s)
 
     async def _serve(self, stop: asyncio.Event) -> None:
+        # One id per process: two servers (or uvicorn workers) with one id would take the
+        # connection from each other in turn.
+        identifier = f"{self.config.client_id}-{os.getpid()}"
         async with self.config.broker.client(
-            identifier=self.config.client_id, keepalive_s=self.config.keepalive_s
+            identifier=identifier,
+            keepalive_s=self.config.keepalive_s,
+            ca_file=self.config.ca_file,
         ) as client:
             for name in self.SUBSCRIPTIONS:
                 await client.subscribe(name, qos=self.config.subscribe_qos)
