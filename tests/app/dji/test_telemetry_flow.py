@@ -180,3 +180,66 @@ def find_coordinates(node: Any) -> tuple[float, float] | None:
             if found is not None:
                 return found
     return None
+
+
+def test_a_silent_dock_goes_offline(
+    client: TestClient,
+    auth: Auth,
+    world: World,
+    app: FastAPI,
+    session: Session,
+    settings: Settings,
+    broker_url: str,
+) -> None:
+    dock_sn, aircraft_sn = unique_sn("SIMDOCK"), unique_sn("SIMAC")
+    created = client.post(
+        "/dji/gateways",
+        headers=auth.role("admin"),
+        json={
+            "sn": dock_sn,
+            "name": "模拟机场",
+            "model_key": ModelKey.dock2,
+            "station_id": world.demo_station,
+            "aircraft_sns": [aircraft_sn],
+        },
+    )
+    assert created.status_code == 201, created.text
+    quick = settings.model_copy(update={"dji_offline_after_s": 1.0})
+    address = BrokerAddress.parse(broker_url)
+    bridge = Bridge(
+        BridgeConfig(broker=address, client_id=unique_sn("bridge-"), offline_after_s=1.0),
+        DatabaseSink(app.state.sessionmaker, quick),
+    )
+    sim = DockSim(
+        address, dock_sn, aircraft_sn, dock_key=ModelKey.dock2, aircraft_key=ModelKey.m3td, osd_hz=5
+    )
+
+    def online(model: type[DjiGateway] | type[DjiAircraft], sn: str) -> bool:
+        session.expire_all()
+        flag = session.scalar(select(model.online).where(model.sn == sn))
+        return bool(flag)
+
+    async def wait_for(check: Any, timeout_s: float) -> None:
+        async with asyncio.timeout(timeout_s):
+            while not check():
+                await asyncio.sleep(0.1)
+
+    async def scenario() -> None:
+        async with running(bridge):
+            await asyncio.wait_for(bridge.connected.wait(), 10)
+            stop = asyncio.Event()
+            task = asyncio.create_task(sim.run(stop))
+            try:
+                await wait_for(lambda: online(DjiGateway, dock_sn), 10)
+                await wait_for(lambda: online(DjiAircraft, aircraft_sn), 10)
+                sim.sending = False  # the dock falls silent without a word
+                await wait_for(lambda: not online(DjiGateway, dock_sn), 10)
+                assert not online(DjiAircraft, aircraft_sn)
+            finally:
+                stop.set()
+                await task
+
+    run(scenario())
+    gateway = session.scalar(select(DjiGateway).where(DjiGateway.sn == dock_sn))
+    assert gateway is not None
+    assert gateway.last_seen_at is not None
