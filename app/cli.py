@@ -476,6 +476,27 @@ def audit_verify() -> None:
     )
 
 
+@cli.command("dji-broker-files")
+def dji_broker_files(
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Directory to write to (default: WATERGUARD_DJI_BROKER_DIR)."),
+    ] = None,
+) -> None:
+    """Write the Mosquitto password file and ACL of the registered DJI gateways again."""
+    from app.dji import service as dji_service
+
+    settings = _settings()
+    directory = out or settings.dji_broker_dir
+    if directory is None:
+        raise _fail("pass --out or set WATERGUARD_DJI_BROKER_DIR", 2)
+    with _unit_of_work(settings, "cli:dji-broker-files") as session:
+        count = dji_service.write_broker_files(
+            session, settings.model_copy(update={"dji_broker_dir": directory})
+        )
+    console.print(f"{count} gateway logins written to {directory}; reload the broker (SIGHUP)")
+
+
 @cli.command("dock-sim")
 def dock_sim(
     broker: Annotated[

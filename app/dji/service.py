@@ -213,13 +213,14 @@ def broker_logins(session: Session) -> list[broker.BrokerLogin]:
     ]
 
 
-def write_broker_files(session: Session, settings: Settings) -> None:
-    """Rewrite the password file and ACL when ``WATERGUARD_DJI_BROKER_DIR`` is set."""
+def write_broker_files(session: Session, settings: Settings) -> int:
+    """Rewrite the password file and ACL when ``WATERGUARD_DJI_BROKER_DIR`` is set; how many
+    gateway logins they hold."""
     if settings.dji_broker_dir is None:
-        return
-    broker.write_files(
-        settings.dji_broker_dir, broker_logins(session), bridge_login=bridge_login(settings)
-    )
+        return 0
+    logins = broker_logins(session)
+    broker.write_files(settings.dji_broker_dir, logins, bridge_login=bridge_login(settings))
+    return len(logins)
 
 
 # --- what devices say -----------------------------------------------------------------------

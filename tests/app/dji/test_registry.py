@@ -291,3 +291,35 @@ async def _acl_scenario(port: int, a: dict[str, Any], b: dict[str, Any], app: Fa
                 if message.topic.value == topic(a_sn, Channel.status_reply):
                     break
         assert topic(b_sn, Channel.status_reply) not in got
+
+
+def test_the_cli_writes_the_broker_files_again(
+    client: TestClient,
+    auth: Auth,
+    world: World,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+    from app.config import get_settings
+
+    created = register(client, auth, world)
+    out = tmp_path / "rewritten"
+    monkeypatch.setenv("WATERGUARD_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("WATERGUARD_SECRET_KEY", settings.secret_key)
+    monkeypatch.setenv("WATERGUARD_VAR_DIR", str(settings.var_dir))
+    monkeypatch.setenv("WATERGUARD_MQTT_URL", "mqtt://bridge:bridge-pw@127.0.0.1:1883")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["dji-broker-files", "--out", str(out)])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    passwd = (out / broker.PASSWD_FILE).read_text()
+    users = dict(line.split(":", 1) for line in passwd.splitlines())
+    assert broker.verify_mosquitto_hash("bridge-pw", users["bridge"])
+    assert broker.verify_mosquitto_hash(created["mqtt_password"], users[created["mqtt_username"]])
+    assert "user bridge\n" in (out / broker.ACL_FILE).read_text()
