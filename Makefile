@@ -44,10 +44,12 @@ migrate: $(VENV)/.run-installed ## apply migrations to WATERGUARD_DATABASE_URL (
 revision: $(VENV)/.dev-installed ## new migration: make revision m="what changed"
 	$(BIN)/alembic revision --autogenerate -m "$(m)"
 
-# Debian packages the tests need: CJK fonts for the PDF report, chromium for the browser tests.
+# Debian packages the tests need: CJK fonts for the PDF report, chromium for the browser tests,
+# Mosquitto for the DJI bridge tests.
 SYSTEM_PACKAGES := /usr/bin/chromium:chromium \
 	/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc:fonts-noto-cjk \
-	/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf:fonts-droid-fallback
+	/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf:fonts-droid-fallback \
+	/usr/sbin/mosquitto:mosquitto
 
 .PHONY: system-packages
 system-packages: ## install the Debian packages the tests need (as root), or say which are missing

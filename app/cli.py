@@ -502,6 +502,87 @@ def audit_verify(
     )
 
 
+@cli.command("dji-broker-files")
+def dji_broker_files(
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Directory to write to (default: WATERGUARD_DJI_BROKER_DIR)."),
+    ] = None,
+) -> None:
+    """Write the Mosquitto password file and ACL of the registered DJI gateways again."""
+    from app.dji import service as dji_service
+
+    settings = _settings()
+    directory = out or settings.dji_broker_dir
+    if directory is None:
+        raise _fail("pass --out or set WATERGUARD_DJI_BROKER_DIR", 2)
+    with _unit_of_work(settings, "cli:dji-broker-files") as session:
+        count = dji_service.write_broker_files(
+            session, settings.model_copy(update={"dji_broker_dir": directory})
+        )
+    console.print(f"{count} gateway logins written to {directory}; reload the broker (SIGHUP)")
+
+
+@cli.command("dock-sim")
+def dock_sim(
+    broker: Annotated[
+        str,
+        typer.Option(help="mqtt://[user:pass@]host:port (default: WATERGUARD_MQTT_URL)."),
+    ] = "",
+    dock_sn: Annotated[str, typer.Option(help="The dock's serial number.")] = "SIMDOCK0001",
+    aircraft_sn: Annotated[str, typer.Option(help="The aircraft's serial number.")] = "SIMAC0001",
+    lon: Annotated[float, typer.Option(help="Dock longitude.", min=-180, max=180)] = 114.3055,
+    lat: Annotated[float, typer.Option(help="Dock latitude.", min=-90, max=90)] = 30.5928,
+    osd_hz: Annotated[
+        float, typer.Option(help="OSD messages per second (documented: 0.5).", min=0.01, max=50)
+    ] = 0.5,
+    offline_after_s: Annotated[
+        float,
+        typer.Option(help="Take the aircraft offline (empty topology) after this long; 0: never."),
+    ] = 0.0,
+    duration_s: Annotated[float, typer.Option(help="Stop after this long; 0: Ctrl-C.")] = 0.0,
+) -> None:
+    """Simulate a DJI dock and its aircraft on an MQTT broker (Cloud API)."""
+    import asyncio
+
+    import aiomqtt
+
+    from app.dji.mqtt import BrokerAddress
+    from app.dji.sim import DockSim
+
+    url = broker or get_settings().mqtt_url
+    try:
+        address = BrokerAddress.parse(url)
+    except ValueError as exc:
+        raise _fail(f"{exc}; pass --broker or set WATERGUARD_MQTT_URL", 2) from exc
+    sim = DockSim(address, dock_sn, aircraft_sn, lon=lon, lat=lat, osd_hz=osd_hz)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(sim.run(stop))
+        started = asyncio.get_running_loop().time()
+        offline = False
+        while not task.done():
+            await asyncio.sleep(0.2)
+            elapsed = asyncio.get_running_loop().time() - started
+            if offline_after_s and not offline and elapsed >= offline_after_s:
+                offline = True
+                await sim.go_offline()
+                console.print("aircraft offline (empty sub_devices); dock silent")
+            if duration_s and elapsed >= duration_s:
+                stop.set()
+        await task
+
+    console.print(f"dock-sim {dock_sn} + {aircraft_sn} on {address.host}:{address.port}")
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        pass
+    except (OSError, aiomqtt.MqttError) as exc:
+        raise _fail(f"cannot reach the broker: {exc}") from exc
+    console.print(f"OSD sent: {sim.sent_osd}; config reply: {sim.config_output or 'none'}")
+
+
 def main() -> None:
     cli()
 

@@ -158,6 +158,26 @@ class Settings(BaseSettings):
     audit_checkpoint_file: Path | None = None  # default: var_dir/audit_checkpoints.jsonl
     audit_checkpoint_interval_s: int = Field(default=300, ge=10, le=86_400)
 
+    # DJI Cloud API bridge: docks and Pilot 2 over MQTT (issue 14). Unset URL: no bridge.
+    mqtt_url: str = Field(default="", pattern=r"^(|mqtts?://\S+)$")
+    mqtt_client_id: str = Field(default="waterguard-bridge", min_length=1, max_length=64)
+    mqtt_tls_ca_file: Path | None = None  # mqtts://: CA bundle; default the system's
+    mqtt_keepalive_s: int = Field(default=10, ge=5, le=600)
+    mqtt_reconnect_s: float = Field(default=2.0, gt=0, le=300)
+    # QoS is not in DJI's docs (unconfirmed); the defaults are the DJI demo's.
+    mqtt_subscribe_qos: int = Field(default=1, ge=0, le=2)
+    mqtt_service_qos: int = Field(default=0, ge=0, le=2)
+    mqtt_reply_qos: int = Field(default=2, ge=0, le=2)
+    dji_service_timeout_s: float = Field(default=3.0, gt=0, le=120)  # DJI demo: 3 s
+    dji_service_retries: int = Field(default=2, ge=0, le=10)  # resends, each with a new tid
+    dji_offline_after_s: float = Field(default=60.0, gt=0, le=3_600)
+    dji_ntp_server_host: str = Field(default="ntp.aliyun.com", min_length=1, max_length=253)
+    dji_ntp_server_port: int = Field(default=123, ge=1, le=65_535)
+    dji_app_id: str = Field(default="", max_length=64)  # from DJI's developer site
+    dji_app_key: str = Field(default="", max_length=200)
+    dji_app_license: str = Field(default="", max_length=2_000)
+    dji_broker_dir: Path | None = None  # Mosquitto password file + ACL written here
+
     @field_validator("egress_allow", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import APIRouter, FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -25,6 +28,8 @@ from app.db import make_engine, make_sessionmaker
 from app.detection_job.router import FORM_ALLOWANCE_BYTES as VIDEO_FORM_ALLOWANCE_BYTES
 from app.detection_job.router import router as detection_job_router
 from app.dispatch.router import policy_router as escalation_policy_router
+from app.dji import bridge as dji_bridge
+from app.dji.router import router as dji_router
 from app.drone.router import router as drone_router
 from app.errors import ErrorEnvelope, install_handlers
 from app.gridworker.router import router as gridworker_router
@@ -70,6 +75,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     gridworker_router,
     waterway_router,
     drone_router,
+    dji_router,
     mission_router,
     schedule_router,
     sortie_router,
@@ -118,6 +124,13 @@ def body_limits(settings: Settings) -> tuple[BodyRule, ...]:
     )
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The background worker, and the DJI bridge when ``WATERGUARD_MQTT_URL`` is set."""
+    async with embedded_lifespan(app), dji_bridge.lifespan(app):
+        yield
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, json_lines=settings.log_json)
@@ -130,7 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         docs_url=None,
         redoc_url=None,
-        lifespan=embedded_lifespan,
+        lifespan=_lifespan,
         responses={413: {"model": ErrorEnvelope, "description": "The body is over its limit"}},
     )
     engine = make_engine(settings.database_url)

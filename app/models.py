@@ -12,6 +12,7 @@ from app.auth.models import (
 from app.db import Base
 from app.detection_job.models import DetectionJob
 from app.dispatch.models import Dispatch, EscalationPolicy
+from app.dji.models import DjiAircraft, DjiBrokerLogin, DjiGateway
 from app.drone.models import Drone
 from app.gridworker.models import GridWorker
 from app.health.models import Heartbeat
@@ -33,6 +34,9 @@ __all__ = [
     "DetectionJob",
     "DeviceToken",
     "Dispatch",
+    "DjiAircraft",
+    "DjiBrokerLogin",
+    "DjiGateway",
     "Drone",
     "EscalationPolicy",
     "Evidence",

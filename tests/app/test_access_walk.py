@@ -24,6 +24,7 @@ from app.auth.models import Role
 from app.auth.principal import AccessRule
 from app.config import Settings
 from app.detection_job.models import DetectionJob, DetectionJobSource
+from app.dji.models import DjiGateway
 from app.egress import parse_networks
 from app.jurisdiction.models import Jurisdiction
 from app.main import create_app
@@ -307,6 +308,7 @@ FORMS |= {
 @dataclass(frozen=True)
 class WalkWorld(World):
     other_detection_job: int = 0
+    other_dji_gateway: int = 0
 
 
 @pytest.fixture
@@ -329,9 +331,17 @@ def world(session: Session) -> WalkWorld:
         created_by="walk",
     )
     session.add(job)
+    gateway = DjiGateway(
+        sn="OTHERDOCK01",
+        name="other dock",
+        model_key="3-3-0",
+        station_id=base.other_station,
+        mqtt_username="gw-OTHERDOCK01",
+    )
+    session.add(gateway)
     session.commit()
     values = {f.name: getattr(base, f.name) for f in fields(World)}
-    return WalkWorld(**values, other_detection_job=job.id)
+    return WalkWorld(**values, other_detection_job=job.id, other_dji_gateway=gateway.id)
 
 
 OTHER_RECORD |= {"detection_job_id": "other_detection_job"}
@@ -346,6 +356,18 @@ FORMS |= {
         {"file": ("clip.mp4", b"\x00\x00\x00\x18ftypmp42")},
     ),
 }
+
+# DJI gateways (issue 14): admin only; the walk adds one to the other district.
+OTHER_RECORD |= {"gateway_id": "other_dji_gateway"}
+BODIES |= {
+    ("POST", "/dji/gateways"): {
+        "sn": "WALKDOCK01",
+        "name": "x",
+        "model_key": "3-3-0",
+        "station_id": "{other_station}",
+    },
+}
+LISTS_HIDE |= {"/dji/gateways": "other_dji_gateway"}
 
 # Aggregates and exports (app.stats, app.report): no per-record lists; their jurisdiction
 # scoping (other district neither counted nor reachable) is tested in tests/app/stats.
