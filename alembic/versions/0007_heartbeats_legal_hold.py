@@ -1,7 +1,7 @@
 """worker heartbeats (readiness, metrics); legal holds and the identifying incident on persons
 
 Revision ID: c6a5e0b5ec01
-Revises: b5d3e1a0c7f4
+Revises: c6a7e5ec0a01
 Create Date: 2026-12-06 14:30:00
 """
 from collections.abc import Sequence

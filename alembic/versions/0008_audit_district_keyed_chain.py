@@ -8,7 +8,7 @@ which is kept outside the database. This rewrites the chain once, on purpose: ru
 `waterguard audit verify --full` before upgrading to know the old chain was intact.
 
 Revision ID: c6a0d17e5ec1
-Revises: b5d3e1a0c7f4
+Revises: c6a5e0b5ec01
 Create Date: 2026-12-06 14:30:00
 """
 

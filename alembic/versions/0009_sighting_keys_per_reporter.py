@@ -1,7 +1,7 @@
 """sightings: the idempotency key (client_id) is scoped to its reporter
 
 Revision ID: c6a1f05e2b19
-Revises: b5d3e1a0c7f4
+Revises: c6a0d17e5ec1
 Create Date: 2026-12-06 14:40:00
 """
 

@@ -1,7 +1,7 @@
 """follow-up tasks can be cancelled with a reason; evidence keeps its detection box
 
 Revision ID: c6f0a11b0e51
-Revises: b5d3e1a0c7f4
+Revises: c6a1f05e2b19
 Create Date: 2026-12-06 14:40:00
 """
 

@@ -2,7 +2,7 @@
 placed on the registered water (place, waterway, deep zone, hot spot, track span)
 
 Revision ID: c6e5ca1a7e01
-Revises: b5d3e1a0c7f4
+Revises: c6f0a11b0e51
 Create Date: 2026-12-06 14:28:07.060413
 """
 from collections.abc import Sequence

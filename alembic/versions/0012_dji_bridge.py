@@ -1,7 +1,7 @@
 """dji bridge: gateways, broker logins, aircraft
 
 Revision ID: c6d1b7e2a9f0
-Revises: b5d3e1a0c7f4
+Revises: c6e5ca1a7e01
 Create Date: 2026-12-06 15:08:08.966690
 """
 from collections.abc import Sequence
