@@ -70,7 +70,7 @@ test: system-packages $(VENV)/.dev-installed ## run the whole suite (SQLite)
 
 .PHONY: test-postgres
 test-postgres: $(VENV)/.dev-installed ## run the database tests against PostgreSQL (PG_TEST_URL)
-	WATERGUARD_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest tests/app
+	WATERGUARD_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest tests/app tests/security
 
 .venv-bench/.installed: pyproject.toml
 	$(PYTHON) -m venv .venv-bench
