@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.config import Settings
+from app.egress import parse_networks
 from app.worker import RunningWorker, Worker, start_in_thread
 from tests.app.conftest import (  # noqa: F401  (fixtures)
     app,
@@ -17,11 +18,17 @@ from tests.app.conftest import (  # noqa: F401  (fixtures)
     client,
     database_url,
     session,
-    settings,
     template_db,
     world,
 )
 from tests.app.incident.conftest import reporter  # noqa: F401  (fixture)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The tests' webhook receivers and tarpits listen on loopback: allowed by the egress
+    policy here (the conftest's ``settings`` is the parent fixture)."""
+    return settings.model_copy(update={"egress_allow": list(parse_networks("127.0.0.1/32"))})
 
 
 @pytest.fixture

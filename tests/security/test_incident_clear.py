@@ -15,7 +15,7 @@ from app.auth.models import DeviceScope
 from app.jurisdiction.models import Jurisdiction
 from tests.app.conftest import Auth
 from tests.app.incident.conftest import JIJIANG
-from tests.factories import make_device_token
+from tests.factories import World, make_device_token
 
 DRONE = "wgd_demo-drone-detections-token-0000000000000000"
 CRITICAL = {"people_count": 5, "is_deep_water": True, "is_suspected_minor": True}
@@ -35,6 +35,24 @@ def drone(session: Session) -> dict[str, str]:
     )
     session.commit()
     return {"Authorization": f"Bearer {DRONE}"}
+
+
+@pytest.fixture(autouse=True)
+def _first_response_waits(client: TestClient, auth: Auth, world: World) -> None:
+    """The district gives the operator ten minutes before a unit goes, even for a critical
+    incident (the default sends one at once, and a dispatched incident is not cleared from
+    the air): the incidents here stay where clearing them is a question."""
+    policy = client.get(f"/escalation-policies/{world.demo}", headers=auth.role("command"))
+    assert policy.status_code == 200, policy.text
+    response = client.put(
+        f"/escalation-policies/{world.demo}",
+        headers=auth.role("command"),
+        json={
+            "rungs": policy.json()["rungs"],
+            "first_response_s": {"critical": 600, "high": 600, "moderate": 600, "low": 600},
+        },
+    )
+    assert response.status_code == 200, response.text
 
 
 def report(client: TestClient, headers: dict[str, str], key: str, **facts: Any) -> int:

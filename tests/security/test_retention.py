@@ -193,7 +193,7 @@ def test_a_minor_referred_for_an_incident_flags_that_incidents_evidence(
 ) -> None:
     first = reporter.incident()
     person_id = _person(client, auth, world, first, is_minor=True)
-    second = reporter.incident(lon=106.262, lat=29.293)
+    second = reporter.incident(lon=106.262, lat=29.2975)  # on the river, 290 m from the first
     frame = _frame(client, auth, second)
     flag_before = _shows_minor(app, frame)
 

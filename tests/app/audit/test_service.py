@@ -56,7 +56,12 @@ def test_updates_record_only_what_changed_and_never_secrets(
     )
 
     row = _events(session, resource_type="users", action="update")[-1]
-    assert row.detail == {"display_name": "新名字", "password_hash": "<changed>"}
+    # A new password ends the user's sessions: the session version moves with it.
+    assert row.detail == {
+        "display_name": "新名字",
+        "password_hash": "<changed>",
+        "session_version": 1,
+    }
 
 
 def test_reads_of_personal_data_are_recorded(

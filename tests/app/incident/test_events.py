@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.alert import tasks as alert_tasks
 from app.alert.models import Alert, AlertKind, WebhookDelivery
+from app.config import Settings
 from app.db import session_scope, utcnow
+from app.egress import parse_networks
 from app.incident.events import LIFECYCLE
 from tests.app.conftest import Auth
 from tests.app.incident.conftest import Reporter
@@ -36,6 +39,12 @@ def _events(client: TestClient, auth: Auth, incident_id: int) -> list[dict]:  # 
             .order_by(WebhookDelivery.alert_id)
         ).all()
         return [json.loads(r.body) for r in rows]
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    # The third party's endpoint is on loopback (nothing is sent: deliveries are read back).
+    return settings.model_copy(update={"egress_allow": list(parse_networks("127.0.0.1/32"))})
 
 
 def _district_endpoint(client: TestClient, auth: Auth, world: World) -> None:
