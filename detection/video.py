@@ -8,6 +8,8 @@ the core's results become: JPEG evidence, annotated frames and annotated videos.
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -27,6 +29,30 @@ def _is_stream(source: str) -> bool:
     return "://" in source
 
 
+# FFmpeg reads its options for OpenCV captures from this variable when a capture opens.
+_FFMPEG_OPTIONS = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
+_NO_REDIRECTS = "max_redirects;0"
+_OPEN_LOCK = threading.Lock()
+
+
+def _capture(source: str, *, follow_redirects: bool) -> cv2.VideoCapture:
+    """Open ``source``; a stream opened without ``follow_redirects`` gives FFmpeg
+    ``max_redirects=0``, so an HTTP redirect is a failure to open, never a connection to
+    wherever it points (the caller checked the URL it was given, not where it leads)."""
+    if follow_redirects or not _is_stream(source):
+        return cv2.VideoCapture(source)
+    with _OPEN_LOCK:  # the variable is process-wide: one opening at a time sets it
+        before = os.environ.get(_FFMPEG_OPTIONS)
+        os.environ[_FFMPEG_OPTIONS] = f"{before}|{_NO_REDIRECTS}" if before else _NO_REDIRECTS
+        try:
+            return cv2.VideoCapture(source, cv2.CAP_FFMPEG)
+        finally:
+            if before is None:
+                del os.environ[_FFMPEG_OPTIONS]
+            else:
+                os.environ[_FFMPEG_OPTIONS] = before
+
+
 class OpenCvFrameSource:
     """A video file or a live stream URL (``rtsp://``, ``http://``), read with OpenCV.
 
@@ -37,6 +63,8 @@ class OpenCvFrameSource:
         source: Path of a video file, or a stream URL.
         target_fps: Analyse at most this many frames per second (``None``: every frame).
         max_frames: Stop after this many analysed frames.
+        follow_redirects: Let FFmpeg follow a stream's HTTP redirects (off: a redirect
+            fails the opening, so a checked URL cannot lead elsewhere).
 
     Raises:
         FrameSourceError: The file does not exist or cannot be decoded, or the stream
@@ -49,14 +77,16 @@ class OpenCvFrameSource:
         *,
         target_fps: float | None = None,
         max_frames: int | None = None,
+        follow_redirects: bool = False,
     ) -> None:
         self.source = str(source)
+        self.follow_redirects = follow_redirects
         self.is_stream = _is_stream(self.source)
         if not self.is_stream and not Path(self.source).is_file():
             raise FrameSourceError(f"video file {self.source} does not exist")
         self.target_fps = target_fps
         self.max_frames = max_frames
-        capture = cv2.VideoCapture(self.source)
+        capture = _capture(self.source, follow_redirects=follow_redirects)
         try:
             if not capture.isOpened():
                 raise FrameSourceError(f"cannot open {self.source}")
@@ -68,7 +98,7 @@ class OpenCvFrameSource:
 
     def __iter__(self) -> Iterator[tuple[int, float, Frame]]:
         """Yield ``(frame_index, timestamp_s, frame)`` for the sampled frames."""
-        capture = cv2.VideoCapture(self.source)
+        capture = _capture(self.source, follow_redirects=self.follow_redirects)
         if not capture.isOpened():
             raise FrameSourceError(f"cannot open {self.source}")
         sampler = RateSampler(target_fps=self.target_fps)

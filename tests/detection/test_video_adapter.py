@@ -128,3 +128,61 @@ def test_video_writer_writes_a_readable_file(tmp_path: Path) -> None:
     assert writer.frames_written == 4
     assert len(frames) == 4
     assert [round(t, 3) for _i, t, _f in frames] == [0.0, 0.2, 0.4, 0.6]
+
+
+def _redirecting_servers() -> tuple[str, list[str], Any]:
+    """A loopback HTTP server that redirects every request to a second loopback server,
+    which records what reaches it. Returns (url, hits, stop)."""
+    import http.server
+    import socketserver
+    import threading
+
+    hits: list[str] = []
+
+    class Target(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    target = socketserver.TCPServer(("127.0.0.1", 0), Target)
+    target_port = target.server_address[1]
+
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", f"http://127.0.0.1:{target_port}/inside")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    redirect = socketserver.TCPServer(("127.0.0.1", 0), Redirect)
+    servers = (target, redirect)
+    for server in servers:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def stop() -> None:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+
+    return f"http://127.0.0.1:{redirect.server_address[1]}/live.mp4", hits, stop
+
+
+def test_a_stream_redirect_is_not_followed_unless_asked() -> None:
+    url, hits, stop = _redirecting_servers()
+    try:
+        with pytest.raises(DetectionError, match="cannot open"):
+            video.OpenCvFrameSource(url)
+        refused_hits = list(hits)
+        with pytest.raises(DetectionError, match="cannot open"):  # the target has no video
+            video.OpenCvFrameSource(url, follow_redirects=True)
+    finally:
+        stop()
+
+    assert refused_hits == []  # the redirect's target was never contacted
+    assert hits == ["/inside"]  # it is reached only when redirects are followed
