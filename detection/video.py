@@ -36,9 +36,12 @@ _OPEN_LOCK = threading.Lock()
 
 
 def _capture(source: str, *, follow_redirects: bool) -> cv2.VideoCapture:
-    """Open ``source``; a stream opened without ``follow_redirects`` gives FFmpeg
-    ``max_redirects=0``, so an HTTP redirect is a failure to open, never a connection to
-    wherever it points (the caller checked the URL it was given, not where it leads)."""
+    """Open ``source`` with OpenCV.
+
+    A stream opened without ``follow_redirects`` gives FFmpeg ``max_redirects=0``, so an HTTP
+    redirect is a failure to open, never a connection to wherever it points (the caller
+    checked the URL it was given, not where it leads).
+    """
     if follow_redirects or not _is_stream(source):
         return cv2.VideoCapture(source)
     with _OPEN_LOCK:  # the variable is process-wide: one opening at a time sets it
