@@ -211,20 +211,10 @@ def ingest(
         has_left_water=data.has_left_water,
         waterway_id=here.waterway.id if here.waterway is not None else None,
     )
-    if in_water:
-        incident: Incident | None = grouping.attach_sighting(
-            session,
-            station=station,
-            facts=facts,
-            actor=principal.actor_name,
-            now=now,
-            distance_limit_m=distance_limit_m,
-            window_s=window_s,
-            zone=zone,
-            device_key=device_key,
-        )
-    elif data.has_left_water:
-        # Seen on the bank after leaving the water: it may clear an open incident nearby.
+    incident: Incident | None = None
+    # In the water it joins or opens an incident; seen on the bank after leaving the water,
+    # it may only clear an open incident nearby.
+    if in_water or data.has_left_water:
         incident = grouping.attach_sighting(
             session,
             station=station,
@@ -234,11 +224,9 @@ def ingest(
             distance_limit_m=distance_limit_m,
             window_s=window_s,
             zone=zone,
-            may_open=False,
+            may_open=in_water,
             device_key=device_key,
         )
-    else:
-        incident = None
     sighting = repo.add(
         Sighting(
             client_id=data.client_id,
