@@ -112,10 +112,12 @@ def test_the_loop_from_sighting_to_statistics(
     row = operator.locator(f'#queue tr[data-id="{incident_id}"]')
     row.wait_for(timeout=TIMEOUT_MS)
     operator.screenshot(path=artifacts / "04-operator-queue.png")
-    row.locator('button[data-act="escalate"]').click()
+    # A suspected child in deep water is critical: the first-response policy sends a unit at
+    # once, so the queue shows it dispatched and its escalate button is off.
     operator.wait_for_selector(
         f'#queue tr[data-id="{incident_id}"] .state.dispatched', timeout=TIMEOUT_MS
     )
+    expect(row.locator('button[data-act="escalate"]')).to_be_disabled()
 
     # The unit's phone gets the dispatch over the alert stream and acknowledges it.
     card = unit.locator(f'.card[data-id="{incident_id}"]')
