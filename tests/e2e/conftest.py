@@ -101,7 +101,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         shutil.copy(var / "server.log", ARTIFACTS / "server.log") if ARTIFACTS.exists() else None
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop running in this thread while it
+# is open, and later tests (tests/security) call asyncio.run().
+@pytest.fixture(scope="package")
 def browser(live_server: str) -> Iterator[Any]:
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
     with sync_api.sync_playwright() as playwright:

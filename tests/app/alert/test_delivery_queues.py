@@ -68,10 +68,15 @@ def test_a_crash_after_a_200_does_not_resend_it(
 
     first = _start_worker(database_url, tmp_path)
     _wait_for(lambda: bool(receiver.received) and bool(tarpit.received), "both receivers")
-    deadline = time.monotonic() + 10  # give the 200 time to be saved (it is, at once)
-    while DeliveryStatus.delivered not in _statuses(app, healthy_id):
-        if time.monotonic() > deadline:
-            break
+    # The incident's lifecycle events make several messages for the healthy endpoint: wait
+    # until every one it got is saved as delivered (each is, at once) and no more come, so
+    # the kill lands while only the tarpit holds a request.
+    deadline = time.monotonic() + 10
+    settled = 0
+    while time.monotonic() < deadline and settled < 10:
+        statuses = _statuses(app, healthy_id)
+        done = bool(statuses) and set(statuses) == {DeliveryStatus.delivered}
+        settled = settled + 1 if done and len(statuses) == len(receiver.received) else 0
         time.sleep(0.05)
     first.send_signal(signal.SIGKILL)  # killed while the tarpit still holds its request
     first.wait(10)
