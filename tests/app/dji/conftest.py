@@ -1,5 +1,6 @@
-"""A real Mosquitto: the shared one on 127.0.0.1:1883 (``.ci/run`` starts it), or one this
-session starts on a free port when that is not running; private brokers for the ACL tests."""
+"""A real Mosquitto on 127.0.0.1: one per test session on a free port (two suites running
+side by side, as CI runs SQLite and PostgreSQL, must not answer each other's docks: every
+bridge subscribes to the same DJI topics), and private brokers for the ACL tests."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from typing import Any, TypeVar
 
 import pytest
 
-SHARED_PORT = 1883
 T = TypeVar("T")
 
 
@@ -33,7 +33,7 @@ def free_port() -> int:
 
 
 def unique_sn(prefix: str) -> str:
-    """Serial numbers unique per test, so parallel runs on the shared broker never collide."""
+    """Serial numbers unique per test, so the tests of one session never collide."""
     return f"{prefix}{uuid.uuid4().hex[:12].upper()}"
 
 
@@ -79,9 +79,6 @@ def mosquitto(
 
 @pytest.fixture(scope="session")
 def broker_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if port_open(SHARED_PORT):
-        yield f"mqtt://127.0.0.1:{SHARED_PORT}"
-        return
     with mosquitto(
         tmp_path_factory.mktemp("mosquitto"), extra_conf="allow_anonymous true\n", lifetime_s=1800
     ) as port:
