@@ -34,15 +34,11 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 import shapely
-from numpy.typing import NDArray
 from shapely import LineString, MultiPolygon, Point, Polygon, box
-from shapely.affinity import scale
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import split
 
 from missions.errors import (
     AltitudeAboveCeilingError,
@@ -52,6 +48,7 @@ from missions.errors import (
     WaterwayTooNarrowError,
 )
 from missions.geometry import LocalProjection, PathFinder, area_polygons, count_turns
+from missions.lanes import DECOMPOSE_DEPTH, XY, Piece, best_lanes, coverage_share, decompose
 from missions.types import (
     Action,
     DroneProfile,
@@ -73,16 +70,11 @@ from missions.types import (
     Waypoint,
 )
 
-XY = tuple[float, float]
-
 MAX_LEG_M = 2_000.0
 """Legs longer than this (or than an eighth of a battery's range) are cut so that a sortie can
 end part-way along a long lane."""
 _TRANSIT_MARGIN_M = 5_000.0
-_ANGLE_STEP_DEG = 15
-_MAX_CUTS = 16
 _SPLICE_TRIES = 20
-_DECOMPOSE_DEPTH = 3
 
 
 @dataclass(slots=True)
@@ -90,13 +82,6 @@ class _Pt:
     xy: XY
     actions: tuple[Action, ...] = ()
     is_transit: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class _Piece:
-    coords: tuple[XY, ...]
-    kind: str  # "lane" (reversible), "loop" (closed, any entry), "point"
-    actions: tuple[Action, ...] = ()
 
 
 @dataclass(slots=True)
@@ -289,7 +274,7 @@ def plan_patrol(
     whole_pts = _densify([*points, *(_Pt(xy, is_transit=True) for xy in home[1:])], max_leg_m)
     whole = _route(ctx, whole_pts, launch=0, name=name)
     tracks = [LineString([p.xy for p in pts]) for _, pts in sortie_points]
-    coverage = _coverage(water_m, tracks, ctx.footprint_m)
+    coverage = coverage_share(water_m, tracks, ctx.footprint_m)
     return PatrolPlan(
         pattern=kind,
         route=whole,
@@ -331,31 +316,7 @@ def coverage_ratio(
             proj.lonlat_to_xy(w.position.lon_deg, w.position.lat_deg) for w in route.waypoints
         ]
         tracks.append(LineString(coords))
-    return _coverage(proj.to_m(waterway.area), tracks, footprint_width_m)
-
-
-def _coverage(
-    water_m: Polygon | MultiPolygon, tracks: Sequence[LineString], footprint_m: float
-) -> float:
-    if water_m.area <= 0:
-        return 0.0
-    # Buffer each leg on its own: GEOS can drop parts of the buffer of a self-crossing line
-    # whose ends meet (a sortie from and back to its launch point), which under-counts.
-    legs: list[shapely.geometry.base.BaseGeometry] = []
-    for track in tracks:
-        xy = shapely.get_coordinates(track)
-        if len(xy) == 1:
-            legs.append(shapely.points(xy[0]))
-        else:
-            segments = shapely.linestrings(np.stack([xy[:-1], xy[1:]], axis=1))
-            legs.extend(np.asarray(segments, dtype=object).tolist())
-    seen = shapely.union_all(
-        shapely.buffer(np.array(legs, dtype=object), footprint_m / 2, quad_segs=4)
-    )
-    return float(min(1.0, water_m.intersection(seen).area / water_m.area))
-
-
-# --- regions ------------------------------------------------------------------------------
+    return coverage_share(proj.to_m(waterway.area), tracks, footprint_width_m)
 
 
 def _as_area(geometry: shapely.geometry.base.BaseGeometry) -> Polygon | MultiPolygon:
@@ -400,14 +361,14 @@ def _lane_spacing(ctx: _Context) -> float:
 # --- patterns -----------------------------------------------------------------------------
 
 
-def _bank_pieces(ctx: _Context) -> list[_Piece]:
+def _bank_pieces(ctx: _Context) -> list[Piece]:
     offset = ctx.limits.bank_offset_m
     inner = ctx.region.buffer(-offset)
     polygons = area_polygons(inner)
     if not polygons:
         raise WaterwayTooNarrowError(f"no bank line fits {offset:g} m from the bank")
     tolerance = min(1.0, offset / 4)
-    pieces: list[_Piece] = []
+    pieces: list[Piece] = []
     for poly in polygons:
         rings = []
         for ring in [poly.exterior, *poly.interiors]:
@@ -417,8 +378,8 @@ def _bank_pieces(ctx: _Context) -> list[_Piece]:
         if not rings:
             continue
         shore, left_over = _splice_islands(ctx, rings[0], rings[1:])
-        pieces.append(_Piece(tuple(shore), "loop"))
-        pieces.extend(_Piece(tuple(r), "loop") for r in left_over)
+        pieces.append(Piece(tuple(shore), "loop"))
+        pieces.extend(Piece(tuple(r), "loop") for r in left_over)
     if not pieces:
         raise WaterwayTooNarrowError(f"no bank line fits {offset:g} m from the bank")
     return pieces
@@ -453,337 +414,15 @@ def _splice_islands(
     return [*loop, loop[0]], left_over
 
 
-def _sweeps(
-    region: Polygon | MultiPolygon, spacing: float, angles: Sequence[float]
-) -> list[list[_Piece]]:
-    """The lanes across ``region`` at each of ``angles``, west to east in lane order.
-
-    A scanline fill, for all angles at once: the outline is turned by each angle about the
-    region's centroid, lanes are placed by :func:`_lane_ys_many` in the turned extent, and each
-    edge with ``lo <= y < hi`` between its turned ends crosses a lane at the interpolated x.
-    Along a lane the crossings alternate in and out of the water (every ring is closed), so
-    sorted crossings pair up into the lane's parts. That rule sees the water just above the
-    lane; where a vertex lies exactly on a lane (a lane along an island's edge, a shore that
-    touches it) the parts seen just below (``lo < y <= hi``) are added and overlapping or
-    touching parts merged, so the lane is the closed water's, as clipping it would give.
-    Parts of 1 m or less are dropped. No overlay that nodes the whole outline again per angle.
-
-    Examples:
-        >>> [[p.coords for p in lanes] for lanes in _sweeps(box(0, 0, 100, 50), 30.0, [0.0])]
-        [[((0.0, 15.0), (100.0, 15.0)), ((0.0, 35.0), (100.0, 35.0))]]
-    """
-    if region.is_empty or not angles:
-        return [[] for _ in angles]
-    rings = shapely.get_rings(shapely.get_parts(region))
-    xy, ring = shapely.get_coordinates(rings, return_index=True)
-    first = np.flatnonzero(ring[:-1] == ring[1:])  # edges join vertices of the same ring
-    origin = region.centroid
-    ox, oy = origin.x, origin.y
-    dx, dy = xy[:, 0] - ox, xy[:, 1] - oy
-    rad = np.radians(np.asarray(angles, dtype=np.float64))
-    cos_t, sin_t = np.cos(rad), np.sin(rad)
-    # Turned by -angle: x' = x cos + y sin, y' = -x sin + y cos (about the centroid).
-    tx = dx[:, None] * cos_t[None, :] + dy[:, None] * sin_t[None, :]  # (V, A)
-    ty = dy[:, None] * cos_t[None, :] - dx[:, None] * sin_t[None, :]
-    owner, lane_y = _lane_ys_many(ty.min(axis=0), ty.max(axis=0), spacing)
-    keys = owner + 1j * lane_y  # sorted: by angle, then by y
-    ay, by = ty[first].ravel(), ty[first + 1].ravel()  # per (edge, angle)
-    ax, bx = tx[first].ravel(), tx[first + 1].ravel()
-    column = np.broadcast_to(np.arange(len(angles), dtype=np.float64), ty[first].shape).ravel()
-    lo = column + 1j * np.minimum(ay, by)
-    hi = column + 1j * np.maximum(ay, by)
-
-    def parts(start: NDArray[np.intp], stop: NDArray[np.intp]) -> tuple[NDArray[Any], ...]:
-        """(lane, west, east) of the parts from edges crossing lanes ``start:stop``."""
-        count = stop - start
-        edge = np.repeat(np.arange(len(count)), count)  # one entry per crossing
-        lane = start[edge] + (np.arange(len(edge)) - (np.cumsum(count) - count)[edge])
-        y = lane_y[lane]
-        x = ax[edge] + (y - ay[edge]) * (bx[edge] - ax[edge]) / (by[edge] - ay[edge])
-        order = np.lexsort((x, lane))
-        lane, x = lane[order], x[order]
-        # In, out, in, out along each lane: every ring is closed, so each count is even.
-        assert np.array_equal(lane[0::2], lane[1::2])
-        return lane[0::2], x[0::2], x[1::2]
-
-    start, stop = np.searchsorted(keys, lo, "left"), np.searchsorted(keys, hi, "left")
-    lane, west, east = parts(start, stop)
-    start_b, stop_b = np.searchsorted(keys, lo, "right"), np.searchsorted(keys, hi, "right")
-    if not (np.array_equal(start, start_b) and np.array_equal(stop, stop_b)):
-        below = parts(start_b, stop_b)
-        lane, west, east = _merged(
-            *(np.concatenate(pair) for pair in zip((lane, west, east), below, strict=True))
-        )
-    keep = east - west > 1.0
-    lane, west, east = lane[keep], west[keep], east[keep]
-    angle_of = owner[lane].astype(np.int64)
-    y = lane_y[lane]
-    c, s = cos_t[angle_of], sin_t[angle_of]
-    # Back: x = x' cos - y' sin, y = x' sin + y' cos (plus the centroid).
-    wx, wy = ox + west * c - y * s, oy + west * s + y * c
-    ex, ey = ox + east * c - y * s, oy + east * s + y * c
-    bounds = np.searchsorted(angle_of, np.arange(len(angles) + 1), side="left")
-    return [
-        [
-            _Piece(((float(wx[k]), float(wy[k])), (float(ex[k]), float(ey[k]))), "lane")
-            for k in range(bounds[a], bounds[a + 1])
-        ]
-        for a in range(len(angles))
-    ]
-
-
-def _merged(
-    lane: NDArray[np.intp], west: NDArray[np.float64], east: NDArray[np.float64]
-) -> tuple[NDArray[np.intp], NDArray[np.float64], NDArray[np.float64]]:
-    """Parts of the same lane that overlap or touch, merged; by lane, then west to east.
-
-    Examples:
-        >>> west, east = np.array([5.0, 0.0, 2.0, 0.0]), np.array([9.0, 2.0, 4.0, 1.0])
-        >>> lane, west, east = _merged(np.array([0, 0, 0, 1]), west, east)
-        >>> lane.tolist(), west.tolist(), east.tolist()
-        ([0, 0, 1], [0.0, 5.0, 0.0], [4.0, 9.0, 1.0])
-    """
-    out: list[list[Any]] = []
-    for k in np.lexsort((west, lane)).tolist():
-        if out and out[-1][0] == lane[k] and west[k] <= out[-1][2]:
-            out[-1][2] = max(out[-1][2], east[k])
-        else:
-            out.append([lane[k], west[k], east[k]])
-    rows = list(zip(*out, strict=True)) if out else [(), (), ()]
-    return (
-        np.array(rows[0], dtype=np.intp),
-        np.array(rows[1], dtype=np.float64),
-        np.array(rows[2], dtype=np.float64),
-    )
-
-
-def _angles(region: Polygon | MultiPolygon) -> list[float]:
-    angles = {float(a) for a in range(0, 180, _ANGLE_STEP_DEG)}
-    mrr = region.minimum_rotated_rectangle
-    if isinstance(mrr, Polygon):
-        c = list(mrr.exterior.coords)
-        for (x1, y1), (x2, y2) in itertools.pairwise(c):
-            angles.add(round(math.degrees(math.atan2(y2 - y1, x2 - x1)) % 180, 6))
-    return sorted(angles)
-
-
-def _lane_counts_many(
-    regions: Sequence[Polygon | MultiPolygon], spacing: float, angles: Sequence[Sequence[float]]
-) -> list[list[int]]:
-    """How many lanes :func:`_sweeps` makes across each region at each of its own angles.
-
-    Counted, not clipped: a lane crosses the outline twice for each part it makes (parts of
-    1 m or less are counted too). The lanes that cross an edge are those with
-    ``lo <= y < hi`` between the edge's turned ends, found for every edge and angle at once
-    by bisection in the lanes of all (region, angle) columns, keyed by the complex number
-    ``column + 1j * y`` (numpy orders complex numbers by real, then imaginary part), so a
-    call costs a few array operations whatever the number of regions and angles.
-    """
-    out = [[0 for _ in a] for a in angles]
-    live = [r for r, region in enumerate(regions) if not region.is_empty and angles[r]]
-    if not live:
-        return out
-    width = max(len(angles[r]) for r in live)
-    # Each region's angles, padded to the same width by repeating its last one.
-    table = np.array(
-        [[*angles[r], *[angles[r][-1]] * (width - len(angles[r]))] for r in live],
-        dtype=np.float64,
-    )
-    parts, part_region = shapely.get_parts([regions[r] for r in live], return_index=True)
-    rings, ring_part = shapely.get_rings(parts, return_index=True)
-    xy, vertex_ring = shapely.get_coordinates(rings, return_index=True)
-    owner = part_region[ring_part[vertex_ring]]  # live region of each vertex (ascending)
-    thetas = np.radians(-table)[owner]  # (V, W)
-    ys_turned = xy[:, 0, None] * np.sin(thetas) + xy[:, 1, None] * np.cos(thetas)
-    starts = np.searchsorted(owner, np.arange(len(live)), side="left")
-    lows = np.minimum.reduceat(ys_turned, starts, axis=0)  # (R, W)
-    highs = np.maximum.reduceat(ys_turned, starts, axis=0)
-    index, lanes = _lane_ys_many(lows.ravel(), highs.ravel(), spacing)
-    keys = index + 1j * lanes
-    first = np.flatnonzero(vertex_ring[:-1] == vertex_ring[1:])  # edges: same-ring neighbours
-    a, b = ys_turned[first], ys_turned[first + 1]  # (E, W)
-    column = (owner[first] * width)[:, None] + np.arange(width, dtype=np.float64)[None, :]
-    lo = column + 1j * np.minimum(a, b)
-    hi = column + 1j * np.maximum(a, b)
-    crossings = np.searchsorted(keys, hi, side="left") - np.searchsorted(keys, lo, side="left")
-    per_region = np.zeros((len(live), width), dtype=np.int64)
-    np.add.at(per_region, owner[first], crossings)
-    for row, r in enumerate(live):
-        out[r] = [int(c) // 2 for c in per_region[row, : len(angles[r])]]
-    return out
-
-
-def _lane_ys_many(
-    miny: NDArray[np.float64], maxy: NDArray[np.float64], spacing: float
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Sweep line positions for many extents at once: ``(extent index, lane y)`` per lane.
-
-    In each extent the outer lanes are half a spacing inside and the rest spread evenly, as
-    ``numpy.linspace`` would place them (one lane in the middle of an extent no wider than a
-    spacing).
-
-    Examples:
-        >>> index, ys = _lane_ys_many(np.array([0.0, 0.0]), np.array([100.0, 20.0]), 30.0)
-        >>> index.tolist(), ys.tolist()
-        ([0.0, 0.0, 0.0, 0.0, 1.0], [15.0, 38.33333333333333, 61.666666666666664, 85.0, 10.0])
-    """
-    height = maxy - miny
-    wide = height > spacing
-    counts = np.ones(len(height), dtype=np.int64)
-    counts[wide] = np.ceil((height[wide] - spacing) / spacing - 1e-9).astype(np.int64) + 1
-    start = np.where(wide, miny + spacing / 2, (miny + maxy) / 2)
-    stop = maxy - spacing / 2
-    step = np.zeros(len(height))
-    many = counts > 1
-    step[many] = (stop[many] - start[many]) / (counts[many] - 1)
-    owner = np.repeat(np.arange(len(height)), counts)
-    offsets = np.cumsum(counts) - counts
-    k = np.arange(len(owner), dtype=np.float64) - offsets[owner]
-    ys = k * step[owner] + start[owner]
-    last = offsets[many] + counts[many] - 1
-    ys[last] = stop[many]
-    return owner.astype(np.float64), ys
-
-
-def _fewest_lanes(regions: Sequence[Polygon | MultiPolygon], spacing: float) -> list[int]:
-    """The fewest lanes (over :func:`_angles`) that cover each region, 0 if none."""
-    counts = _lane_counts_many(regions, spacing, [_angles(r) for r in regions])
-    return [min((c for c in row if c > 0), default=0) for row in counts]
-
-
-def _best_lanes(cell: Polygon, spacing: float, footprint_m: float) -> list[_Piece]:
-    """Lanes across one cell in the direction that minimises turns.
-
-    Fewest lanes first; among those, the direction whose lanes see the most water (diagonal
-    lanes in a rectangle miss its corners), then the shortest total lane length, then the
-    smallest angle (determinism).
-    """
-    options: list[tuple[int, float, list[_Piece]]] = []
-    for lanes in _sweeps(cell, spacing, _angles(cell)):
-        if lanes:
-            length = round(sum(math.dist(*p.coords) for p in lanes), 3)
-            options.append((len(lanes), length, lanes))
-    if not options:
-        return []
-    fewest = min(o[0] for o in options)
-    tied = [o for o in options if o[0] == fewest]
-    if len(tied) == 1:  # nothing to weigh: skip measuring what the lanes see
-        return tied[0][2] + _gap_lanes(cell, tied[0][2], spacing, footprint_m)
-    best: tuple[tuple[int, float, float], list[_Piece]] | None = None
-    for count, length, lanes in tied:
-        tracks = [LineString(p.coords) for p in lanes]
-        seen = round(_coverage(cell, tracks, footprint_m), 6)
-        score = (count, -seen, length)
-        if best is None or score < best[0]:
-            best = (score, lanes)
-    assert best is not None
-    return best[1] + _gap_lanes(cell, best[1], spacing, footprint_m)
-
-
-def _gap_lanes(
-    cell: Polygon, lanes: list[_Piece], spacing: float, footprint_m: float
-) -> list[_Piece]:
-    """Extra lanes through water the sweep misses (strips beside islands, narrow bays).
-
-    A lane that falls inside an island vanishes, which can leave a strip along the island
-    wider than the camera sees from the next lanes; each missed patch bigger than a quarter
-    lane square (or 0.1 % of a small cell) gets one lane along its long axis, clipped to the
-    cell.
-    """
-    seen = shapely.union_all([LineString(p.coords).buffer(footprint_m / 2) for p in lanes])
-    missed = area_polygons(cell.difference(seen))
-    missed.sort(key=lambda g: (round(g.bounds[0], 3), round(g.bounds[1], 3)))
-    extra: list[_Piece] = []
-    for patch in missed:
-        if patch.area < max(min(spacing * spacing / 4, cell.area * 0.001), 10.0):
-            continue
-        rect = patch.minimum_rotated_rectangle
-        if not isinstance(rect, Polygon):
-            continue
-        c = list(rect.exterior.coords)
-        sides = [(math.dist(c[i], c[i + 1]), i) for i in range(2)]
-        _, i = max(sides)
-        j = 1 - i
-        # Centre line of the rectangle along its long side, extended to reach the cell edges.
-        mid_a = ((c[j][0] + c[j + 1][0]) / 2, (c[j][1] + c[j + 1][1]) / 2)
-        mid_b = ((c[j + 2][0] + c[(j + 3) % 4][0]) / 2, (c[j + 2][1] + c[(j + 3) % 4][1]) / 2)
-        axis = scale(LineString([mid_a, mid_b]), 1.5, 1.5)
-        clipped = axis.intersection(cell)
-        for part in getattr(clipped, "geoms", [clipped]):
-            if isinstance(part, LineString) and part.length > 1.0:
-                coords = [(float(x), float(y)) for x, y in part.coords]
-                extra.append(_Piece((coords[0], coords[-1]), "lane"))
-    return extra
-
-
-def _decompose(cell: Polygon, spacing: float, depth: int) -> list[Polygon]:
-    """Split a concave cell where that saves lanes (an L-shaped reach becomes two arms).
-
-    Candidate cuts run through the sharpest reflex corners of the outline (simplified to a
-    quarter of a lane spacing), along either edge meeting there. The cut that most reduces the total
-    number of lanes is kept if it saves at least two (each extra cell costs a transition),
-    and both sides are decomposed again, ``depth`` levels deep.
-    """
-    simple = cell.simplify(spacing / 4)
-    if not isinstance(simple, Polygon) or simple.is_empty:
-        return [cell]
-    [base] = _fewest_lanes([simple], spacing)  # counted on the simplified outline: fast, close
-    if depth == 0 or base <= 2:
-        return [cell]
-    oriented = shapely.orient_polygons(simple)
-    candidates: list[tuple[float, XY, XY]] = []
-    for ring in [oriented.exterior, *oriented.interiors]:
-        pts = list(ring.coords)[:-1]
-        n = len(pts)
-        for i in range(n):
-            prev, here, nxt = pts[i - 1], pts[i], pts[(i + 1) % n]
-            cross = (here[0] - prev[0]) * (nxt[1] - here[1]) - (here[1] - prev[1]) * (
-                nxt[0] - here[0]
-            )
-            if cross < 0:  # reflex: the water turns inwards here
-                sharp = abs(cross) / max(math.dist(prev, here) * math.dist(here, nxt), 1e-9)
-                candidates.append((-sharp, (here[0], here[1]), (prev[0], prev[1])))
-                candidates.append((-sharp, (here[0], here[1]), (nxt[0], nxt[1])))
-    candidates.sort()
-    minx, miny, maxx, maxy = cell.bounds
-    reach = 2 * math.hypot(maxx - minx, maxy - miny)
-    cuts: list[tuple[LineString, list[Polygon]]] = []
-    for _, here, other in candidates[:_MAX_CUTS]:
-        dx, dy = here[0] - other[0], here[1] - other[1]
-        norm = math.hypot(dx, dy)
-        if norm == 0:
-            continue
-        ux, uy = dx / norm * reach, dy / norm * reach
-        cutter = LineString([(here[0] - ux, here[1] - uy), (here[0] + ux, here[1] + uy)])
-        parts = area_polygons(split(simple, cutter))
-        if len(parts) < 2 or min(g.area for g in parts) < spacing * spacing:
-            continue  # slivers would cost a transition each; never drop them either
-        cuts.append((cutter, parts))
-    # Every cut's parts counted in one pass; the first cut with the fewest lanes wins if it
-    # saves at least two.
-    counts = iter(_fewest_lanes([part for _, parts in cuts for part in parts], spacing))
-    best: tuple[int, LineString] | None = None
-    for cutter, parts in cuts:
-        total = sum(next(counts) for _ in parts)
-        if total <= base - 2 and (best is None or total < best[0]):
-            best = (total, cutter)
-    if best is None:
-        return [cell]
-    real_parts = area_polygons(split(cell, best[1]))
-    if len(real_parts) < 2:
-        return [cell]
-    return [piece for part in real_parts for piece in _decompose(part, spacing, depth - 1)]
-
-
-def _coverage_cells(ctx: _Context, spacing: float) -> list[list[_Piece]]:
+def _coverage_cells(ctx: _Context, spacing: float) -> list[list[Piece]]:
     shrink = min(1.0, spacing / 10)
     region = _as_area(ctx.region.buffer(-shrink))
     if region.is_empty:
         raise WaterwayTooNarrowError("the water is too small for a coverage lane")
-    cells: list[list[_Piece]] = []
+    cells: list[list[Piece]] = []
     for part in area_polygons(region):
-        for cell in _decompose(part, spacing, _DECOMPOSE_DEPTH):
-            lanes = _best_lanes(cell, spacing, ctx.footprint_m)
+        for cell in decompose(part, spacing, DECOMPOSE_DEPTH):
+            lanes = best_lanes(cell, spacing, ctx.footprint_m)
             if lanes:
                 cells.append(lanes)
     if not cells:
@@ -791,7 +430,7 @@ def _coverage_cells(ctx: _Context, spacing: float) -> list[list[_Piece]]:
     return cells
 
 
-def _order_cells(cells: list[list[_Piece]], start: XY) -> list[_Piece]:
+def _order_cells(cells: list[list[Piece]], start: XY) -> list[Piece]:
     """Fly cell after cell (nearest lane end first), each swept back and forth.
 
     Two orders are built (:func:`_cell_order`) and the one with the shorter straight-line
@@ -800,19 +439,19 @@ def _order_cells(cells: list[list[_Piece]], start: XY) -> list[_Piece]:
     sweep along a reach going the way the reach goes (4-7 % shorter routes on the bench's
     reach); the first is kept because it is sometimes the shorter one.
     """
-    tried: dict[tuple[int, XY], list[list[_Piece]]] = {}  # both orders often meet a cell alike
+    tried: dict[tuple[int, XY], list[list[Piece]]] = {}  # both orders often meet a cell alike
     back = _cell_order(cells, start, look_ahead=False, tried=tried)
     onward = _cell_order(cells, start, look_ahead=True, tried=tried)
     return back if _straight_length(back, start) <= _straight_length(onward, start) else onward
 
 
 def _cell_order(
-    cells: list[list[_Piece]],
+    cells: list[list[Piece]],
     start: XY,
     *,
     look_ahead: bool,
-    tried: dict[tuple[int, XY], list[list[_Piece]]] | None = None,
-) -> list[_Piece]:
+    tried: dict[tuple[int, XY], list[list[Piece]]] | None = None,
+) -> list[Piece]:
     """Cells in nearest-first order, each swept by :func:`_order`.
 
     A sweep is chosen to end near where it began (``look_ahead=False``) or near the nearest
@@ -821,7 +460,7 @@ def _cell_order(
     tried = {} if tried is None else tried
     ends = [[pt for lane in cell for pt in (lane.coords[0], lane.coords[-1])] for cell in cells]
     remaining = list(range(len(cells)))
-    ordered: list[_Piece] = []
+    ordered: list[Piece] = []
     here = start
     while remaining:
         nearest = min(remaining, key=lambda i: (min(math.dist(here, p) for p in ends[i]), i))
@@ -838,7 +477,7 @@ def _cell_order(
     return ordered
 
 
-def _straight_length(pieces: list[_Piece], start: XY) -> float:
+def _straight_length(pieces: list[Piece], start: XY) -> float:
     """Length of flying ``pieces`` in order from ``start`` and back, joins as straight lines."""
     here, total = start, 0.0
     for piece in pieces:
@@ -848,26 +487,26 @@ def _straight_length(pieces: list[_Piece], start: XY) -> float:
     return round(total + math.dist(here, start), 6)
 
 
-def _corridor_pieces(ctx: _Context, centre_m: LineString, spacing: float) -> list[_Piece]:
+def _corridor_pieces(ctx: _Context, centre_m: LineString, spacing: float) -> list[Piece]:
     width = ctx.limits.corridor_width_m
     count = max(1, math.ceil(width / spacing - 1e-9))
     offsets = [(k - (count - 1) / 2) * spacing for k in range(count)]
     offsets = [max(-width / 2 + 0.5, min(width / 2 - 0.5, o)) for o in offsets]
     region = _as_area(ctx.region.buffer(-0.5))
-    pieces: list[_Piece] = []
+    pieces: list[Piece] = []
     for offset in offsets:
         line = centre_m if abs(offset) < 1e-9 else centre_m.offset_curve(offset)
         clipped = line.intersection(region)
         for part in getattr(clipped, "geoms", [clipped]):
             if isinstance(part, LineString) and part.length > 1.0:
                 coords = tuple((float(x), float(y)) for x, y in part.simplify(0.5).coords)
-                pieces.append(_Piece(coords, "lane"))
+                pieces.append(Piece(coords, "lane"))
     if not pieces:
         raise WaterwayTooNarrowError("no corridor pass fits outside the no-fly zones")
     return pieces
 
 
-def _hotspot_pieces(ctx: _Context, waterway: Waterway) -> list[_Piece]:
+def _hotspot_pieces(ctx: _Context, waterway: Waterway) -> list[Piece]:
     if not waterway.hot_spots:
         raise ValueError(f"waterway {waterway.name!r} has no hot spots")
     spots: list[XY] = []
@@ -890,7 +529,7 @@ def _hotspot_pieces(ctx: _Context, waterway: Waterway) -> list[_Piece]:
     actions.append(TakePhoto())
     if ctx.limits.is_night and ctx.drone.has_spotlight:
         actions.append(Spotlight(False))
-    return [_Piece((spots[i],), "point", tuple(actions)) for i in order]
+    return [Piece((spots[i],), "point", tuple(actions)) for i in order]
 
 
 def _tour(start: XY, spots: Sequence[XY]) -> list[int]:
@@ -927,12 +566,12 @@ def _tour(start: XY, spots: Sequence[XY]) -> list[int]:
 
 
 def _order(
-    pieces: list[_Piece],
+    pieces: list[Piece],
     start: XY,
     *,
     after: Callable[[XY], float] | None = None,
-    candidates: list[list[_Piece]] | None = None,
-) -> list[_Piece]:
+    candidates: list[list[Piece]] | None = None,
+) -> list[Piece]:
     """Order and orient pieces so that the joins between them are short.
 
     Greedy nearest-entry orders are tried from the launch point and from each end of the first
@@ -946,7 +585,7 @@ def _order(
     if candidates is None:
         candidates = _order_candidates(pieces, start)
 
-    def joins(order: list[_Piece]) -> float:
+    def joins(order: list[Piece]) -> float:
         here, total = start, 0.0
         for piece in order:
             total += math.dist(here, piece.coords[0])
@@ -957,7 +596,7 @@ def _order(
     return candidates[costs.index(min(costs))]
 
 
-def _order_candidates(pieces: list[_Piece], start: XY) -> list[list[_Piece]]:
+def _order_candidates(pieces: list[Piece], start: XY) -> list[list[Piece]]:
     """The greedy orders :func:`_order` chooses among."""
     candidates = [_greedy(pieces, start, first=None)]
     for k in sorted({0, len(pieces) - 1}):
@@ -968,17 +607,17 @@ def _order_candidates(pieces: list[_Piece], start: XY) -> list[list[_Piece]]:
     return candidates
 
 
-def _greedy(pieces: list[_Piece], start: XY, *, first: tuple[int, _Piece] | None) -> list[_Piece]:
+def _greedy(pieces: list[Piece], start: XY, *, first: tuple[int, Piece] | None) -> list[Piece]:
     """Greedy order: always fly next the piece whose entry is nearest; orient it."""
     remaining = list(range(len(pieces)))
-    ordered: list[_Piece] = []
+    ordered: list[Piece] = []
     here = start
     if first is not None:
         remaining.remove(first[0])
         ordered.append(first[1])
         here = first[1].coords[-1]
     while remaining:
-        best: tuple[float, int, _Piece] | None = None
+        best: tuple[float, int, Piece] | None = None
         for i in remaining:
             piece = pieces[i]
             candidate = _entered(piece, here)
@@ -992,17 +631,17 @@ def _greedy(pieces: list[_Piece], start: XY, *, first: tuple[int, _Piece] | None
     return ordered
 
 
-def _entered(piece: _Piece, here: XY) -> _Piece:
+def _entered(piece: Piece, here: XY) -> Piece:
     if piece.kind == "lane":
         a, b = piece.coords[0], piece.coords[-1]
         if math.dist(here, b) < math.dist(here, a) - 1e-9:
-            return _Piece(tuple(reversed(piece.coords)), "lane", piece.actions)
+            return Piece(tuple(reversed(piece.coords)), "lane", piece.actions)
         return piece
     if piece.kind == "loop":
         ring = list(piece.coords[:-1])
         k = min(range(len(ring)), key=lambda i: (math.dist(here, ring[i]), i))
         turned = ring[k:] + ring[:k] + [ring[k]]
-        return _Piece(tuple(turned), "loop", piece.actions)
+        return Piece(tuple(turned), "loop", piece.actions)
     return piece
 
 
@@ -1016,7 +655,7 @@ def _join(ctx: _Context, a: XY, b: XY, *, transit_only: bool) -> tuple[list[XY],
     return ctx.transit_finder().path(a, b), True
 
 
-def _assemble(ctx: _Context, pieces: list[_Piece]) -> list[_Pt]:
+def _assemble(ctx: _Context, pieces: list[Piece]) -> list[_Pt]:
     points = [_Pt(ctx.launch, is_transit=True)]
     for index, piece in enumerate(pieces):
         here = points[-1].xy

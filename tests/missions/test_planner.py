@@ -19,10 +19,10 @@ from missions.errors import (
     WaterwayTooNarrowError,
 )
 from missions.geometry import LocalProjection
+from missions.lanes import Piece
 from missions.planner import (
     _cell_order,
     _order_cells,
-    _Piece,
     _straight_length,
     coverage_ratio,
     plan_patrol,
@@ -258,8 +258,8 @@ def test_a_cell_is_swept_toward_the_next_one_when_that_is_shorter() -> None:
     # Two cells in a row along a reach (two 1 km lanes, then two 300 m lanes), the launch
     # point beside the middle of the first: a sweep that ends near where it began makes the
     # drone fly the first cell's length again to reach the second.
-    def lanes(west: float, east: float) -> list[_Piece]:
-        return [_Piece(((west, y), (east, y)), "lane") for y in (0.0, 40.0)]
+    def lanes(west: float, east: float) -> list[Piece]:
+        return [Piece(((west, y), (east, y)), "lane") for y in (0.0, 40.0)]
 
     cells = [lanes(0.0, 1000.0), lanes(1100.0, 1400.0)]
     start = (500.0, 40.0)

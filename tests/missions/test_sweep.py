@@ -18,7 +18,7 @@ from shapely.affinity import rotate
 from shapely.geometry.base import BaseGeometry
 
 from missions.geometry import area_polygons
-from missions.planner import _angles, _lane_counts_many, _lane_ys_many, _Piece, _sweeps
+from missions.lanes import Piece, _angles, _lane_counts_many, _lane_ys_many, _sweeps
 
 
 def lane_ys(miny: float, maxy: float, spacing: float) -> np.ndarray:
@@ -26,7 +26,7 @@ def lane_ys(miny: float, maxy: float, spacing: float) -> np.ndarray:
     return _lane_ys_many(np.array([miny]), np.array([maxy]), spacing)[1]
 
 
-def lanes_at(region: Polygon | MultiPolygon, spacing: float, angle: float) -> list[_Piece]:
+def lanes_at(region: Polygon | MultiPolygon, spacing: float, angle: float) -> list[Piece]:
     """The planner's lanes across ``region`` at one angle."""
     return _sweeps(region, spacing, [angle])[0]
 
