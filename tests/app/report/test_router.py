@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 
 import pytest
@@ -181,5 +182,10 @@ def test_report_durations_read_as_minutes(
     )
 
     # median to warning 52.5 s: minutes with one decimal, not a clock-like "0:52"
-    assert median in response.text
-    assert "0:52" not in response.text
+    assert f'<td class="num">{median}</td>' in response.text
+    # every median and 90th percentile of the response-time table is minutes, never a clock
+    unit = median.split(" ", 1)[1]
+    row = r'<tr><td>[^<]+</td><td class="num">([^<]+)</td><td class="num">([^<]+)</td>'
+    durations = [cell for cells in re.findall(row, response.text) for cell in cells]
+    assert len(durations) == 6
+    assert all(re.fullmatch(rf"\d+\.\d {unit}", cell) for cell in durations), durations
