@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Generic, TypeVar
+from collections.abc import Iterable
+from typing import Annotated, Any, Generic, Self, TypeVar
 
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -23,6 +24,22 @@ class Page(BaseModel, Generic[T]):
     total: int
     limit: int
     offset: int
+
+    @classmethod
+    def of(cls, rows: Iterable[object], total: int, *, limit: int, offset: int) -> Self:
+        """One page of `rows` read as the page's item schema: `Page[UserRead].of(rows, ...)`."""
+        args = cls.__pydantic_generic_metadata__["args"]
+        if not args or not (isinstance(args[0], type) and issubclass(args[0], BaseModel)):
+            raise TypeError("Page.of needs the item schema: Page[ItemRead].of(...)")
+        item: type[BaseModel] = args[0]
+        return cls.model_validate(
+            {
+                "items": [item.model_validate(row) for row in rows],
+                "total": total,
+                "limit": limit,
+                "offset": offset,
+            }
+        )
 
 
 class BoundaryPolygon(BaseModel):

@@ -144,9 +144,7 @@ def list_alerts(
     offset: Annotated[Offset, Query()] = 0,
 ) -> Page[AlertRead]:
     rows, total = alert_service.list_mine(session, principal, limit=limit, offset=offset)
-    return Page[AlertRead](
-        items=[AlertRead.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
-    )
+    return Page[AlertRead].of(rows, total, limit=limit, offset=offset)
 
 
 @router.post("/{alert_id}/receipt", response_model=AlertRead)
@@ -167,12 +165,7 @@ def list_webhook_endpoints(
     offset: Annotated[Offset, Query()] = 0,
 ) -> Page[WebhookEndpointRead]:
     rows, total = alert_service.list_endpoints(session, principal, limit=limit, offset=offset)
-    return Page[WebhookEndpointRead](
-        items=[WebhookEndpointRead.model_validate(r) for r in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return Page[WebhookEndpointRead].of(rows, total, limit=limit, offset=offset)
 
 
 @webhook_router.post("/webhook-endpoints", response_model=WebhookEndpointSecret, status_code=201)
@@ -237,12 +230,7 @@ def list_webhook_deliveries(
     rows, total = alert_service.list_deliveries(
         session, principal, status=status, limit=limit, offset=offset
     )
-    return Page[WebhookDeliveryRead](
-        items=[WebhookDeliveryRead.model_validate(r) for r in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return Page[WebhookDeliveryRead].of(rows, total, limit=limit, offset=offset)
 
 
 @webhook_router.get("/webhook-deliveries/{delivery_id}", response_model=WebhookDeliveryRead)

@@ -32,12 +32,7 @@ def list_audit_events(
         limit=limit,
         offset=offset,
     )
-    return Page[AuditEventRead](
-        items=[AuditEventRead.model_validate(r) for r in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return Page[AuditEventRead].of(rows, total, limit=limit, offset=offset)
 
 
 @router.get("/verify", response_model=AuditVerifyRead)

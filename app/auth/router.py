@@ -117,9 +117,7 @@ def list_users(
     offset: Annotated[Offset, Query()] = 0,
 ) -> Page[UserRead]:
     rows, total = auth_service.list_users(session, principal, limit=limit, offset=offset)
-    return Page[UserRead](
-        items=[UserRead.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
-    )
+    return Page[UserRead].of(rows, total, limit=limit, offset=offset)
 
 
 @router.post("/users", response_model=UserRead, status_code=201)
@@ -166,12 +164,7 @@ def list_device_tokens(
     offset: Annotated[Offset, Query()] = 0,
 ) -> Page[DeviceTokenRead]:
     rows, total = auth_service.list_device_tokens(session, principal, limit=limit, offset=offset)
-    return Page[DeviceTokenRead](
-        items=[DeviceTokenRead.model_validate(r) for r in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return Page[DeviceTokenRead].of(rows, total, limit=limit, offset=offset)
 
 
 @router.post("/device-tokens/{device_token_id}/revoke", response_model=DeviceTokenRead)

@@ -98,12 +98,7 @@ def list_sortie_detection_jobs(
     rows, total = detection_job_service.of_sortie(
         session, principal, sortie_id, limit=limit, offset=offset
     )
-    return Page[DetectionJobRead](
-        items=[DetectionJobRead.model_validate(r) for r in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return Page[DetectionJobRead].of(rows, total, limit=limit, offset=offset)
 
 
 @router.get("/detection-jobs/{detection_job_id}", response_model=DetectionJobRead)

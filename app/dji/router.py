@@ -24,7 +24,7 @@ def list_gateways(
 ) -> Page[GatewayRead]:
     """Docks and Pilot 2 remote controllers, with their aircraft and presence."""
     items, total = dji_service.list_visible(session, principal, limit=limit, offset=offset)
-    return Page[GatewayRead](items=items, total=total, limit=limit, offset=offset)
+    return Page[GatewayRead].of(items, total, limit=limit, offset=offset)
 
 
 @router.post("", response_model=GatewayCredentials, status_code=201)

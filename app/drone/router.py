@@ -35,12 +35,7 @@ def list_drones(
     offset: Annotated[Offset, Query()] = 0,
 ) -> Page[DroneRead]:
     rows, total = drone_service.list_visible(session, principal, limit=limit, offset=offset)
-    return Page[DroneRead](
-        items=[DroneRead.model_validate(r) for r in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return Page[DroneRead].of(rows, total, limit=limit, offset=offset)
 
 
 @router.post("/drones", response_model=DroneRead, status_code=201)

@@ -23,12 +23,7 @@ def list_grid_workers(
     offset: Annotated[Offset, Query()] = 0,
 ) -> Page[GridWorkerRead]:
     rows, total = gridworker_service.list_visible(session, principal, limit=limit, offset=offset)
-    return Page[GridWorkerRead](
-        items=[GridWorkerRead.model_validate(r) for r in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return Page[GridWorkerRead].of(rows, total, limit=limit, offset=offset)
 
 
 @router.post("", response_model=GridWorkerRead, status_code=201)

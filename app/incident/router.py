@@ -63,12 +63,7 @@ def list_incidents(
     rows, total = incident_service.list_visible(
         session, principal, state=state, limit=limit, offset=offset
     )
-    return Page[IncidentRead](
-        items=[IncidentRead.model_validate(r) for r in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return Page[IncidentRead].of(rows, total, limit=limit, offset=offset)
 
 
 @router.get("/{incident_id}", response_model=IncidentRead)

@@ -26,12 +26,7 @@ def list_jurisdictions(
     rows, total = jurisdiction_service.list_visible(
         session, principal, kind=kind, limit=limit, offset=offset
     )
-    return Page[JurisdictionRead](
-        items=[JurisdictionRead.model_validate(r) for r in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return Page[JurisdictionRead].of(rows, total, limit=limit, offset=offset)
 
 
 @router.post("", response_model=JurisdictionRead, status_code=201)

@@ -40,12 +40,7 @@ def list_missions(
     rows, total = mission_service.list_visible(
         session, principal, waterway_id=waterway_id, limit=limit, offset=offset
     )
-    return Page[MissionSummary](
-        items=[MissionSummary.model_validate(r) for r in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return Page[MissionSummary].of(rows, total, limit=limit, offset=offset)
 
 
 @router.post("/preview", response_model=PlanRead)

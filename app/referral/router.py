@@ -41,12 +41,8 @@ def list_persons(
     offset: Annotated[Offset, Query()] = 0,
 ) -> Page[PersonRead]:
     rows, total = referral_service.list_persons(session, principal, limit=limit, offset=offset)
-    return Page[PersonRead](
-        items=[referral_service.view(principal, r) for r in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    views = [referral_service.view(principal, r) for r in rows]
+    return Page[PersonRead].of(views, total, limit=limit, offset=offset)
 
 
 @router.post("/persons", response_model=PersonRead, status_code=201)
@@ -99,12 +95,7 @@ def list_referrals(
     offset: Annotated[Offset, Query()] = 0,
 ) -> Page[ReferralRead]:
     rows, total = referral_service.list_referrals(session, principal, limit=limit, offset=offset)
-    return Page[ReferralRead](
-        items=[ReferralRead.model_validate(r) for r in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return Page[ReferralRead].of(rows, total, limit=limit, offset=offset)
 
 
 @router.post(
@@ -152,12 +143,7 @@ def list_follow_up_tasks(
     rows, total = referral_service.list_tasks(
         session, principal, status=status, limit=limit, offset=offset
     )
-    return Page[FollowUpTaskRead](
-        items=[FollowUpTaskRead.model_validate(r) for r in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return Page[FollowUpTaskRead].of(rows, total, limit=limit, offset=offset)
 
 
 @router.get("/follow-up-tasks/{task_id}", response_model=FollowUpTaskRead)

@@ -31,12 +31,7 @@ def list_operations(
     offset: Annotated[Offset, Query()] = 0,
 ) -> Page[PatrolOperationRead]:
     rows, total = schedule_service.list_operations(session, principal, limit=limit, offset=offset)
-    return Page[PatrolOperationRead](
-        items=[PatrolOperationRead.model_validate(r) for r in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return Page[PatrolOperationRead].of(rows, total, limit=limit, offset=offset)
 
 
 @router.post("/operations", response_model=PatrolOperationRead, status_code=201)
@@ -64,12 +59,7 @@ def list_schedules(
     rows, total = schedule_service.list_visible(
         session, principal, waterway_id=waterway_id, limit=limit, offset=offset
     )
-    return Page[PatrolScheduleRead](
-        items=[PatrolScheduleRead.model_validate(r) for r in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return Page[PatrolScheduleRead].of(rows, total, limit=limit, offset=offset)
 
 
 @router.post("/schedules", response_model=PatrolScheduleRead, status_code=201)

@@ -57,12 +57,7 @@ def list_sightings(
     rows, total = sighting_service.list_visible(
         session, principal, place=place, limit=limit, offset=offset
     )
-    return Page[SightingRead](
-        items=[SightingRead.model_validate(r) for r in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return Page[SightingRead].of(rows, total, limit=limit, offset=offset)
 
 
 @router.get("/incidents/{incident_id}/sightings", response_model=list[SightingRead])

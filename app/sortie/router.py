@@ -120,9 +120,7 @@ def list_sorties(
         limit=limit,
         offset=offset,
     )
-    return Page[SortieRead](
-        items=[SortieRead.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
-    )
+    return Page[SortieRead].of(rows, total, limit=limit, offset=offset)
 
 
 @router.post("", response_model=SortieRead, status_code=201)

@@ -26,12 +26,7 @@ def list_units(
     rows, total = unit_service.list_visible(
         session, principal, status=status, limit=limit, offset=offset
     )
-    return Page[GroundUnitRead](
-        items=[GroundUnitRead.model_validate(r) for r in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return Page[GroundUnitRead].of(rows, total, limit=limit, offset=offset)
 
 
 @router.post("", response_model=GroundUnitRead, status_code=201)

@@ -43,12 +43,7 @@ def list_waterways(
     rows, total = waterway_service.list_visible(
         session, principal, station_id=station_id, limit=limit, offset=offset
     )
-    return Page[WaterwayRead](
-        items=[WaterwayRead.model_validate(r) for r in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return Page[WaterwayRead].of(rows, total, limit=limit, offset=offset)
 
 
 @router.post("/waterways", response_model=WaterwayCreated, status_code=201)
@@ -109,12 +104,7 @@ def list_no_fly_zones(
     offset: Annotated[Offset, Query()] = 0,
 ) -> Page[NoFlyZoneRead]:
     rows, total = waterway_service.list_zones(session, principal, limit=limit, offset=offset)
-    return Page[NoFlyZoneRead](
-        items=[NoFlyZoneRead.model_validate(r) for r in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return Page[NoFlyZoneRead].of(rows, total, limit=limit, offset=offset)
 
 
 @router.post("/no-fly-zones", response_model=NoFlyZoneRead, status_code=201)

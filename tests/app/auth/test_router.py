@@ -125,7 +125,7 @@ def test_unsigned_and_foreign_key_tokens_are_refused(client: TestClient, world: 
         "iat": 0,
         "exp": 2**31,
     }
-    unsigned = jwt.encode(claims, None, algorithm="none")
+    unsigned = jwt.encode(claims, "", algorithm="none")  # PyJWT reads "" as no key
     foreign = jwt.encode(claims, "another-key-that-is-long-enough-000000000000", algorithm="HS256")
 
     for token in (unsigned, foreign):
