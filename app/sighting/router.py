@@ -16,6 +16,8 @@ from app.sighting.schemas import SightingCreate, SightingRead
 
 router = APIRouter(tags=["sightings"], responses=ERROR_RESPONSES)
 
+INGEST_ATTEMPTS = 3
+
 
 @router.post(
     "/sightings",
@@ -31,16 +33,28 @@ def report_sighting(
     principal: SightingReporter,
 ) -> Sighting:
     settings: Settings = request.app.state.settings
-    sighting, created = sighting_service.ingest(
-        session,
-        principal,
-        body,
-        now=utcnow(),
-        distance_limit_m=settings.incident_group_distance_m,
-        window_s=settings.incident_group_window_s,
-        zone=settings.zone,
-        shore_tolerance_m=settings.sighting_shore_tolerance_m,
-    )
+    for attempt in range(1, INGEST_ATTEMPTS + 1):
+        try:
+            sighting, created = sighting_service.ingest(
+                session,
+                principal,
+                body,
+                now=utcnow(),
+                distance_limit_m=settings.incident_group_distance_m,
+                window_s=settings.incident_group_window_s,
+                zone=settings.zone,
+                shore_tolerance_m=settings.sighting_shore_tolerance_m,
+            )
+            break
+        except sighting_service.RACES as exc:
+            # Lost a race with a concurrent request (its own retry, or another sighting of
+            # the same incident): the request's transaction holds only this ingest, so it
+            # starts again clean and then sees what the winner stored.
+            if attempt == INGEST_ATTEMPTS:
+                raise sighting_service.SightingRaced(
+                    "the sighting's incident kept changing under concurrent reports; retry"
+                ) from exc
+            session.rollback()
     if not created:
         response.status_code = 200
     return sighting

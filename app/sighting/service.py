@@ -5,7 +5,9 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.auth.principal import Principal
 from app.errors import Conflict, Unprocessable
@@ -30,6 +32,23 @@ class SightingTimeRefused(Unprocessable):
 class SightingIdReused(Conflict):
     """The caller sent a client_id it used before, with different facts. Keys are the
     caller's own (scoped to its reporter key), so this never concerns another reporter."""
+
+
+class SightingRaced(Conflict):
+    """The same reporter's same ``client_id`` was stored by a concurrent request between
+    this one's lookup and its insert (a drone's retry racing its first try). The caller's
+    transaction is spoilt; the HTTP path retries the whole ingest, which then answers the
+    replay or ``SightingIdReused``."""
+
+
+# A sighting is a fact: a request that lost one of these races is retried from a clean
+# transaction rather than refused (see ``app.sighting.router``). A stale incident write can
+# surface from any autoflush of the grouping, not only through ``incident_service.flush``.
+RACES: tuple[type[Exception], ...] = (
+    SightingRaced,
+    incident_service.IncidentChangedConcurrently,
+    StaleDataError,
+)
 
 
 def _is_replay(existing: Sighting, data: SightingCreate) -> bool:
@@ -227,7 +246,8 @@ def ingest(
             may_open=in_water,
             device_key=device_key,
         )
-    sighting = repo.add(
+    sighting = _add_once(
+        repo,
         Sighting(
             client_id=data.client_id,
             incident_id=incident.id if incident is not None else None,
@@ -249,7 +269,7 @@ def ingest(
             waterway_id=facts.waterway_id,
             is_in_deep_zone=here.is_in_deep_zone,
             hot_spot=here.hot_spot,
-        )
+        ),
     )
     if incident is not None and in_water:
         in_water_rows = [
@@ -262,6 +282,17 @@ def ingest(
             session, incident, people=together, actor=principal.actor_name, now=now
         )
     return sighting, True
+
+
+def _add_once(repo: SightingRepository, sighting: Sighting) -> Sighting:
+    try:
+        return repo.add(sighting)
+    except IntegrityError as exc:
+        if "client_id" not in str(exc.orig):
+            raise
+        raise SightingRaced(
+            f"client_id {sighting.client_id!r} was stored by a concurrent request; retry"
+        ) from exc
 
 
 def list_visible(

@@ -45,7 +45,7 @@ def served(database_url: str, var_dir: Path, **settings: str) -> Iterator[str]:
         env=env,
         cwd=REPO_ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=None if os.environ.get("WG_DEBUG") else subprocess.DEVNULL,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
