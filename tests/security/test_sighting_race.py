@@ -5,11 +5,13 @@ a 500; a racing replay with other facts is a 409."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import create_engine, func, select
 
 from app.sighting.models import Sighting
@@ -54,21 +56,26 @@ def _body(client_id: str, people_count: int = 1) -> dict[str, Any]:
     }
 
 
-def test_the_same_sighting_posted_twice_at_once_is_stored_once(
-    database_url: str, tmp_path: Path, auth: Auth
-) -> None:
-    headers = auth.role("operator")
+@pytest.fixture
+def replicas(database_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """Two API processes on the test database."""
     with (
         served(database_url, tmp_path / "a") as first,
         served(database_url, tmp_path / "b") as second,
     ):
-        for round_ in range(ROUNDS):
-            body = _body(f"race-sighting-{round_:02d}")
-            answers = _race((first, second), headers, (body, body))
+        yield first, second
 
-            codes = sorted(a.status_code for a in answers)
-            assert codes == [200, 201], [a.text for a in answers]
-            assert answers[0].json()["id"] == answers[1].json()["id"]
+
+def test_the_same_sighting_posted_twice_at_once_is_stored_once(
+    replicas: tuple[str, str], database_url: str, auth: Auth
+) -> None:
+    for round_ in range(ROUNDS):
+        body = _body(f"race-sighting-{round_:02d}")
+        answers = _race(replicas, auth.role("operator"), (body, body))
+
+        codes = sorted(a.status_code for a in answers)
+        assert codes == [200, 201], [a.text for a in answers]
+        assert answers[0].json()["id"] == answers[1].json()["id"]
 
     engine = create_engine(database_url)
     try:
@@ -81,19 +88,12 @@ def test_the_same_sighting_posted_twice_at_once_is_stored_once(
     assert stored == ROUNDS
 
 
-def test_a_racing_replay_with_other_facts_is_refused(
-    database_url: str, tmp_path: Path, auth: Auth
-) -> None:
-    headers = auth.role("operator")
-    with (
-        served(database_url, tmp_path / "a") as first,
-        served(database_url, tmp_path / "b") as second,
-    ):
-        for round_ in range(ROUNDS):
-            key = f"clash-sighting-{round_:02d}"
-            answers = _race((first, second), headers, (_body(key, 1), _body(key, 3)))
+def test_a_racing_replay_with_other_facts_is_refused(replicas: tuple[str, str], auth: Auth) -> None:
+    for round_ in range(ROUNDS):
+        key = f"clash-sighting-{round_:02d}"
+        answers = _race(replicas, auth.role("operator"), (_body(key, 1), _body(key, 3)))
 
-            codes = sorted(a.status_code for a in answers)
-            assert codes == [201, 409], [a.text for a in answers]
-            refused = next(a for a in answers if a.status_code == 409)
-            assert refused.json()["error"] == "SightingIdReused", refused.text
+        codes = sorted(a.status_code for a in answers)
+        assert codes == [201, 409], [a.text for a in answers]
+        refused = next(a for a in answers if a.status_code == 409)
+        assert refused.json()["error"] == "SightingIdReused", refused.text
