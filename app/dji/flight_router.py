@@ -52,8 +52,8 @@ def flight_file(
         kmz.content,
         media_type=KMZ_MEDIA_TYPE,
         headers={
-            "Content-Disposition": f'attachment; filename="{kmz.name}"',
-            "Content-MD5-Hex": kmz.fingerprint,
+            "Content-Disposition": f'attachment; filename="flight-{kmz.sortie_id}.kmz"',
+            "X-Fingerprint-MD5": kmz.fingerprint,
         },
     )
 

@@ -37,7 +37,7 @@ class KmzLinkInvalid(NotFound):
 class KmzFile:
     content: bytes
     fingerprint: str  # MD5 of the content, lowercase hex (what DJI's demo sends)
-    name: str
+    sortie_id: int
 
 
 def fingerprint(content: bytes) -> str:
@@ -89,7 +89,7 @@ def kmz_of(session: Session, sortie: Sortie) -> KmzFile:
     """The WPML KMZ of the sortie's route, for its drone's model."""
     drone = session.get(Drone, sortie.drone_id)
     assert drone is not None  # foreign key
-    content, _, name = mission_service.export(
+    content, _, _ = mission_service.export(
         session,
         _system_principal(session, sortie.station_id),
         sortie.mission_id,
@@ -97,4 +97,4 @@ def kmz_of(session: Session, sortie: Sortie) -> KmzFile:
         sortie=sortie.route_index,
         drone_model_id=drone.model_id,
     )
-    return KmzFile(content=content, fingerprint=fingerprint(content), name=name)
+    return KmzFile(content=content, fingerprint=fingerprint(content), sortie_id=sortie.id)
