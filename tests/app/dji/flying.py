@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -73,7 +73,7 @@ def launch_of(client: TestClient, auth: Auth, mission_id: int) -> tuple[float, f
     return found
 
 
-def downloader(client: TestClient) -> Callable[[str], Any]:
+def downloader(client: TestClient) -> Callable[[str], Awaitable[bytes]]:
     """The sim's KMZ download, through the app's route (the URL's path and query)."""
 
     def fetch(url: str) -> bytes:
@@ -81,7 +81,8 @@ def downloader(client: TestClient) -> Callable[[str], Any]:
         response = client.get(parts.path + (f"?{parts.query}" if parts.query else ""))
         if response.status_code != 200:
             raise ValueError(f"GET {parts.path}: {response.status_code}")
-        return response.content
+        content: bytes = response.content
+        return content
 
     async def download(url: str) -> bytes:
         return await asyncio.to_thread(fetch, url)

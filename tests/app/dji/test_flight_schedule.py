@@ -103,9 +103,7 @@ def test_a_scheduled_dock_patrol_flies_from_schedule_to_flight_log(
     box: dict[str, Any] = {}
 
     async def scenario() -> None:
-        async with rig(
-            app, fast, broker_url, client, dock, lon=lon, lat=lat, time_scale=60.0
-        ) as r:
+        async with rig(app, fast, broker_url, client, dock, lon=lon, lat=lat, time_scale=60.0) as r:
             sortie_id = await asyncio.to_thread(
                 schedule_now,
                 client,
@@ -115,9 +113,7 @@ def test_a_scheduled_dock_patrol_flies_from_schedule_to_flight_log(
                 drone_id=dock.drone_id,
             )
             box["sortie_id"] = sortie_id
-            await until(
-                lambda: sortie_row(session, sortie_id).status == SortieStatus.airborne, 30
-            )
+            await until(lambda: sortie_row(session, sortie_id).status == SortieStatus.airborne, 30)
             await until(lambda: sortie_row(session, sortie_id).status == SortieStatus.landed, 90)
             await r.bridge.drain()
             box["received"] = list(r.sim.received)
@@ -130,10 +126,14 @@ def test_a_scheduled_dock_patrol_flies_from_schedule_to_flight_log(
     # flighttask_prepare as the fact sheet names it, then flighttask_execute with its id.
     (prepare,) = services_named(received, "flighttask_prepare")
     data = prepare.data
-    assert prepare.tid and prepare.bid and prepare.timestamp > 0
-    assert isinstance(data["flight_id"], str) and data["flight_id"]
+    assert prepare.tid
+    assert prepare.bid
+    assert prepare.timestamp > 0
+    assert isinstance(data["flight_id"], str)
+    assert data["flight_id"]
     assert data["task_type"] in (0, 1, 2)
-    assert isinstance(data["execute_time"], int) and data["execute_time"] > 1_600_000_000_000
+    assert isinstance(data["execute_time"], int)
+    assert data["execute_time"] > 1_600_000_000_000
     assert set(data["file"]) == {"url", "fingerprint"}
     assert re.fullmatch(r"[0-9a-f]{32}", data["file"]["fingerprint"])
     assert data["file"]["url"].startswith("http://testserver/dji/flight-files/")
