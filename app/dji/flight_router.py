@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
-from app.auth.deps import require
+from app.auth.deps import public, require
 from app.auth.models import Role
 from app.auth.principal import Principal
 from app.config import SettingsDep
@@ -24,6 +24,8 @@ from app.schemas import PathId
 router = APIRouter(tags=["dji"], responses=ERROR_RESPONSES)
 # Pause, resume and recall: the operators (and command) over the sortie's station.
 DockOperator = Annotated[Principal, Depends(require(Role.operator, Role.command))]
+# The route file: a dock cannot log in, so the signed link is the authority.
+Dock = Annotated[None, Depends(public())]
 Token = Annotated[str, Path(min_length=10, max_length=400, pattern=r"^[A-Za-z0-9_.\-]+$")]
 COMMAND_WAIT_S = 15.0
 
@@ -44,7 +46,7 @@ def _read(task: DjiFlightTask) -> DockFlightRead:
     responses={200: {"content": {KMZ_MEDIA_TYPE: {}}}},
 )
 def flight_file(
-    token: Token, request: Request, session: SessionDep, settings: SettingsDep
+    token: Token, request: Request, session: SessionDep, settings: SettingsDep, _: Dock
 ) -> Response:
     """The WPML KMZ of a dock flight task; the link is the authority (it expires)."""
     kmz = flight.kmz_for_link(session, request.app.state.secret_key, token, settings=settings)
