@@ -612,10 +612,10 @@ class Command(StrEnum):
 
 
 def _visible_task(
-    session: Session, principal: Principal, sortie_id: int
+    session: Session, principal: Principal, sortie_id: int, *, lock: bool = False
 ) -> tuple[Sortie, DjiFlightTask]:
-    sortie = sortie_service.get(session, principal, sortie_id)
-    task = FlightRepository(session).task_of(sortie.id)
+    sortie = sortie_service.get(session, principal, sortie_id, lock=lock)
+    task = FlightRepository(session).task_of(sortie.id, for_update=lock)
     if task is None:
         raise NotADockFlight(
             f"sortie {sortie.id} is not flown by a dock as a flight task; pause, resume and "
@@ -661,7 +661,9 @@ def record_command(
 ) -> DjiFlightTask:
     """Audit the command and what the dock answered; a recall the dock took turns the
     sortie home, a pause or resume it took marks the task at once."""
-    sortie, task = _visible_task(session, principal, sortie_id)
+    # The bridge may have applied progress while the dock answered: read both again.
+    session.expire_all()
+    sortie, task = _visible_task(session, principal, sortie_id, lock=True)
     audit_service.record(
         session,
         action=f"dji_{command.name}",
