@@ -12,7 +12,9 @@ from app.dji import flight, kmz_link
 from app.dji.flight import DockConditions, conditions_from, prepare_data, refusals
 from app.dji.sim_flight import _step_towards
 
-LIMITS = {"max_wind_mps": 12.0, "max_rainfall": 1, "min_battery_pct": 80.0}
+
+def check(conditions: DockConditions) -> list[flight.Refusal]:
+    return refusals(conditions, max_wind_mps=12.0, max_rainfall=1, min_battery_pct=80.0)
 
 
 @pytest.mark.parametrize("module", [flight, kmz_link])
@@ -22,11 +24,11 @@ def test_doctests(module: object) -> None:
 
 
 def test_readings_at_the_limits_pass() -> None:
-    assert refusals(DockConditions(12.0, 1, 80.0), **LIMITS) == []
+    assert check(DockConditions(12.0, 1, 80.0)) == []
 
 
 def test_each_reading_over_its_limit_refuses_in_both_languages() -> None:
-    found = refusals(DockConditions(12.5, 2, 79.0), **LIMITS)
+    found = check(DockConditions(12.5, 2, 79.0))
     assert [r.check for r in found] == ["wind", "rainfall", "battery"]
     assert found[0].en == "wind 12.5 m/s at the dock, over the 12 m/s limit"
     assert found[0].zh == "机场风速 12.5 米/秒，超过 12 米/秒上限"
@@ -37,7 +39,7 @@ def test_each_reading_over_its_limit_refuses_in_both_languages() -> None:
 
 
 def test_a_dock_that_reports_nothing_is_refused() -> None:
-    found = refusals(conditions_from({}, {}), **LIMITS)
+    found = check(conditions_from({}, {}))
     assert [r.check for r in found] == ["wind", "rainfall", "battery"]
     assert all("not" in r.en or "no " in r.en for r in found)
 
