@@ -118,13 +118,19 @@ async def rig(
     *,
     lon: float,
     lat: float,
+    offline_after_s: float = 60.0,
     **sim_options: Any,
 ) -> AsyncIterator[Rig]:
     """Bridge (with the flight sink), flight runner and the flying dock simulator, running;
     returns once the bridge holds the dock's weather, so preflight sees it."""
     address = BrokerAddress.parse(broker_url)
     bridge = Bridge(
-        BridgeConfig(broker=address, client_id=unique_sn("bridge-"), service_timeout_s=3.0),
+        BridgeConfig(
+            broker=address,
+            client_id=unique_sn("bridge-"),
+            service_timeout_s=3.0,
+            offline_after_s=offline_after_s,
+        ),
         FlightSink(app.state.sessionmaker, settings),
     )
     runner = FlightRunner(bridge, app.state.sessionmaker, settings, secret_key=app.state.secret_key)

@@ -209,6 +209,49 @@ def test_a_dock_going_offline_mid_flight_flags_the_sortie_and_alerts_its_operato
     assert any(a.get("kind") == "dock_offline" for a in _items(mine.json()))
 
 
+def test_a_dock_falling_silent_mid_flight_is_flagged_once(
+    client: TestClient,
+    auth: Auth,
+    world: World,
+    app: FastAPI,
+    session: Session,
+    settings: Settings,
+    broker_url: str,
+) -> None:
+    dock = register_dock(client, auth, world)
+    mission = plan_mission(client, auth, world)
+    lon, lat = launch_of(client, auth, mission["id"])
+    quick = flight_settings(settings, dji_offline_after_s=1.0)
+    seen: dict[str, int] = {}
+
+    async def scenario() -> None:
+        async with rig(
+            app, quick, broker_url, client, dock, lon=lon, lat=lat, offline_after_s=1.0
+        ) as r:
+            sortie_id = await asyncio.to_thread(
+                book_now, client, auth, mission["id"], dock.drone_id
+            )
+            seen["sortie_id"] = sortie_id
+            await until(lambda: sortie_row(session, sortie_id).status == SortieStatus.airborne, 30)
+            r.sim.sending = False  # no word: the dock just stops talking
+            await until(lambda: "dock_offline" in sortie_row(session, sortie_id).violations, 15)
+            await asyncio.sleep(2.5)  # more sweeps: still one flag, one alert
+            await r.bridge.drain()
+
+    run(scenario(), timeout_s=120)
+    sortie_id = seen["sortie_id"]
+    events = session.scalars(
+        select(SortieEvent).where(
+            SortieEvent.sortie_id == sortie_id, SortieEvent.kind == "dock_offline"
+        )
+    ).all()
+    assert len(events) == 1
+    assert events[0].data["why"] == "silent for 1 s"
+    alerts = session.scalars(select(Alert).where(Alert.kind == AlertKind.dock_offline)).all()
+    assert len(alerts) == 1
+    assert alerts[0].payload["sortie_id"] == sortie_id
+
+
 def _items(body: Any) -> list[dict[str, Any]]:
     if isinstance(body, dict):
         items = body.get("items", [])
