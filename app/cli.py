@@ -545,7 +545,9 @@ def dock_sim(
         float, typer.Option(help="Fly wayline tasks this many times faster.", min=0.1, max=1000)
     ] = 1.0,
     wind_mps: Annotated[float, typer.Option(help="Wind at the dock (m/s).", min=0)] = 3.2,
-    rainfall: Annotated[int, typer.Option(help="Rain at the dock: 0 none .. 3 heavy.")] = 0,
+    rainfall: Annotated[
+        int, typer.Option(help="Rain at the dock: 0 none .. 3 heavy.", min=0, max=3)
+    ] = 0,
     battery_pct: Annotated[float, typer.Option(help="Aircraft charge (%).", min=0, max=100)] = 100,
 ) -> None:
     """Simulate a DJI dock and its aircraft on an MQTT broker (Cloud API); it flies the
@@ -571,7 +573,7 @@ def dock_sim(
         osd_hz=osd_hz,
         time_scale=time_scale,
         wind_mps=wind_mps,
-        rainfall=max(0, min(3, rainfall)),
+        rainfall=rainfall,
         battery_pct=battery_pct,
     )
 
