@@ -541,21 +541,41 @@ def dock_sim(
         typer.Option(help="Take the aircraft offline (empty topology) after this long; 0: never."),
     ] = 0.0,
     duration_s: Annotated[float, typer.Option(help="Stop after this long; 0: Ctrl-C.")] = 0.0,
+    time_scale: Annotated[
+        float, typer.Option(help="Fly wayline tasks this many times faster.", min=0.1, max=1000)
+    ] = 1.0,
+    wind_mps: Annotated[float, typer.Option(help="Wind at the dock (m/s).", min=0)] = 3.2,
+    rainfall: Annotated[
+        int, typer.Option(help="Rain at the dock: 0 none .. 3 heavy.", min=0, max=3)
+    ] = 0,
+    battery_pct: Annotated[float, typer.Option(help="Aircraft charge (%).", min=0, max=100)] = 100,
 ) -> None:
-    """Simulate a DJI dock and its aircraft on an MQTT broker (Cloud API)."""
+    """Simulate a DJI dock and its aircraft on an MQTT broker (Cloud API); it flies the
+    wayline tasks it is sent (downloading and checking their KMZ)."""
     import asyncio
 
     import aiomqtt
 
     from app.dji.mqtt import BrokerAddress
-    from app.dji.sim import DockSim
+    from app.dji.sim_flight import FlyingDockSim
 
     url = broker or get_settings().mqtt_url
     try:
         address = BrokerAddress.parse(url)
     except ValueError as exc:
         raise _fail(f"{exc}; pass --broker or set WATERGUARD_MQTT_URL", 2) from exc
-    sim = DockSim(address, dock_sn, aircraft_sn, lon=lon, lat=lat, osd_hz=osd_hz)
+    sim = FlyingDockSim(
+        address,
+        dock_sn,
+        aircraft_sn,
+        lon=lon,
+        lat=lat,
+        osd_hz=osd_hz,
+        time_scale=time_scale,
+        wind_mps=wind_mps,
+        rainfall=rainfall,
+        battery_pct=battery_pct,
+    )
 
     async def run() -> None:
         stop = asyncio.Event()

@@ -177,6 +177,13 @@ class Settings(BaseSettings):
     dji_app_key: str = Field(default="", max_length=200)
     dji_app_license: str = Field(default="", max_length=2_000)
     dji_broker_dir: Path | None = None  # Mosquitto password file + ACL written here
+    # Dock flight tasks (issue 14): prepare lead, the KMZ link, dock preflight thresholds.
+    dji_prepare_lead_s: int = Field(default=300, ge=0, le=86_400)  # flighttask_prepare ahead
+    dji_flight_poll_s: float = Field(default=1.0, gt=0, le=60)  # how often due tasks are sent
+    dji_kmz_base_url: str = Field(default="", pattern=r"^(|https?://\S+)$")  # as docks reach us
+    dji_kmz_link_ttl_s: int = Field(default=900, ge=30, le=86_400)
+    dji_preflight_max_wind_mps: float = Field(default=12.0, ge=0, le=50)  # dock anemometer
+    dji_preflight_max_rainfall: int = Field(default=0, ge=0, le=3)  # 0 none .. 3 heavy
 
     @field_validator("egress_allow", mode="before")
     @classmethod

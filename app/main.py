@@ -29,6 +29,7 @@ from app.detection_job.router import FORM_ALLOWANCE_BYTES as VIDEO_FORM_ALLOWANC
 from app.detection_job.router import router as detection_job_router
 from app.dispatch.router import policy_router as escalation_policy_router
 from app.dji import bridge as dji_bridge
+from app.dji.flight_router import router as dji_flight_router
 from app.dji.router import router as dji_router
 from app.drone.router import router as drone_router
 from app.errors import ErrorEnvelope, install_handlers
@@ -76,6 +77,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     waterway_router,
     drone_router,
     dji_router,
+    dji_flight_router,
     mission_router,
     schedule_router,
     sortie_router,

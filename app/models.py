@@ -12,7 +12,7 @@ from app.auth.models import (
 from app.db import Base
 from app.detection_job.models import DetectionJob
 from app.dispatch.models import Dispatch, EscalationPolicy
-from app.dji.models import DjiAircraft, DjiBrokerLogin, DjiGateway
+from app.dji.models import DjiAircraft, DjiBrokerLogin, DjiFlightTask, DjiGateway
 from app.drone.models import Drone
 from app.gridworker.models import GridWorker
 from app.health.models import Heartbeat
@@ -36,6 +36,7 @@ __all__ = [
     "Dispatch",
     "DjiAircraft",
     "DjiBrokerLogin",
+    "DjiFlightTask",
     "DjiGateway",
     "Drone",
     "EscalationPolicy",

@@ -31,6 +31,8 @@ class AlertKind(StrEnum):
     first_response = "first_response"  # operators: the ladder started without a response
     repage = "repage"  # command and duty officers, again, until someone acknowledges
     stand_down = "stand_down"  # a unit whose dispatch expired or was taken by another
+    # Issue 14: a dock (or its aircraft) went offline while its sortie was flying.
+    dock_offline = "dock_offline"
 
 
 class Alert(Base):

@@ -13,13 +13,13 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import aiomqtt
 from fastapi import FastAPI
@@ -217,12 +217,20 @@ class Bridge:
         self._pending: set[asyncio.Future[None]] = set()
         #: Every event handled for the first time, for the next slices' flows (and tests).
         self.on_event: list[Callable[[str, Envelope], None]] = []
+        #: Requests served by later slices: method -> handler (gateway SN, envelope) giving
+        #: the reply's ``data`` (``app.dji.flight_runner`` serves ``flighttask_resource_get``).
+        self.request_handlers: dict[
+            str, Callable[[str, Envelope], Coroutine[Any, Any, dict[str, Any]]]
+        ] = {}
+        #: The loop the bridge runs on (set by :meth:`run`), for calls from other threads.
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     # --- the connection ---------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Connect, serve, reconnect after a lost connection, until ``stop`` is set."""
         stop = stop or asyncio.Event()
+        self.loop = asyncio.get_running_loop()
         while not stop.is_set():
             try:
                 await self._serve(stop)
@@ -376,6 +384,8 @@ class Bridge:
     async def _on_request(self, gateway_sn: str, envelope: Envelope) -> None:
         if envelope.method == Method.config:
             data: dict[str, Any] = {"result": 0, "output": self.config_output()}
+        elif envelope.method in self.request_handlers:
+            data = await self.request_handlers[envelope.method](gateway_sn, envelope)
         else:
             # Not served by this slice: say so rather than leave the device waiting.
             log.info("request %s from %s not served", envelope.method, gateway_sn)
@@ -473,6 +483,34 @@ class Bridge:
             if not call.future.done():
                 call.future.cancel()
 
+    # --- for the flight runner and the API (app.dji.flight_runner) -----------------------------
+
+    def to_db(self, fn: Callable[..., None], *args: Any) -> None:
+        """Queue database work after what is queued (events stay in arrival order)."""
+        self._to_db(fn, *args)
+
+    async def in_db(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """Run ``fn`` on the database thread, after what is queued, and wait for it."""
+        return await asyncio.get_running_loop().run_in_executor(self._db, fn, *args)
+
+    def call_from_thread(
+        self, gateway_sn: str, method: str, data: dict[str, Any], *, wait_s: float
+    ) -> ServiceReply:
+        """:meth:`call` from another thread (a request handler): BridgeOffline when the
+        bridge is not connected, ServiceTimeout when the dock does not answer."""
+        loop = self.loop
+        if loop is None or not self.connected.is_set():
+            raise BridgeOffline("not connected to the MQTT broker")
+        future = asyncio.run_coroutine_threadsafe(self.call(gateway_sn, method, data), loop)
+        try:
+            return future.result(wait_s)
+        except TimeoutError as exc:
+            future.cancel()
+            raise ServiceTimeout(f"{method} to {gateway_sn}: no reply in {wait_s:.0f} s") from exc
+
+
+_T = TypeVar("_T")
+
 
 @asynccontextmanager
 async def running(bridge: Bridge) -> AsyncIterator[Bridge]:
@@ -496,9 +534,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.dji_bridge = None
         yield
         return
+    from app.dji.flight_runner import FlightRunner, FlightSink
+    from app.dji.flight_runner import running as flights_running
+
     bridge = Bridge(
-        BridgeConfig.from_settings(settings), DatabaseSink(app.state.sessionmaker, settings)
+        BridgeConfig.from_settings(settings), FlightSink(app.state.sessionmaker, settings)
     )
     app.state.dji_bridge = bridge
-    async with running(bridge):
+    runner = FlightRunner(bridge, app.state.sessionmaker, settings, secret_key=app.state.secret_key)
+    async with running(bridge), flights_running(runner):
         yield

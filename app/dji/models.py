@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
@@ -58,4 +58,39 @@ class DjiAircraft(Base):
     drone_id: Mapped[int | None] = mapped_column(ForeignKey("drones.id"), default=None)
     online: Mapped[bool] = mapped_column(default=False)
     last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DjiFlightTask(Base):
+    """A sortie flown by a dock aircraft as a DJI wayline task (``flighttask_prepare`` /
+    ``flighttask_execute`` / ``flighttask_progress``): one per sortie.
+
+    ``state`` is Waterguard's view of the task (:class:`app.dji.flight.TaskState`);
+    ``dji_status`` the newest ``flighttask_progress`` status. ``reason_en``/``reason_zh`` say
+    why it was refused or failed. Written by the bridge and the operator's commands."""
+
+    __tablename__ = "dji_flight_tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sortie_id: Mapped[int] = mapped_column(
+        ForeignKey("sorties.id", ondelete="CASCADE"), unique=True
+    )
+    flight_id: Mapped[str] = mapped_column(String(64), unique=True)
+    gateway_sn: Mapped[str] = mapped_column(String(64), index=True)
+    aircraft_sn: Mapped[str] = mapped_column(String(64), index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    kmz_md5: Mapped[str | None] = mapped_column(String(32), default=None)
+    execute_at: Mapped[datetime]
+    prepared_at: Mapped[datetime | None] = mapped_column(default=None)
+    executed_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    dji_status: Mapped[str | None] = mapped_column(String(24), default=None)
+    dji_result: Mapped[int | None] = mapped_column(default=None)
+    current_step: Mapped[int | None] = mapped_column(default=None)
+    waypoint_index: Mapped[int | None] = mapped_column(default=None)
+    last_progress_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    paused: Mapped[bool] = mapped_column(default=False)
+    offline_at: Mapped[datetime | None] = mapped_column(default=None)
+    reason_en: Mapped[str | None] = mapped_column(String(500), default=None)
+    reason_zh: Mapped[str | None] = mapped_column(String(500), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -27,6 +27,8 @@ class SortieEventKind(StrEnum):
     battery = "battery"
     telemetry_lost = "telemetry_lost"
     cleared = "cleared"
+    dock_task = "dock_task"  # a DJI dock flight task's progress (app.dji.flight)
+    dock_offline = "dock_offline"  # the dock or its aircraft went offline in flight
 
 
 class Sortie(Base):

@@ -55,6 +55,9 @@ PUBLIC_ROUTES = {
 }
 # The dashboard's HTML shell and files (app.web): public; the data behind them needs a login.
 PUBLIC_ROUTES |= {("GET", "/"), ("GET", "/web/{asset:path}")}
+# A dock's route file (issue 14): a dock cannot log in; the short-lived signed link is the
+# authority (tests/app/dji/test_flight_progress.py: a forged link finds nothing).
+PUBLIC_ROUTES |= {("GET", "/dji/flight-files/{token}")}
 
 
 def _rule(route: APIRoute) -> AccessRule | None:
