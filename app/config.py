@@ -14,7 +14,7 @@ from collections import Counter
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Depends, Request
@@ -177,6 +177,15 @@ class Settings(BaseSettings):
     dji_app_key: str = Field(default="", max_length=200)
     dji_app_license: str = Field(default="", max_length=2_000)
     dji_broker_dir: Path | None = None  # Mosquitto password file + ACL written here
+    # Warnings from the air (speaker, searchlight): see README "Voice warnings from the air".
+    dji_speaker_reach_m: float = Field(default=3_000.0, gt=0, le=50_000)
+    dji_speaker_psdk_index: int = Field(default=2, ge=0, le=3)  # unless state names one
+    dji_speaker_volume: int = Field(default=80, ge=0, le=100)
+    dji_tts_md5: Literal["text", "name_text"] = "text"  # what tts.md5 hashes (unconfirmed)
+    dji_searchlight_psdk_index: int = Field(default=2, ge=0, le=3)  # unless state names one
+    dji_drc_broker_url: str = Field(default="", pattern=r"^(|mqtts?://\S+)$")
+    dji_drc_heartbeat_s: float = Field(default=5.0, gt=0, le=50)  # DJI: exit after 60 s
+    dji_auto_warn_poll_s: float = Field(default=0.5, gt=0, le=60)
 
     @field_validator("egress_allow", mode="before")
     @classmethod
