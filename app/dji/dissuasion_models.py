@@ -50,9 +50,7 @@ class DjiBroadcast(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
     station_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"), index=True)
-    warning_id: Mapped[int | None] = mapped_column(
-        ForeignKey("incident_warnings.id"), default=None
-    )
+    warning_id: Mapped[int | None] = mapped_column(ForeignKey("incident_warnings.id"), default=None)
     gateway_id: Mapped[int] = mapped_column(ForeignKey("dji_gateways.id"), index=True)
     aircraft_sn: Mapped[str] = mapped_column(String(64))
     kind: Mapped[BroadcastKind] = mapped_column(String(16))
