@@ -335,8 +335,8 @@ class Dissuasion:
             return
         latest = drc.broadcast_ids[-1]
         result = envelope.data.get("result", 0)
-        if result == 0:
-            self._spawn(self._mark(latest, BroadcastStatus.played))
+        if result == 0:  # the light is on: "playing" until switched off ("stopped")
+            self._spawn(self._mark(latest, BroadcastStatus.playing))
         else:
             self._spawn(self._mark(latest, BroadcastStatus.failed, f"DJI error {result}"))
 

@@ -40,7 +40,7 @@ class DissuasionRepository:
             )
             .order_by(DjiAircraft.id)
         )
-        return [(a, g) for a, g in self.session.execute(query).tuples()]
+        return [(a, g) for a, g in self.session.execute(query).all()]
 
     def gateway(self, gateway_id: int) -> DjiGateway | None:
         return self.session.get(DjiGateway, gateway_id)
@@ -108,7 +108,7 @@ class DissuasionRepository:
             )
             .order_by(Sighting.id)
             .limit(limit)
-        ).tuples()
+        ).all()
         return list(rows)
 
     def max_sighting_id(self) -> int:
