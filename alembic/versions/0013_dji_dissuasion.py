@@ -35,7 +35,7 @@ def upgrade() -> None:
     sa.Column('volume', sa.Integer(), nullable=True),
     sa.Column('play_mode', sa.Integer(), nullable=True),
     sa.Column('light_mode', sa.Integer(), nullable=True),
-    sa.Column('distance_m', sa.Float(), nullable=True),
+    sa.Column('distance_m', sa.Double(), nullable=True),
     sa.Column('automatic', sa.Boolean(), nullable=False),
     sa.Column('auto_key', sa.String(length=40), nullable=True),
     sa.Column('requested_by', sa.String(length=120), nullable=False),
