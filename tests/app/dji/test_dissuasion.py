@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,10 +109,8 @@ class Air:
             tasks = [asyncio.create_task(d.sim.run(stop)) for d in self.docks]
             try:
                 for dock in self.docks:
-                    await until(lambda d=dock: d.sim.topology_answered.is_set(), 10)  # type: ignore[misc]
-                    await until(
-                        lambda d=dock: "latitude" in (self.dissuasion.states(d.aircraft_sn) or {}), 10
-                    )  # type: ignore[misc]
+                    await until(dock.sim.topology_answered.is_set, 10)
+                    await until(self.has_position(dock.aircraft_sn), 10)
                 await until(lambda: self.gateways_online(), 10)
                 yield
             finally:
@@ -121,6 +119,9 @@ class Air:
                 await asyncio.gather(*tasks)
                 await self.dissuasion.drain()
                 await self.bridge.drain()
+
+    def has_position(self, sn: str) -> Callable[[], bool]:
+        return lambda: "latitude" in (self.dissuasion.states(sn) or {})
 
     def gateways_online(self) -> bool:
         listed = self.client.get("/dji/gateways", headers=self.auth.role("admin")).json()["items"]
@@ -160,8 +161,8 @@ async def until(check: Callable[[], Any], timeout_s: float) -> None:
 @pytest.fixture
 def air(
     client: TestClient, auth: Auth, world: World, app: FastAPI, settings: Settings, broker_url: str
-) -> Iterator[Air]:
-    yield Air(client, auth, world, app, settings, broker_url)
+) -> Air:
+    return Air(client, auth, world, app, settings, broker_url)
 
 
 @pytest.fixture
@@ -191,7 +192,8 @@ def test_an_operator_warning_is_played_by_the_aircraft_in_reach(
         async with air.flying():
             reach = air.get(f"/dji/incidents/{incident_id}/aircraft")
             by_sn = {c["gateway_sn"]: c for c in reach}
-            assert by_sn[near.sn]["in_reach"] and not by_sn[far.sn]["in_reach"]
+            assert by_sn[near.sn]["in_reach"]
+            assert not by_sn[far.sn]["in_reach"]
             assert by_sn[near.sn]["distance_m"] < 100 < by_sn[far.sn]["distance_m"]
             assert reach[0]["gateway_sn"] == near.sn  # nearest first
             response = await air.post(
@@ -211,7 +213,8 @@ def test_an_operator_warning_is_played_by_the_aircraft_in_reach(
     broadcast = run(scenario())
 
     plays = near.services("speaker_tts_play_start")
-    assert len(plays) == 1 and not far.services("speaker_tts_play_start")
+    assert len(plays) == 1
+    assert not far.services("speaker_tts_play_start")
     data = plays[0].data
     assert set(data) == {"psdk_index", "tts"}
     assert data["psdk_index"] == 2  # read from the aircraft's psdk_widget_values state
@@ -223,7 +226,9 @@ def test_an_operator_warning_is_played_by_the_aircraft_in_reach(
     assert not near.services("speaker_play_mode_set")  # already single (0) on the aircraft
     assert volume[0].bid == plays[0].bid  # one business flow
     statuses = air.statuses_on_timeline(incident_id, broadcast["id"])
-    assert statuses[0] == "requested" and statuses[-1] == "played" and "playing" in statuses
+    assert statuses[0] == "requested"
+    assert statuses[-1] == "played"
+    assert "playing" in statuses
     assert in_order(statuses, ["requested", "sent", "playing", "played"])
     warnings = air.get(f"/incidents/{incident_id}/warnings")
     assert [(w["modes"], w["text"], w["language"]) for w in warnings] == [(["voice"], text, "en")]
@@ -273,7 +278,8 @@ def test_a_deep_water_swimmer_seen_from_a_dock_aircraft_is_warned_and_the_operat
     incident_id, broadcast = run(scenario())
 
     plays = dock.services("speaker_tts_play_start")
-    assert len(plays) == 1 and not other.services("speaker_tts_play_start")
+    assert len(plays) == 1
+    assert not other.services("speaker_tts_play_start")
     assert plays[0].data["tts"]["text"] == text
     assert [m.data for m in dock.services("speaker_play_mode_set")] == [
         {"psdk_index": 2, "play_mode": 1}
@@ -282,7 +288,8 @@ def test_a_deep_water_swimmer_seen_from_a_dock_aircraft_is_warned_and_the_operat
     assert broadcast["automatic"] is True
     assert broadcast["requested_by"] == "system:auto-warn"
     statuses = air.statuses_on_timeline(incident_id, broadcast["id"])
-    assert statuses[0] == "requested" and statuses[-1] == "stopped"
+    assert statuses[0] == "requested"
+    assert statuses[-1] == "stopped"
     assert in_order(statuses, ["requested", "sent", "playing", "stopped"])
     assert air.get(f"/incidents/{incident_id}")["state"] == "warned"
     auto = audited(session, "auto_warning")
@@ -335,7 +342,8 @@ def test_failure_progress_marks_the_warning_failed_with_dji_reason_once(
     assert broadcast["status"] == "failed"
     assert "316001" in (broadcast["reason"] or "")
     statuses = air.statuses_on_timeline(incident_id, broadcast["id"])
-    assert statuses.count("failed") == 1 and statuses[-1] == "failed"
+    assert statuses.count("failed") == 1
+    assert statuses[-1] == "failed"
     failed = [
         e["detail"]
         for e in air.get(f"/incidents/{incident_id}/timeline")
@@ -355,7 +363,8 @@ def test_the_searchlight_goes_over_drc_with_heartbeats_and_exits(
             on = await air.post(f"/dji/incidents/{incident_id}/searchlight", mode="strobe")
             assert on.status_code == 202, on.text
             await until(lambda: air.broadcasts(incident_id)[0]["status"] == "playing", 10)
-            assert dock.sim.drc_active and dock.sim.light_mode == 2
+            assert dock.sim.drc_active
+            assert dock.sim.light_mode == 2
             await until(lambda: dock.sim.heartbeats >= 3, 5)
             off = await air.post(f"/dji/incidents/{incident_id}/searchlight", mode="off")
             assert off.status_code == 202, off.text
@@ -366,7 +375,8 @@ def test_the_searchlight_goes_over_drc_with_heartbeats_and_exits(
             return int(on.json()["id"]), int(off.json()["id"])
 
     on_id, off_id = run(scenario())
-    assert not dock.sim.drc_active and dock.sim.light_mode == 0
+    assert not dock.sim.drc_active
+    assert dock.sim.light_mode == 0
     enter = dock.services("drc_mode_enter")
     assert len(enter) == 1
     assert set(enter[0].data) == {"mqtt_broker", "osd_frequency", "hsi_frequency"}
@@ -376,8 +386,10 @@ def test_the_searchlight_goes_over_drc_with_heartbeats_and_exits(
     assert enter[0].data["mqtt_broker"]["client_id"] == f"drc-{dock.sn}"
     assert len(dock.services("drc_mode_exit")) == 1
     by_id = {b["id"]: b for b in air.broadcasts(incident_id)}
-    assert by_id[on_id]["status"] == "stopped" and by_id[on_id]["light_mode"] == 2
-    assert by_id[off_id]["status"] == "played" and by_id[off_id]["light_mode"] == 0
+    assert by_id[on_id]["status"] == "stopped"
+    assert by_id[on_id]["light_mode"] == 2
+    assert by_id[off_id]["status"] == "played"
+    assert by_id[off_id]["light_mode"] == 0
 
 
 def test_no_aircraft_in_reach_is_a_409(air: Air, reporter: Reporter) -> None:
