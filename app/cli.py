@@ -541,30 +541,39 @@ def dock_sim(
         typer.Option(help="Take the aircraft offline (empty topology) after this long; 0: never."),
     ] = 0.0,
     duration_s: Annotated[float, typer.Option(help="Stop after this long; 0: Ctrl-C.")] = 0.0,
+    hms_after_s: Annotated[
+        float, typer.Option(help="Send an HMS event (one dock alarm) after this long; 0: never.")
+    ] = 0.0,
 ) -> None:
-    """Simulate a DJI dock and its aircraft on an MQTT broker (Cloud API)."""
+    """Simulate a DJI dock and its aircraft on an MQTT broker (Cloud API), with a speaker
+    (TTS progress events) and a searchlight on the DRC channel."""
     import asyncio
 
     import aiomqtt
 
     from app.dji.mqtt import BrokerAddress
-    from app.dji.sim import DockSim
+    from app.dji.sim_payload import PayloadDockSim
 
     url = broker or get_settings().mqtt_url
     try:
         address = BrokerAddress.parse(url)
     except ValueError as exc:
         raise _fail(f"{exc}; pass --broker or set WATERGUARD_MQTT_URL", 2) from exc
-    sim = DockSim(address, dock_sn, aircraft_sn, lon=lon, lat=lat, osd_hz=osd_hz)
+    sim = PayloadDockSim(address, dock_sn, aircraft_sn, lon=lon, lat=lat, osd_hz=osd_hz)
 
     async def run() -> None:
         stop = asyncio.Event()
         task = asyncio.create_task(sim.run(stop))
         started = asyncio.get_running_loop().time()
         offline = False
+        hms_sent = False
         while not task.done():
             await asyncio.sleep(0.2)
             elapsed = asyncio.get_running_loop().time() - started
+            if hms_after_s and not hms_sent and elapsed >= hms_after_s:
+                hms_sent = True
+                await sim.send_hms()
+                console.print("HMS event sent")
             if offline_after_s and not offline and elapsed >= offline_after_s:
                 offline = True
                 await sim.go_offline()
