@@ -60,10 +60,15 @@ from app.mission.models import Mission  # noqa: E402
 from app.seed import seed_demo  # noqa: E402
 from app.sortie.models import Sortie, SortieStatus  # noqa: E402
 from app.waterway.models import Waterway  # noqa: E402
-from bench.telemetry_ingest import RIVER, cpu_seconds, free_port, serve  # noqa: E402
+from bench.telemetry_ingest import (  # noqa: E402
+    RIVER,
+    cpu_seconds,
+    free_port,
+    scratch_database,
+    serve,
+)
 from missions import LonLat, PatrolRoute, Waypoint, write_geojson  # noqa: E402
 
-JIJIANG = (106.259, 29.2975)  # on the demo Yangtze: the warnings' incident
 
 
 class BenchDock(PayloadDockSim):
@@ -499,11 +504,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="per phase")
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--warnings", type=int, default=5, help="clicks per series")
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     args = parser.parse_args()
     started = time.monotonic()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, scratch_database(args.db, Path(tmp)) as db_url:
         folder = Path(tmp)
-        db_url = f"sqlite:///{folder / 'bench.sqlite3'}"
         secret = secrets.token_urlsafe(48)
         world = seed(db_url, gateways=args.gateways, flying=args.flying, secret=secret)
         with mosquitto(folder) as port:
@@ -521,7 +526,7 @@ def main() -> None:
     print(
         f"{args.gateways} docks at {args.osd_hz:g} Hz (dock OSD in 2 parts), {args.flying} "
         f"aircraft flying + {args.flying} HTTP drones at the same rate; "
-        f"{args.seconds:g} s per phase; run {time.monotonic() - started:.0f} s"
+        f"{args.seconds:g} s per phase; {args.db}; run {time.monotonic() - started:.0f} s"
     )
     print(
         "| phase | path | samples | reached stream | p50 ms | p95 ms | max ms | "
