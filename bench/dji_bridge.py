@@ -70,7 +70,6 @@ from bench.telemetry_ingest import (  # noqa: E402
 from missions import LonLat, PatrolRoute, Waypoint, write_geojson  # noqa: E402
 
 
-
 class BenchDock(PayloadDockSim):
     """A simulated dock whose aircraft OSD flows only while ``flying``; each OSD publish is
     timed by (aircraft SN, envelope timestamp)."""
