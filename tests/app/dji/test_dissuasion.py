@@ -298,23 +298,37 @@ def test_a_deep_water_swimmer_seen_from_a_dock_aircraft_is_warned_and_the_operat
     assert len(audited(session, "speaker_stop")) == 1
 
 
-def test_no_warning_without_the_policy_or_from_a_pilot_sortie(
+def test_no_warning_without_the_policy_nor_from_a_drone_not_on_a_dock(
     air: Air, reporter: Reporter, client: TestClient, auth: Auth, world: World
 ) -> None:
     dock = air.dock(JIJIANG)
     sortie = flying_sortie_of_new_drone(client, auth, world, dock.aircraft_sn)
+    hand_launched = flying_sortie_of_new_drone(client, auth, world, unique_sn("PILOT"))
 
     async def scenario() -> int:
         async with air.flying():
             sighting = await asyncio.to_thread(
                 reporter.sighting, sortie_ref=f"sortie-{sortie['id']}", is_deep_water=True
             )
-            await asyncio.sleep(1.0)  # ten scans
+            await asyncio.sleep(1.0)  # ten scans with the policy off
+            policy = await asyncio.to_thread(
+                client.put,
+                f"/dji/auto-warn-policies/{world.demo}",
+                json={"enabled": True},
+                headers=auth.role("command"),
+            )
+            assert policy.status_code == 200, policy.text
+            # Policy on, but these people were seen by a drone on no dock.
+            await asyncio.to_thread(
+                reporter.sighting, sortie_ref=f"sortie-{hand_launched['id']}", is_deep_water=True
+            )
+            await asyncio.sleep(1.0)
             return int(sighting["incident_id"])
 
     incident_id = run(scenario())
     assert not dock.services("speaker_tts_play_start")
     assert air.broadcasts(incident_id) == []
+    assert air.get(f"/incidents/{incident_id}")["warning_count"] == 0
 
 
 def test_failure_progress_marks_the_warning_failed_with_dji_reason_once(
