@@ -90,9 +90,6 @@ class Dissuasion:
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dji-dissuasion-db")
         self._tasks: set[asyncio.Future[Any]] = set()
         self._drc: dict[str, _Drc] = {}
-        #: When each ``speaker_tts_play_start`` was published (monotonic s), by broadcast id:
-        #: the benchmark's end point.
-        self.published_at: dict[int, float] = {}
         bridge.on_event.append(self._on_event)
         bridge.on_drc.append(self._on_drc)
 
@@ -196,7 +193,6 @@ class Dissuasion:
         data = tts_play_start(
             order.psdk_index, name=order.name, text=order.text or "", md5=order.md5 or ""
         )
-        self.published_at[order.broadcast_id] = time.monotonic()
         reply = await self._call(order, SpeakerMethod.tts_play_start, data)
         if isinstance(reply, str):
             await self._mark(order.broadcast_id, BroadcastStatus.failed, reply)
