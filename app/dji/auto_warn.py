@@ -45,6 +45,7 @@ log = logging.getLogger("waterguard.dji.auto_warn")
 ACTOR = audit_service.Actor(name="dji-bridge", kind="system")
 AUTO_ACTOR = audit_service.Actor(name="auto-warn", kind="system")
 T = TypeVar("T")
+DRC_EXPIRE_S = 3600  # drc_mode_enter's mqtt_broker.expire_time
 
 
 def limits_of(settings: Settings) -> dissuasion.Limits:
@@ -228,7 +229,7 @@ class Dissuasion:
             if self.settings.dji_drc_broker_url
             else order.gateway_username,
             "password": (address.password or "") if self.settings.dji_drc_broker_url else "",
-            "expire_time": 3600,
+            "expire_time": DRC_EXPIRE_S,
             "enable_tls": address.tls,
         }
 
@@ -238,12 +239,19 @@ class Dissuasion:
         await self.bridge.publish_raw(topic(gateway_sn, Channel.drc_down), payload)
 
     async def _heartbeat(self, gateway_sn: str) -> None:
-        while True:
+        """``heart_beat`` until the light goes off, or the session's ``expire_time`` ends
+        (then the dock has left DRC: its lights count as stopped)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DRC_EXPIRE_S
+        while loop.time() < deadline:
             with contextlib.suppress(BridgeOffline):
                 await self._drc_send(
                     gateway_sn, SpeakerMethod.heart_beat, {"timestamp": int(time.time() * 1000)}
                 )
             await asyncio.sleep(self.settings.dji_drc_heartbeat_s)
+        drc = self._drc.pop(gateway_sn, None)
+        for broadcast_id in drc.broadcast_ids if drc is not None else []:
+            await self._mark(broadcast_id, BroadcastStatus.stopped, "DRC session expired")
 
     async def _light(self, order: dissuasion.Order) -> None:
         mode = LightMode(order.light_mode or 0)
