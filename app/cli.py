@@ -549,22 +549,26 @@ def dock_sim(
         int, typer.Option(help="Rain at the dock: 0 none .. 3 heavy.", min=0, max=3)
     ] = 0,
     battery_pct: Annotated[float, typer.Option(help="Aircraft charge (%).", min=0, max=100)] = 100,
+    hms_after_s: Annotated[
+        float, typer.Option(help="Send an HMS event (one dock alarm) after this long; 0: never.")
+    ] = 0.0,
 ) -> None:
-    """Simulate a DJI dock and its aircraft on an MQTT broker (Cloud API); it flies the
-    wayline tasks it is sent (downloading and checking their KMZ)."""
+    """Simulate a DJI dock and its aircraft on an MQTT broker (Cloud API): it flies the
+    wayline tasks it is sent (downloading and checking their KMZ), plays TTS warnings on its
+    speaker (progress events) and works a searchlight on the DRC channel."""
     import asyncio
 
     import aiomqtt
 
     from app.dji.mqtt import BrokerAddress
-    from app.dji.sim_flight import FlyingDockSim
+    from app.dji.sim_field import FieldDockSim
 
     url = broker or get_settings().mqtt_url
     try:
         address = BrokerAddress.parse(url)
     except ValueError as exc:
         raise _fail(f"{exc}; pass --broker or set WATERGUARD_MQTT_URL", 2) from exc
-    sim = FlyingDockSim(
+    sim = FieldDockSim(
         address,
         dock_sn,
         aircraft_sn,
@@ -582,9 +586,14 @@ def dock_sim(
         task = asyncio.create_task(sim.run(stop))
         started = asyncio.get_running_loop().time()
         offline = False
+        hms_sent = False
         while not task.done():
             await asyncio.sleep(0.2)
             elapsed = asyncio.get_running_loop().time() - started
+            if hms_after_s and not hms_sent and elapsed >= hms_after_s:
+                hms_sent = True
+                await sim.send_hms()
+                console.print("HMS event sent")
             if offline_after_s and not offline and elapsed >= offline_after_s:
                 offline = True
                 await sim.go_offline()

@@ -14,7 +14,7 @@ from collections import Counter
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Depends, Request
@@ -184,6 +184,15 @@ class Settings(BaseSettings):
     dji_kmz_link_ttl_s: int = Field(default=900, ge=30, le=86_400)
     dji_preflight_max_wind_mps: float = Field(default=12.0, ge=0, le=50)  # dock anemometer
     dji_preflight_max_rainfall: int = Field(default=0, ge=0, le=3)  # 0 none .. 3 heavy
+    # Warnings from the air (speaker, searchlight): see README "Voice warnings from the air".
+    dji_speaker_reach_m: float = Field(default=3_000.0, gt=0, le=50_000)
+    dji_speaker_psdk_index: int = Field(default=2, ge=0, le=3)  # unless state names one
+    dji_speaker_volume: int = Field(default=80, ge=0, le=100)
+    dji_tts_md5: Literal["text", "name_text"] = "text"  # what tts.md5 hashes (unconfirmed)
+    dji_searchlight_psdk_index: int = Field(default=2, ge=0, le=3)  # unless state names one
+    dji_drc_broker_url: str = Field(default="", pattern=r"^(|mqtts?://\S+)$")
+    dji_drc_heartbeat_s: float = Field(default=5.0, gt=0, le=50)  # DJI: exit after 60 s
+    dji_auto_warn_poll_s: float = Field(default=0.5, gt=0, le=60)
 
     @field_validator("egress_allow", mode="before")
     @classmethod

@@ -28,7 +28,9 @@ from app.db import make_engine, make_sessionmaker
 from app.detection_job.router import FORM_ALLOWANCE_BYTES as VIDEO_FORM_ALLOWANCE_BYTES
 from app.detection_job.router import router as detection_job_router
 from app.dispatch.router import policy_router as escalation_policy_router
+from app.dji import auto_warn as dji_auto_warn
 from app.dji import bridge as dji_bridge
+from app.dji.dissuasion_router import router as dji_dissuasion_router
 from app.dji.flight_router import router as dji_flight_router
 from app.dji.router import router as dji_router
 from app.drone.router import router as drone_router
@@ -78,6 +80,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     drone_router,
     dji_router,
     dji_flight_router,
+    dji_dissuasion_router,
     mission_router,
     schedule_router,
     sortie_router,
@@ -129,7 +132,7 @@ def body_limits(settings: Settings) -> tuple[BodyRule, ...]:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """The background worker, and the DJI bridge when ``WATERGUARD_MQTT_URL`` is set."""
-    async with embedded_lifespan(app), dji_bridge.lifespan(app):
+    async with embedded_lifespan(app), dji_bridge.lifespan(app), dji_auto_warn.lifespan(app):
         yield
 
 

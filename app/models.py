@@ -12,6 +12,7 @@ from app.auth.models import (
 from app.db import Base
 from app.detection_job.models import DetectionJob
 from app.dispatch.models import Dispatch, EscalationPolicy
+from app.dji.dissuasion_models import DjiAutoWarnPolicy, DjiBroadcast
 from app.dji.models import DjiAircraft, DjiBrokerLogin, DjiFlightTask, DjiGateway
 from app.drone.models import Drone
 from app.gridworker.models import GridWorker
@@ -35,6 +36,8 @@ __all__ = [
     "DeviceToken",
     "Dispatch",
     "DjiAircraft",
+    "DjiAutoWarnPolicy",
+    "DjiBroadcast",
     "DjiBrokerLogin",
     "DjiFlightTask",
     "DjiGateway",

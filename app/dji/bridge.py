@@ -195,6 +195,7 @@ class Bridge:
         "thing/product/+/services_reply",
         "thing/product/+/osd",
         "thing/product/+/state",
+        "thing/product/+/drc/up",  # live-control channel (searchlight), no tid/bid
     )
 
     def __init__(
@@ -224,6 +225,8 @@ class Bridge:
         ] = {}
         #: The loop the bridge runs on (set by :meth:`run`), for calls from other threads.
         self.loop: asyncio.AbstractEventLoop | None = None
+        #: Every message on ``drc/up`` (``seq``, no tid/bid; the envelope's data and method).
+        self.on_drc: list[Callable[[str, Envelope], None]] = []
 
     # --- the connection ---------------------------------------------------------------------
 
@@ -322,6 +325,13 @@ class Bridge:
             raise BridgeOffline("not connected to the MQTT broker")
         await client.publish(name, envelope.to_json(), qos=qos)
 
+    async def publish_raw(self, name: str, payload: bytes, qos: int = 0) -> None:
+        """Publish a message that is no Cloud API envelope (the DRC channel's ``seq`` ones)."""
+        client = self._client
+        if client is None:
+            raise BridgeOffline("not connected to the MQTT broker")
+        await client.publish(name, payload, qos=qos)
+
     # --- what devices send --------------------------------------------------------------------
 
     async def handle(self, topic_name: str, payload: bytes | str) -> None:
@@ -339,6 +349,9 @@ class Bridge:
             self._on_reply(envelope)
         elif channel in (Channel.osd, Channel.state):
             self._on_properties(sn, channel, envelope)
+        elif channel is Channel.drc_up:
+            for callback in self.on_drc:
+                callback(sn, envelope)
 
     async def _on_status(self, gateway_sn: str, envelope: Envelope) -> None:
         if envelope.method != Method.update_topo:

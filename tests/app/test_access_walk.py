@@ -371,6 +371,12 @@ BODIES |= {
     },
 }
 LISTS_HIDE |= {"/dji/gateways": "other_dji_gateway"}
+# Warnings from the air (issue 14): incident- and district-bound.
+BODIES |= {
+    ("POST", "/dji/incidents/{incident_id}/speaker"): {"message_key": "deep_water"},
+    ("POST", "/dji/incidents/{incident_id}/searchlight"): {"mode": "strobe"},
+    ("PUT", "/dji/auto-warn-policies/{district_id}"): {"enabled": True},
+}
 
 # Aggregates and exports (app.stats, app.report): no per-record lists; their jurisdiction
 # scoping (other district neither counted nor reachable) is tested in tests/app/stats.

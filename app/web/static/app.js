@@ -431,6 +431,7 @@ function renderQueue() {
       <td>${OPEN.has(i.state) ? elapsed(i.detected_at) : "–"}</td>
       <td class="actions">${OPEN.has(i.state) ? `<div class="acts">
         <button class="warn" data-act="warn" ${canWarn.includes(i.state) ? "" : "disabled"}>${t("warn")}</button>
+        <button class="warn" data-act="air" ${canWarn.includes(i.state) ? "" : "disabled"}>${t("air_warn")}</button>
         <button class="danger" data-act="escalate" ${canEscalate.includes(i.state) ? "" : "disabled"}>${t("escalate")}</button>
         <select data-outcome>${OUTCOMES.map((o) => `<option value="${o}">${t(`outcome_${o}`)}</option>`).join("")}</select>
         <button class="ok" data-act="resolve">${t("resolve")}</button></div>` : esc(outcomeText(i))}</td>
@@ -447,6 +448,15 @@ $("#queue").addEventListener("click", async (event) => {
   if (button.dataset.act === "warn") {
     const key = incident && incident.has_suspected_minor ? "children" : incident && incident.has_deep_water ? "deep_water" : "guide_to_bank";
     await act(api.post(`/incidents/${id}/warnings`, { modes: ["voice", "light"], message_key: key, language: "zh-CN" }), "warned_ok");
+  } else if (button.dataset.act === "air") {
+    // The nearest live dock aircraft in reach plays the warning (speaker_tts_play_start).
+    const key = incident && incident.has_suspected_minor ? "children" : incident && incident.has_deep_water ? "deep_water" : "guide_to_bank";
+    const reach = await api.get(`/dji/incidents/${id}/aircraft`).catch(() => []);
+    const drone = reach.find((c) => c.in_reach);
+    if (!drone) toast(t("no_drone_in_reach"), true);
+    else if (await act(api.post(`/dji/incidents/${id}/speaker`, { message_key: key, language: currentLang() === "en" ? "en" : "zh-CN", gateway_id: drone.gateway_id }), "air_warned_ok")) {
+      toast(`${t("air_warned_ok")}: ${drone.gateway_name} · ${drone.distance_m != null ? Math.round(drone.distance_m) : "–"} m`);
+    }
   } else if (button.dataset.act === "escalate") {
     await act(api.post(`/incidents/${id}/escalate`), "escalated_ok");
   } else if (button.dataset.act === "resolve") {
