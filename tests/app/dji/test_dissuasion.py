@@ -28,6 +28,7 @@ from app.dji.sim_payload import DEFAULT_HMS, PayloadDockSim
 from app.warnings import library
 from tests.app.conftest import Auth
 from tests.app.dji.conftest import run, unique_sn
+from tests.app.dji.flying import until
 from tests.app.dji.test_telemetry_flow import flying_sortie_of_new_drone
 from tests.app.incident.conftest import JIJIANG, Reporter
 from tests.factories import World
@@ -150,12 +151,6 @@ class Air:
             for e in self.get(f"/incidents/{incident_id}/timeline")
             if e["kind"] == "drone_warning" and e["detail"]["broadcast_id"] == broadcast_id
         ]
-
-
-async def until(check: Callable[[], Any], timeout_s: float) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not check():
-            await asyncio.sleep(0.05)
 
 
 @pytest.fixture
