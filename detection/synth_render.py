@@ -1,4 +1,7 @@
-"""ADAPTER: write generated scenes (:mod:`detection.synth`) as a YOLO-format dataset on disk.
+"""ADAPTER: write generated scenes (:mod:`detection.synth`, wide frames) as YOLO datasets.
+
+:func:`write_tile_dataset` writes the wide generator's frames (:mod:`detection.synth_wide`)
+cut into model tiles, with the kind of every negative.
 
 Imports ``cv2`` to encode the images, so it is an adapter: only the composition roots
 (the CLI) and the benchmarks import it. The layout is the one ultralytics reads::
@@ -95,6 +98,77 @@ def write_dataset(
             if on_image is not None:
                 on_image()
         (root / f"{split}_meta.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    names = "\n".join(f"  {i}: {name}" for i, name in enumerate(CLASS_NAMES))
+    data_yaml = root / "data.yaml"
+    data_yaml.write_text(
+        f"path: {root.resolve()}\ntrain: images/train\nval: images/val\nnames:\n{names}\n",
+        encoding="utf-8",
+    )
+    return data_yaml
+
+
+def write_tile_dataset(
+    out_dir: str | Path,
+    *,
+    frames: int,
+    val_frames: int,
+    seed: int,
+    night_share: float = 0.3,
+    tile_px: int = 640,
+    photo_crops: Sequence[Image] = (),
+    jpeg_quality: int = 90,
+    on_frame: Callable[[], None] | None = None,
+) -> Path:
+    """Write wide frames cut into model tiles as a YOLO dataset; return ``data.yaml``'s path.
+
+    Frames come from :func:`detection.synth_wide.render_frame`, tiles from
+    :func:`detection.synth_wide.cut_tiles`.
+
+    Besides the layout of :func:`write_dataset`, each split gets
+    ``<split>_distractors.csv`` (``name,kind,x1,y1,x2,y2``: every negative drawn in a tile,
+    in tile pixels) and its ``<split>_meta.csv`` lists ``name,night,frame,look`` (``look``
+    is the ``;``-joined rendering tags: palette, horizon, haze, compression quality...).
+    Frame ``i`` of a split comes from ``default_rng([seed, split, i])``.
+    """
+    from detection.synth_wide import cut_tiles, render_frame
+
+    if not 0.0 <= night_share <= 1.0:
+        raise ValueError(f"night_share must be in [0, 1], got {night_share}")
+    root = Path(out_dir)
+    for split, n in (("train", frames), ("val", val_frames)):
+        images = root / "images" / split
+        labels = root / "labels" / split
+        images.mkdir(parents=True, exist_ok=True)
+        labels.mkdir(parents=True, exist_ok=True)
+        meta = ["name,night,frame,look"]
+        negatives = ["name,kind,x1,y1,x2,y2"]
+        for index in range(n):
+            rng = np.random.default_rng([seed, _SPLIT_KEYS[split], index])
+            night = bool(rng.random() < night_share)
+            frame = render_frame(rng, night=night, photo_crops=photo_crops)
+            for part, tile in enumerate(cut_tiles(frame, tile_px=tile_px)):
+                name = f"{index:06d}_{part:02d}"
+                ok, buf = cv2.imencode(
+                    ".jpg", tile.image, [int(cv2.IMWRITE_JPEG_QUALITY), jpeg_quality]
+                )
+                if not ok:  # pragma: no cover - OpenCV fails only on an invalid array
+                    raise RuntimeError(f"could not encode image {name}")
+                (images / f"{name}.jpg").write_bytes(buf.tobytes())
+                lines = yolo_label_lines(tile)
+                (labels / f"{name}.txt").write_text(
+                    "\n".join(lines) + ("\n" if lines else ""), encoding="utf-8"
+                )
+                meta.append(f"{name},{int(tile.night)},{index},{';'.join(tile.look)}")
+                negatives += [
+                    f"{name},{d.kind},{d.box.x1:.0f},{d.box.y1:.0f},{d.box.x2:.0f},{d.box.y2:.0f}"
+                    for d in tile.distractors
+                ]
+            if on_frame is not None:
+                on_frame()
+        (root / f"{split}_meta.csv").write_text("\n".join(meta) + "\n", encoding="utf-8")
+        (root / f"{split}_distractors.csv").write_text(
+            "\n".join(negatives) + "\n", encoding="utf-8"
+        )
     names = "\n".join(f"  {i}: {name}" for i, name in enumerate(CLASS_NAMES))
     data_yaml = root / "data.yaml"
     data_yaml.write_text(
