@@ -29,6 +29,10 @@ cli = typer.Typer(
 )
 audit_cli = typer.Typer(help="Audit log tools.", no_args_is_help=True)
 cli.add_typer(audit_cli, name="audit")
+dataset_cli = typer.Typer(
+    help="Training data from operators' verdicts on evidence.", no_args_is_help=True
+)
+cli.add_typer(dataset_cli, name="dataset")
 cli.add_typer(detect_cli)  # synth, train, detect, srt
 console = Console()
 err = Console(stderr=True)
@@ -499,6 +503,31 @@ def audit_verify(
     raise _fail(
         f"audit chain BROKEN at row {report.first_bad_seq}: {report.problem} "
         f"({report.checked} rows verified before it)"
+    )
+
+
+@dataset_cli.command("export")
+def dataset_export(
+    out: Annotated[Path, typer.Option(help="Folder for the YOLO dataset (created).")],
+    tile_px: Annotated[
+        int, typer.Option(help="Side of the tile cut around each judged box.", min=64)
+    ] = 640,
+) -> None:
+    """Write the evidence frames operators marked "person" / "not a person" as a YOLO
+    dataset (confirmed positives and hard negatives) for `waterguard train`."""
+    from app.incident.feedback_export import export_dataset
+
+    settings = _settings()
+    media_dir = settings.media_dir or settings.var_dir / "media"
+    try:
+        with _unit_of_work(settings, "dataset-export") as session:
+            summary = export_dataset(session, media_dir=media_dir, out_dir=out, tile_px=tile_px)
+    except OSError as exc:
+        raise _fail(f"cannot write {out}: {exc.strerror}") from exc
+    console.print(
+        f"{summary.positives} confirmed person(s), {summary.negatives} hard negative(s)"
+        f"{f', {summary.skipped} without stored media skipped' if summary.skipped else ''}; "
+        f"dataset: {summary.data_yaml}"
     )
 
 

@@ -217,9 +217,7 @@ def main() -> None:
                 for band, s in table.items()
             }
         if any(negs_all):
-            print(
-                f"\n| set | look | distractor | instances | detected >= {args.conf} | share |"
-            )
+            print(f"\n| set | look | distractor | instances | detected >= {args.conf} | share |")
             print("|---|---|---|---:|---:|---:|")
             for look in ("day", "night"):
                 table_ = figures[f"{dataset}/{look}/false_alarms"]
