@@ -57,6 +57,7 @@ def test_every_command_has_help() -> None:
         ["create-user", "--help"],
         ["seed-demo", "--help"],
         ["audit", "verify", "--help"],
+        ["dataset", "export", "--help"],
     ):
         result = runner.invoke(cli, args)
         assert result.exit_code == 0, args
@@ -95,6 +96,19 @@ def test_migrate_then_seed_on_an_empty_database(empty_database: str) -> None:
         }
     engine.dispose()
     assert counts == {"jurisdictions": 10, "ground_units": 4, "grid_workers": 6, "users": 7}
+
+
+def test_dataset_export_writes_a_yolo_dataset_even_with_no_verdicts_yet(
+    cli_env: str, tmp_path: Path
+) -> None:
+    result = runner.invoke(cli, ["dataset", "export", "--out", str(tmp_path / "ds")])
+
+    assert result.exit_code == 0, result.output
+    assert "0 confirmed person(s), 0 hard negative(s)" in result.output
+    data_yaml = (tmp_path / "ds" / "data.yaml").read_text(encoding="utf-8")
+    assert "train: images/train" in data_yaml
+    assert "0: swimmer" in data_yaml
+    assert (tmp_path / "ds" / "images" / "val").is_dir()
 
 
 def test_create_user_reads_the_password_from_stdin(cli_env: str) -> None:
