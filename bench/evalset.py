@@ -104,9 +104,9 @@ def _spectral_noise(rng: np.random.Generator, size: int, beta: float, aniso: flo
 
 
 def _day_water(rng: np.random.Generator) -> F32:
-    low = np.array(
-        [rng.uniform(40, 130), rng.uniform(70, 140), rng.uniform(50, 170)], np.float32
-    )  # BGR: brown, green, grey-blue waters
+    waters = ((70, 110, 140), (80, 125, 85), (125, 110, 90), (100, 95, 50), (60, 62, 55))
+    low = np.array(waters[int(rng.integers(len(waters)))], np.float32)  # BGR
+    low = low * rng.uniform(0.7, 1.25) + rng.normal(0, 6, 3).astype(np.float32)
     high = low + rng.uniform(10, 45, 3).astype(np.float32)
     swell = _spectral_noise(rng, TILE_PX, 1.6, rng.uniform(1, 4))
     ripple = _spectral_noise(rng, TILE_PX, 0.9, rng.uniform(2, 6))
@@ -476,8 +476,21 @@ def sample(rng: np.random.Generator, *, night: bool, coins: list[U8]) -> Sample:
         ):
             continue
         members = int(rng.integers(2, 5)) if variant == "group" else 1
+        centres: list[tuple[float, float]] = []
         for m in range(members):
-            dx, dy = (0.0, 0.0) if m == 0 else rng.normal(0, side * 0.55, 2)
+            dx, dy = 0.0, 0.0
+            if m:  # touching a member already there, but not on top of anyone
+                for _try in range(12):
+                    near = centres[int(rng.integers(len(centres)))]
+                    turn = rng.uniform(0, 2 * math.pi)
+                    gap = side * rng.uniform(0.75, 0.95)
+                    dx = near[0] - cx + gap * math.cos(turn)
+                    dy = near[1] - cy + gap * math.sin(turn)
+                    if all(math.hypot(cx + dx - x, cy + dy - y) >= side * 0.7 for x, y in centres):
+                        break
+                else:
+                    continue
+            centres.append((cx + dx, cy + dy))
             s = side * rng.uniform(0.85, 1.15)
             box = _add_swimmer(
                 rng, canvas, cx + dx, cy + dy, s, night, "plain" if variant == "group" else variant
@@ -485,7 +498,7 @@ def sample(rng: np.random.Generator, *, night: bool, coins: list[U8]) -> Sample:
             if box is not None and max(box.width_px, box.height_px) >= 8:
                 out.boxes.append(box)
                 out.variants.append(variant)
-        placed.append((cx, cy, side * 1.6 if members > 1 else side))
+        placed.append((cx, cy, side * 2.2 if members > 1 else side))
 
     if night:
         image = _thermal_finish(rng, canvas, out.look)
