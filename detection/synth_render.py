@@ -176,3 +176,66 @@ def write_tile_dataset(
         encoding="utf-8",
     )
     return data_yaml
+
+
+def tile_yolo_dataset(
+    src_dir: str | Path, out_dir: str | Path, *, tile_px: int = 640, overlap_ratio: float = 0.2
+) -> Path:
+    """Cut a one-class YOLO dataset's frames into the tiles inference sees; return data.yaml.
+
+    ``src_dir`` has ``images/<split>/*`` and ``labels/<split>/*.txt`` (e.g. SeaDronesSee as
+    ``waterguard train`` converts it). A box is kept in a tile when at least 35 % of it is
+    inside (:func:`detection.synth_wide.cut_tiles`). Tiles are named ``<stem>_<nn>.jpg``.
+
+    Raises:
+        ValueError: A label has a class other than 0, or there are no images.
+    """
+    from detection.synth_wide import cut_tiles
+    from detection.types import BBox
+
+    src, root = Path(src_dir), Path(out_dir)
+    written = 0
+    for split in ("train", "val"):
+        folder = src / "images" / split
+        if not folder.is_dir():
+            continue
+        (root / "images" / split).mkdir(parents=True, exist_ok=True)
+        (root / "labels" / split).mkdir(parents=True, exist_ok=True)
+        for path in sorted(folder.iterdir()):
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is None:
+                continue
+            height, width = image.shape[:2]
+            boxes = []
+            label = src / "labels" / split / f"{path.stem}.txt"
+            lines = label.read_text(encoding="utf-8").split("\n") if label.is_file() else []
+            for line in lines:
+                if not line.strip():
+                    continue
+                cls, cx, cy, bw, bh = line.split()[:5]
+                if cls != "0":
+                    raise ValueError(f"{label}: class {cls}; only one-class datasets are tiled")
+                x1, y1 = (float(cx) - float(bw) / 2) * width, (float(cy) - float(bh) / 2) * height
+                x2, y2 = x1 + float(bw) * width, y1 + float(bh) * height
+                boxes.append(BBox(max(0.0, x1), max(0.0, y1), min(width, x2), min(height, y2)))
+            frame = Scene(image=np.asarray(image, np.uint8), boxes=tuple(boxes), night=False)
+            for part, tile in enumerate(
+                cut_tiles(frame, tile_px=tile_px, overlap_ratio=overlap_ratio)
+            ):
+                name = f"{path.stem}_{part:02d}"
+                cv2.imwrite(str(root / "images" / split / f"{name}.jpg"), tile.image)
+                rows = yolo_label_lines(tile)
+                (root / "labels" / split / f"{name}.txt").write_text(
+                    "\n".join(rows) + ("\n" if rows else ""), encoding="utf-8"
+                )
+                written += 1
+    if not written:
+        raise ValueError(f"no images under {src}/images/train or {src}/images/val")
+    data_yaml = root / "data.yaml"
+    val = "val" if (root / "images" / "val").is_dir() else "train"
+    data_yaml.write_text(
+        f"path: {root.resolve()}\ntrain: images/train\nval: images/{val}\n"
+        f"names:\n  0: {CLASS_NAMES[0]}\n",
+        encoding="utf-8",
+    )
+    return data_yaml

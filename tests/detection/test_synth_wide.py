@@ -178,3 +178,39 @@ def test_the_tile_dataset_records_distractor_kinds(tmp_path: Path) -> None:
     meta = (tmp_path / "train_meta.csv").read_text(encoding="utf-8").splitlines()
     assert meta[0] == "name,night,frame,look"
     assert len(meta) == len(images) + 1
+
+
+def test_a_frame_dataset_is_cut_into_tiles_with_its_boxes(tmp_path: Path) -> None:
+    import cv2
+
+    from detection.synth_render import tile_yolo_dataset
+
+    src = tmp_path / "src"
+    (src / "images" / "train").mkdir(parents=True)
+    (src / "labels" / "train").mkdir(parents=True)
+    frame = np.full((1080, 1920, 3), 90, np.uint8)
+    frame[500:540, 1000:1030] = 220  # one swimmer, 30 x 40 px, at x 1000-1030, y 500-540
+    cv2.imwrite(str(src / "images" / "train" / "f1.png"), frame)
+    (src / "labels" / "train" / "f1.txt").write_text(
+        f"0 {1015 / 1920:.6f} {520 / 1080:.6f} {30 / 1920:.6f} {40 / 1080:.6f}\n"
+    )
+
+    data_yaml = tile_yolo_dataset(src, tmp_path / "tiles", tile_px=640)
+
+    tiles = sorted((tmp_path / "tiles" / "images" / "train").glob("*.jpg"))
+    assert len(tiles) == 8
+    assert "val: images/train" in data_yaml.read_text()
+    found = 0
+    for tile in tiles:
+        image = cv2.imread(str(tile))
+        assert image.shape == (640, 640, 3)
+        label = tmp_path / "tiles" / "labels" / "train" / f"{tile.stem}.txt"
+        for line in label.read_text().split("\n"):
+            if not line:
+                continue
+            _, cx, cy, w, h = (float(v) for v in line.split())
+            x1, y1 = round((cx - w / 2) * 640), round((cy - h / 2) * 640)
+            assert (round(w * 640), round(h * 640)) == (30, 40)
+            assert image[y1 + 5 : y1 + 35, x1 + 5 : x1 + 25].mean() > 200  # the swimmer is there
+            found += 1
+    assert found >= 1
