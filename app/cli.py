@@ -534,18 +534,30 @@ def dataset_export(
 @dataset_cli.command("tile")
 def dataset_tile(
     src: Annotated[
-        Path, typer.Argument(help="A one-class YOLO dataset folder (images/, labels/).")
+        Path,
+        typer.Argument(
+            help="A one-class YOLO dataset folder (images/, labels/), or a COCO labels .json "
+            "with --images (e.g. SeaDronesSee)."
+        ),
     ],
     out: Annotated[Path, typer.Option(help="Folder for the tiled dataset (created).")],
+    images: Annotated[Path | None, typer.Option(help="Image folder of a COCO dataset.")] = None,
+    classes: Annotated[str, typer.Option(help="COCO category kept as class 0.")] = "swimmer",
     tile_px: Annotated[int, typer.Option(help="Tile side, the model's input.", min=64)] = 640,
 ) -> None:
     """Cut a dataset's full frames into the tiles inference sees (e.g. SeaDronesSee before
     fine-tuning: at --imgsz 640 a whole 4K frame would shrink its swimmers 6x)."""
+    from app.detect_cli import CliError, _coco_dataset
+    from detection import DetectionError
     from detection.synth_render import tile_yolo_dataset
 
     try:
-        data_yaml = tile_yolo_dataset(src, out, tile_px=tile_px)
-    except ValueError as exc:
+        if src.suffix.lower() == ".json":
+            if images is None:
+                raise CliError("a COCO .json needs --images FOLDER with its images")
+            src = _coco_dataset(src, images, out / "frames", keep=[classes], val_share=0.1).parent
+        data_yaml = tile_yolo_dataset(src, out / "tiles" if images else out, tile_px=tile_px)
+    except (CliError, DetectionError, ValueError) as exc:
         raise _fail(str(exc), code=2) from exc
     except OSError as exc:
         raise _fail(f"cannot write {out}: {exc.strerror}") from exc
