@@ -203,6 +203,7 @@ def test_a_frame_dataset_is_cut_into_tiles_with_its_boxes(tmp_path: Path) -> Non
     found = 0
     for tile in tiles:
         image = cv2.imread(str(tile))
+        assert image is not None
         assert image.shape == (640, 640, 3)
         label = tmp_path / "tiles" / "labels" / "train" / f"{tile.stem}.txt"
         for line in label.read_text().split("\n"):
