@@ -20,7 +20,7 @@ from detection.synth_wide import (
 from detection.types import BBox
 
 
-def frames(seed: int, count: int, *, night: bool, w: int = 640, h: int = 360) -> list[Scene]:
+def frames(seed: int, count: int, *, night: bool, w: int = 480, h: int = 720) -> list[Scene]:
     return [
         render_frame(np.random.default_rng([seed, i]), width_px=w, height_px=h, night=night)
         for i in range(count)
@@ -65,6 +65,8 @@ def test_distractor_boxes_lie_in_the_frame_and_cover_what_was_drawn(day: list[Sc
         for item in frame.distractors:
             assert 0 <= item.box.x1 < item.box.x2 <= w
             assert 0 <= item.box.y1 < item.box.y2 <= h
+            if max(item.box.width_px, item.box.height_px) < 8:
+                continue  # far off near a horizon: a few pixels, blurred into the water
             x1, y1 = int(item.box.x1), int(item.box.y1)
             x2, y2 = int(np.ceil(item.box.x2)), int(np.ceil(item.box.y2))
             inside = frame.image[y1:y2, x1:x2].reshape(-1, 3).astype(np.float32)
@@ -130,20 +132,29 @@ def test_swimmer_sizes_follow_real_drone_data_at_1080p() -> None:
 
 
 def test_drawn_swimmer_boxes_at_1080p_are_near_the_real_median() -> None:
-    boxes = [
-        b
-        for i in range(6)
-        for b in render_frame(
+    frames_1080p = [
+        render_frame(
             np.random.default_rng([9, i]),
-            width_px=1920,
+            width_px=960,  # the height sets the scale; a narrower frame renders faster
             height_px=1080,
-            night=False,
+            night=i % 3 == 0,
             analysis_scale=1.0,
-        ).boxes
+        )
+        for i in range(30)
     ]
-    sides = [max(b.width_px, b.height_px) for b in boxes]
-    assert len(sides) >= 10
-    assert 25 <= float(np.median(sides)) <= 60
+    sides = np.array(
+        [
+            max(b.width_px, b.height_px)
+            for frame in frames_1080p
+            if "horizon" not in frame.look  # an oblique view shrinks swimmers far away
+            for b in frame.boxes
+        ]
+    )
+
+    assert len(sides) >= 60
+    assert 33 <= float(np.median(sides)) <= 50  # SeaDronesSee: 41
+    assert (sides < 24).mean() < 0.25  # SeaDronesSee: 4 %; here 12 % over 80 frames (heads only)
+    assert (sides < 12).mean() < 0.03  # SeaDronesSee: none
 
 
 def test_tiles_are_cut_as_inference_cuts_them_with_boxes_in_tile_pixels() -> None:
