@@ -88,8 +88,8 @@ bench-planner: .venv-bench/.installed ## planner vs opencoverage on real and gen
 
 .PHONY: bench-detection
 bench-detection: $(VENV)/.dev-installed .venv-bench/.sahi-installed ## swimmer model: accuracy by size, throughput, tiling vs SAHI
-	$(BIN)/python bench/detection_accuracy.py --count 200 --seed 2024
-	$(BIN)/python bench/detection_accuracy.py --count 200 --seed 2024 --model detection/weights/swimmer-yolo-n-int8.onnx
+	$(BIN)/python bench/detection_accuracy.py --set evalset --set synth --set wide --count 150 --seed 2024
+	$(BIN)/python bench/detection_accuracy.py --set evalset --set synth --count 150 --seed 2024 --model detection/weights/swimmer-yolo-n-int8.onnx
 	$(BIN)/python bench/detection_throughput.py --frames 12
 	PYTHONPATH=. .venv-bench/bin/python bench/detection_sahi.py --frames 12 --repeats 5 --int8-model detection/weights/swimmer-yolo-n-int8.onnx
 

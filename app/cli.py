@@ -29,6 +29,10 @@ cli = typer.Typer(
 )
 audit_cli = typer.Typer(help="Audit log tools.", no_args_is_help=True)
 cli.add_typer(audit_cli, name="audit")
+dataset_cli = typer.Typer(
+    help="Training data from operators' verdicts on evidence.", no_args_is_help=True
+)
+cli.add_typer(dataset_cli, name="dataset")
 cli.add_typer(detect_cli)  # synth, train, detect, srt
 console = Console()
 err = Console(stderr=True)
@@ -500,6 +504,64 @@ def audit_verify(
         f"audit chain BROKEN at row {report.first_bad_seq}: {report.problem} "
         f"({report.checked} rows verified before it)"
     )
+
+
+@dataset_cli.command("export")
+def dataset_export(
+    out: Annotated[Path, typer.Option(help="Folder for the YOLO dataset (created).")],
+    tile_px: Annotated[
+        int, typer.Option(help="Side of the tile cut around each judged box.", min=64)
+    ] = 640,
+) -> None:
+    """Write the evidence frames operators marked "person" / "not a person" as a YOLO
+    dataset (confirmed positives and hard negatives) for `waterguard train`."""
+    from app.incident.feedback_export import export_dataset
+
+    settings = _settings()
+    media_dir = settings.media_dir or settings.var_dir / "media"
+    try:
+        with _unit_of_work(settings, "dataset-export") as session:
+            summary = export_dataset(session, media_dir=media_dir, out_dir=out, tile_px=tile_px)
+    except OSError as exc:
+        raise _fail(f"cannot write {out}: {exc.strerror}") from exc
+    console.print(
+        f"{summary.positives} confirmed person(s), {summary.negatives} hard negative(s)"
+        f"{f', {summary.skipped} without stored media skipped' if summary.skipped else ''}; "
+        f"dataset: {summary.data_yaml}"
+    )
+
+
+@dataset_cli.command("tile")
+def dataset_tile(
+    src: Annotated[
+        Path,
+        typer.Argument(
+            help="A one-class YOLO dataset folder (images/, labels/), or a COCO labels .json "
+            "with --images (e.g. SeaDronesSee)."
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="Folder for the tiled dataset (created).")],
+    images: Annotated[Path | None, typer.Option(help="Image folder of a COCO dataset.")] = None,
+    classes: Annotated[str, typer.Option(help="COCO category kept as class 0.")] = "swimmer",
+    tile_px: Annotated[int, typer.Option(help="Tile side, the model's input.", min=64)] = 640,
+) -> None:
+    """Cut a dataset's full frames into the tiles inference sees (e.g. SeaDronesSee before
+    fine-tuning: at --imgsz 640 a whole 4K frame would shrink its swimmers 6x)."""
+    from app.detect_cli import CliError, _coco_dataset
+    from detection import DetectionError
+    from detection.synth_render import tile_yolo_dataset
+
+    try:
+        if src.suffix.lower() == ".json":
+            if images is None:
+                raise CliError("a COCO .json needs --images FOLDER with its images")
+            src = _coco_dataset(src, images, out / "frames", keep=[classes], val_share=0.1).parent
+        data_yaml = tile_yolo_dataset(src, out / "tiles" if images else out, tile_px=tile_px)
+    except (CliError, DetectionError, ValueError) as exc:
+        raise _fail(str(exc), code=2) from exc
+    except OSError as exc:
+        raise _fail(f"cannot write {out}: {exc.strerror}") from exc
+    console.print(f"tiled dataset: {data_yaml}")
 
 
 @cli.command("dji-broker-files")

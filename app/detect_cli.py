@@ -102,29 +102,50 @@ def synth(
         bool,
         typer.Option(help="Also cut swimmers from the photographs inside scikit-image."),
     ] = True,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            help="Wide generator: --count full 1080p/720p frames with hard negatives, "
+            "cut into --size px tiles as inference sees them (detection.synth_wide)."
+        ),
+    ] = False,
 ) -> None:
     """Generate aerial water scenes with swimmers as a YOLO-format dataset (data.yaml)."""
     from detection.synth import photo_person_crops
-    from detection.synth_render import write_dataset
+    from detection.synth_render import write_dataset, write_tile_dataset
 
     val_count = max(1, count // 10) if val is None else val
     crops = photo_person_crops() if photos else ()
     try:
         with _progress() as progress:
             task = progress.add_task("rendering scenes", total=count + val_count)
-            data_yaml = write_dataset(
-                out,
-                count=count,
-                val_count=val_count,
-                seed=seed,
-                night_share=night_share,
-                size_px=size,
-                photo_crops=crops,
-                on_image=lambda: progress.advance(task),
-            )
+            if wide:
+                data_yaml = write_tile_dataset(
+                    out,
+                    frames=count,
+                    val_frames=val_count,
+                    seed=seed,
+                    night_share=night_share,
+                    tile_px=size,
+                    photo_crops=crops,
+                    on_frame=lambda: progress.advance(task),
+                )
+            else:
+                data_yaml = write_dataset(
+                    out,
+                    count=count,
+                    val_count=val_count,
+                    seed=seed,
+                    night_share=night_share,
+                    size_px=size,
+                    photo_crops=crops,
+                    on_image=lambda: progress.advance(task),
+                )
     except OSError as exc:
         raise _fail(f"cannot write {out}: {exc.strerror}") from exc
     photo_note = f", {len(crops)} photo crops" if crops else ", no photo crops"
+    if wide:
+        photo_note += f", wide frames cut into {size} px tiles"
     console.print(
         f"{count} train + {val_count} val images ({size} px, seed {seed}, "
         f"night share {night_share:.0%}{photo_note}); dataset: {data_yaml}"

@@ -79,6 +79,21 @@ _BANK_BGR = ((90, 140, 110), (120, 160, 175), (150, 150, 150), (60, 100, 80), (1
 
 
 @dataclass(frozen=True, slots=True)
+class Distractor:
+    """Something drawn in a scene that is not a swimmer (a negative: it gets no label box).
+
+    Attributes:
+        kind: What it is, one of :data:`detection.synth_wide.DISTRACTOR_KINDS`
+            (``"buoy"``, ``"warm_buoy"``, ``"kayak"``, ...).
+        box: Where it is, in pixels, so an evaluation can tell which false positives it
+            caused.
+    """
+
+    kind: str
+    box: BBox
+
+
+@dataclass(frozen=True, slots=True)
 class Scene:
     """One rendered scene.
 
@@ -86,11 +101,16 @@ class Scene:
         image: ``H x W x 3`` uint8 BGR.
         boxes: One box per swimmer, in pixels.
         night: True for the thermal-style look.
+        distractors: Negatives drawn in the scene, with their kind (only the wide
+            generator, :mod:`detection.synth_wide`, records them).
+        look: Free-form tags of how the scene was rendered (palette, horizon, haze, ...).
     """
 
     image: Image
     boxes: tuple[BBox, ...]
     night: bool
+    distractors: tuple[Distractor, ...] = ()
+    look: tuple[str, ...] = ()
 
 
 def photo_person_crops() -> tuple[Image, ...]:

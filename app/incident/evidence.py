@@ -14,7 +14,7 @@ from app.auth.principal import Principal
 from app.errors import Forbidden, NotFound, Unprocessable
 from app.incident import media
 from app.incident import service as incident_service
-from app.incident.models import Evidence, EvidenceKind
+from app.incident.models import Evidence, EvidenceKind, EvidenceVerdict
 from app.incident.repository import IncidentRepository
 
 
@@ -121,6 +121,50 @@ def get_evidence(session: Session, principal: Principal, evidence_id: int) -> Ev
 def evidence_of(session: Session, principal: Principal, incident_id: int) -> Sequence[Evidence]:
     incident = incident_service.get(session, principal, incident_id)
     return IncidentRepository(session).evidence_of(incident.id)
+
+
+class EvidenceNotAFrame(Unprocessable):
+    pass
+
+
+def mark_verdict(
+    session: Session,
+    principal: Principal,
+    evidence_id: int,
+    verdict: EvidenceVerdict,
+    *,
+    now: datetime,
+) -> Evidence:
+    """Record an operator's word on a frame's box (person / not a person); audited.
+
+    Only frames with their triggering box can be judged: that box becomes a label (a
+    person) or a hard negative (not a person) in ``waterguard dataset export``.
+    """
+    evidence = _evidence(session, principal, evidence_id)
+    if evidence.kind != EvidenceKind.frame or evidence.box_px is None:
+        raise EvidenceNotAFrame("only a frame with its detection box (box_px) can be judged")
+    if evidence.storage_key is None:
+        raise EvidencePurged(f"evidence {evidence_id} was deleted under the retention policy")
+    previous = evidence.verdict
+    evidence.verdict = verdict
+    evidence.verdict_by = principal.actor_name
+    evidence.verdict_at = now
+    session.flush()
+    incident = IncidentRepository(session).get(evidence.incident_id)
+    audit_service.record(
+        session,
+        action="label",
+        resource_type="evidence",
+        resource_id=evidence.id,
+        jurisdiction_id=incident.station_id if incident else None,
+        detail={"verdict": str(verdict), "previous": str(previous) if previous else None},
+    )
+    return evidence
+
+
+def judged_frames(session: Session) -> Sequence[Evidence]:
+    """Frames with a verdict whose media is still stored, oldest first (for the export)."""
+    return IncidentRepository(session).judged_frames()
 
 
 def evidence_link(

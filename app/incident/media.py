@@ -60,6 +60,11 @@ def strip_metadata_segments(jpeg: bytes) -> bytes:
     raise NotAnImageError("the encoded JPEG has no image data")
 
 
+def outline_px(width: int, height: int) -> int:
+    """Width of the box outline drawn on a frame of this size (inside the box)."""
+    return max(2, min(width, height) // 200)
+
+
 def draw_box(image: Image.Image, box_px: tuple[int, int, int, int]) -> None:
     """Outline the detection box ``(x1, y1, x2, y2)`` (pixels) on the image; a box that
     reaches past an edge is cut there, one with nothing inside the image is refused."""
@@ -68,7 +73,7 @@ def draw_box(image: Image.Image, box_px: tuple[int, int, int, int]) -> None:
     x2, y2 = min(box_px[2], width), min(box_px[3], height)
     if not (x1 < x2 and y1 < y2):
         raise BadBoxError(f"box {list(box_px)} is not inside the {width}x{height} image")
-    line_px = max(2, min(width, height) // 200)
+    line_px = outline_px(width, height)
     ImageDraw.Draw(image).rectangle((x1, y1, x2 - 1, y2 - 1), outline=BOX_COLOUR, width=line_px)
 
 

@@ -159,6 +159,13 @@ class EvidenceKind(StrEnum):
     photo = "photo"
 
 
+class EvidenceVerdict(StrEnum):
+    """An operator's word on what a detection showed: training feedback for the model."""
+
+    person = "person"
+    not_a_person = "not_a_person"
+
+
 class Evidence(Base):
     """A crop or frame attached to an incident. The media file is EXIF-stripped on upload."""
 
@@ -179,3 +186,8 @@ class Evidence(Base):
     box_px: Mapped[list[int] | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     purged_at: Mapped[datetime | None] = mapped_column(default=None)
+    # An operator's verdict on a frame's box (person / not a person), exported as a YOLO
+    # dataset for the next fine-tune (`waterguard dataset export`).
+    verdict: Mapped[EvidenceVerdict | None] = mapped_column(String(16), default=None)
+    verdict_by: Mapped[str | None] = mapped_column(String(120), default=None)
+    verdict_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -91,3 +91,8 @@ EvidenceUploader = Annotated[
         )
     ),
 ]
+# Marking evidence as "person" / "not a person" (feedback for the model): people only.
+EvidenceReviewer = Annotated[
+    Principal,
+    Depends(require(Role.admin, Role.command, Role.operator, Role.station_officer)),
+]

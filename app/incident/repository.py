@@ -10,6 +10,7 @@ from app.dispatch.models import Dispatch
 from app.incident.models import (
     OPEN_STATES,
     Evidence,
+    EvidenceKind,
     Incident,
     IncidentEvent,
     IncidentState,
@@ -145,6 +146,18 @@ class IncidentRepository:
     def evidence_of(self, incident_id: int) -> Sequence[Evidence]:
         query = select(Evidence).where(Evidence.incident_id == incident_id).order_by(Evidence.id)
         return self.session.scalars(query).all()
+
+    def judged_frames(self) -> Sequence[Evidence]:
+        query = (
+            select(Evidence)
+            .where(
+                Evidence.verdict.is_not(None),
+                Evidence.kind == EvidenceKind.frame,
+                Evidence.storage_key.is_not(None),
+            )
+            .order_by(Evidence.id)
+        )
+        return [row for row in self.session.scalars(query) if row.box_px]
 
     def minor_identified(self, incident_id: int) -> bool:
         """Whether a minor has been identified on this incident (recorded on it, or

@@ -24,6 +24,7 @@ from app.incident.models import (
     IncidentWarning,
 )
 from app.incident.permissions import (
+    EvidenceReviewer,
     EvidenceUploader,
     EvidenceViewer,
     IncidentCloser,
@@ -35,6 +36,7 @@ from app.incident.permissions import (
 )
 from app.incident.schemas import (
     EvidenceRead,
+    EvidenceVerdictIn,
     IncidentEventRead,
     IncidentRead,
     MediaUrl,
@@ -231,6 +233,17 @@ def list_incident_evidence(
 @evidence_router.get("/{evidence_id}", response_model=EvidenceRead)
 def get_evidence(evidence_id: PathId, session: SessionDep, principal: EvidenceViewer) -> Evidence:
     return evidence_service.get_evidence(session, principal, evidence_id)
+
+
+@evidence_router.put("/{evidence_id}/verdict", response_model=EvidenceRead)
+def put_evidence_verdict(
+    evidence_id: PathId, body: EvidenceVerdictIn, session: SessionDep, principal: EvidenceReviewer
+) -> Evidence:
+    """Mark a frame's box as a person or not a person: feedback for the next fine-tune
+    (``waterguard dataset export``). Audited; a later verdict replaces an earlier one."""
+    return evidence_service.mark_verdict(
+        session, principal, evidence_id, body.verdict, now=utcnow()
+    )
 
 
 @evidence_router.post("/{evidence_id}/links", response_model=MediaUrl, status_code=201)

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.incident.models import (
     EvidenceKind,
+    EvidenceVerdict,
     IncidentState,
     Outcome,
     Severity,
@@ -119,6 +120,18 @@ class EvidenceRead(BaseModel):
     )
     created_at: datetime
     purged_at: datetime | None
+    verdict: EvidenceVerdict | None = Field(
+        default=None, description="An operator's word on the box: person or not_a_person"
+    )
+    verdict_by: str | None = None
+    verdict_at: datetime | None = None
+
+
+class EvidenceVerdictIn(BaseModel):
+    """What the frame's box shows, as an operator judged it (feedback for the model)."""
+
+    model_config = ConfigDict(extra="forbid")
+    verdict: EvidenceVerdict
 
 
 class MediaUrl(BaseModel):

@@ -360,6 +360,9 @@ FORMS |= {
     ),
 }
 
+# Operators' verdicts on evidence (issue 16): the other district's evidence is out of reach.
+BODIES |= {("PUT", "/evidence/{evidence_id}/verdict"): {"verdict": "person"}}
+
 # DJI gateways (issue 14): admin only; the walk adds one to the other district.
 OTHER_RECORD |= {"gateway_id": "other_dji_gateway"}
 BODIES |= {

@@ -57,6 +57,8 @@ def test_every_command_has_help() -> None:
         ["create-user", "--help"],
         ["seed-demo", "--help"],
         ["audit", "verify", "--help"],
+        ["dataset", "export", "--help"],
+        ["dataset", "tile", "--help"],
     ):
         result = runner.invoke(cli, args)
         assert result.exit_code == 0, args
@@ -95,6 +97,19 @@ def test_migrate_then_seed_on_an_empty_database(empty_database: str) -> None:
         }
     engine.dispose()
     assert counts == {"jurisdictions": 10, "ground_units": 4, "grid_workers": 6, "users": 7}
+
+
+def test_dataset_export_writes_a_yolo_dataset_even_with_no_verdicts_yet(
+    cli_env: str, tmp_path: Path
+) -> None:
+    result = runner.invoke(cli, ["dataset", "export", "--out", str(tmp_path / "ds")])
+
+    assert result.exit_code == 0, result.output
+    assert "0 confirmed person(s), 0 hard negative(s)" in result.output
+    data_yaml = (tmp_path / "ds" / "data.yaml").read_text(encoding="utf-8")
+    assert "train: images/train" in data_yaml
+    assert "0: swimmer" in data_yaml
+    assert (tmp_path / "ds" / "images" / "val").is_dir()
 
 
 def test_create_user_reads_the_password_from_stdin(cli_env: str) -> None:
@@ -194,3 +209,47 @@ def test_production_mode_refuses_the_demo_and_weak_keys(
     assert "SECRET_KEY" in weak.output
     assert demo.exit_code == 2
     assert "production" in demo.output
+
+
+def test_dataset_tile_cuts_coco_frames_into_model_tiles(tmp_path: Path) -> None:
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    images = tmp_path / "images"
+    images.mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        frame = np.full((720, 1280, 3), 90, np.uint8)
+        frame[300:340, 900:930] = 230
+        Image.fromarray(frame).save(images / name)
+    coco = {
+        "images": [
+            {"id": 1, "file_name": "a.jpg", "width": 1280, "height": 720},
+            {"id": 2, "file_name": "b.jpg", "width": 1280, "height": 720},
+        ],
+        "categories": [{"id": 1, "name": "swimmer"}, {"id": 2, "name": "boat"}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [900, 300, 30, 40]},
+            {"id": 2, "image_id": 2, "category_id": 1, "bbox": [900, 300, 30, 40]},
+            {"id": 3, "image_id": 2, "category_id": 2, "bbox": [100, 100, 200, 80]},
+        ],
+    }
+    labels = tmp_path / "instances.json"
+    labels.write_text(json.dumps(coco))
+
+    result = runner.invoke(
+        cli, ["dataset", "tile", str(labels), "--images", str(images), "--out", str(tmp_path / "o")]
+    )
+
+    assert result.exit_code == 0, result.output
+    tiles = sorted((tmp_path / "o" / "tiles" / "images").rglob("*.jpg"))
+    assert len(tiles) == 12  # two 1280x720 frames, six 640 px tiles each
+    boxes = [
+        line.split()
+        for label in (tmp_path / "o" / "tiles" / "labels").rglob("*.txt")
+        for line in label.read_text().splitlines()
+    ]
+    assert boxes
+    assert {b[0] for b in boxes} == {"0"}  # swimmers only: the boat was not kept
+    assert {(round(float(b[3]) * 640), round(float(b[4]) * 640)) for b in boxes} == {(30, 40)}

@@ -110,6 +110,20 @@ def test_synth_writes_the_same_yolo_dataset_for_the_same_seed(tmp_path: Path) ->
             assert all(0 <= float(c) <= 1 for c in coords)
 
 
+def test_synth_wide_writes_tiles_of_full_frames_with_their_distractors(tmp_path: Path) -> None:
+    args = ["synth", "--wide", "--count", "1", "--val", "1", "--seed", "3", "--no-photos"]
+
+    result = runner.invoke(cli, [*args, "--out", str(tmp_path)])
+
+    assert result.exit_code == 0, result.stderr
+    tiles = sorted((tmp_path / "images" / "train").glob("*.jpg"))
+    assert len(tiles) in (6, 8)  # a 1280x720 or a 1920x1080 frame cut into 640 px tiles
+    assert all(t.stem.startswith("000000_") for t in tiles)
+    header = (tmp_path / "train_distractors.csv").read_text().splitlines()[0]
+    assert header == "name,kind,x1,y1,x2,y2"
+    assert (tmp_path / "data.yaml").read_text().count("images/") == 2
+
+
 # --------------------------------------------------------------------------- detect
 
 
