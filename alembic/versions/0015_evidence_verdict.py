@@ -1,7 +1,7 @@
 """evidence verdict: operators mark a frame's box as a person or not (model feedback)
 
 Revision ID: ff5dd10a1be6
-Revises: c6d1b7e2a9f0
+Revises: ca52d216e2e6
 Create Date: 2026-12-06 17:30:00
 """
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ import app.db
 
 
 revision: str = 'ff5dd10a1be6'
-down_revision: str | None = 'c6d1b7e2a9f0'
+down_revision: str | None = 'ca52d216e2e6'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
