@@ -99,7 +99,7 @@ class Settings(BaseSettings):
     ready_requires_worker: bool = True
     worker_heartbeat_max_age_s: float = Field(default=60.0, gt=0, le=3_600)
     db_retry_after_s: int = Field(default=5, ge=1, le=600)  # Retry-After when the DB is down
-    sse_poll_s: float = Field(default=2.0, gt=0, le=60)
+    sse_poll_s: float = Field(default=30.0, gt=0, le=300)  # safety re-check; wake-ups do the work
     sse_ping_s: int = Field(default=15, ge=1, le=300)
     sse_max_connection_s: float = Field(default=600.0, gt=0, le=86_400)
     webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)
