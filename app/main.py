@@ -8,8 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from app import docs, egress
-from app import live
+from app import docs, egress, live
 from app.alert import hub as alert_hub
 from app.alert.router import router as alert_router
 from app.alert.router import webhook_router

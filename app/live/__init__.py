@@ -11,4 +11,14 @@ from app.live.commit import install, mark
 from app.live.notifier import ALERTS, SORTIES, Topic, Waiter, wake_all
 from app.live.postgres import Listener, listening
 
-__all__ = ["ALERTS", "SORTIES", "Listener", "Topic", "Waiter", "install", "listening", "mark", "wake_all"]
+__all__ = [
+    "ALERTS",
+    "SORTIES",
+    "Listener",
+    "Topic",
+    "Waiter",
+    "install",
+    "listening",
+    "mark",
+    "wake_all",
+]

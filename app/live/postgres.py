@@ -63,9 +63,9 @@ class Listener:
                     retry_s = FIRST_RETRY_S
                     self._on_listening()
                     async for notice in conn.notifies():
-                        topic = topic_of_channel(notice.channel)
-                        if topic is not None:
-                            topic.wake()
+                        woken = topic_of_channel(notice.channel)
+                        if woken is not None:
+                            woken.wake()
             except (psycopg.Error, OSError) as exc:
                 log.warning("live listener lost its connection (%s); reconnecting", exc)
             finally:

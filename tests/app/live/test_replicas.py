@@ -114,7 +114,8 @@ def test_a_stream_on_replica_b_receives_the_alert_of_a_sighting_posted_on_replic
     finally:
         reader.close()
 
-    assert first and second
+    assert first
+    assert second
     assert [int(e["id"]) for e in got_first] == first
     assert [int(e["id"]) for e in got_second] == second
     assert {e["data"]["incident_id"] for e in got_first} == {first_incident}
@@ -151,5 +152,6 @@ def test_a_client_resuming_after_a_replica_restart_misses_no_alert(
 
     assert len({e["data"]["incident_id"] for e in got_missed}) == 2
     assert [int(e["id"]) for e in got_missed] == missed
-    assert after and [int(e["id"]) for e in got_after] == after
+    assert after
+    assert [int(e["id"]) for e in got_after] == after
     assert alert_ids(a.url, wall_screen, 0) == [int(e["id"]) for e in before] + missed + after
