@@ -10,8 +10,8 @@ monitoring device tokens (each receives every alert of the district) and registe
 robin to the replicas, then posts ``--events`` sightings (each escalated), alternating
 between replicas. Measured per alert: from the moment the request that writes it (the
 escalation) is sent -> SSE event at every subscriber and -> webhook request at every
-receiver (also reported: from the sighting's post); "lost" is what never arrived after
-``--settle-s``.
+receiver (also reported: from the sighting's post); "lost" is what had not arrived
+``--settle-s`` after the last sighting (the run ends as soon as everything has).
 Streams run with ``SSE_POLL_S=300``: what arrives came from a commit's wake-up (in-process,
 or ``LISTEN/NOTIFY`` from the other replica), never from a stream re-reading on a timer.
 
@@ -152,13 +152,23 @@ async def alerts_run(args: argparse.Namespace, replicas: int) -> dict[str, Any]:
                 posted[incident_id] = t0
                 escalated[incident_id] = time.monotonic()
                 await client.post(f"/incidents/{incident_id}/escalate")
-            await asyncio.sleep(args.settle_s)
-            backlog = (
-                await clients[0].get(
-                    "/alerts/stream",
-                    headers={"Authorization": f"Bearer {tokens[0]}", "Last-Event-ID": "0"},
+            # Settle: until every subscriber and receiver has every alert the database
+            # holds, or --settle-s passes (what is missing then counts as lost).
+            settle_until = time.monotonic() + args.settle_s
+            while True:
+                await asyncio.sleep(1.0)
+                backlog = (
+                    await clients[0].get(
+                        "/alerts/stream",
+                        headers={"Authorization": f"Bearer {tokens[0]}", "Last-Event-ID": "0"},
+                    )
+                ).json()["items"]
+                ids = [int(a["id"]) for a in backlog]
+                complete = all(i in got for got in seen for i in ids) and all(
+                    i in r.first_seen for r in receivers for i in ids
                 )
-            ).json()["items"]
+                if complete or time.monotonic() > settle_until:
+                    break
         finally:
             for client in clients:
                 await client.aclose()
@@ -272,7 +282,7 @@ def main() -> None:
     parser.add_argument("--receivers", type=int, default=50)
     parser.add_argument("--events", type=int, default=20)
     parser.add_argument("--rate-hz", type=float, default=1.0, help="sightings/s (alerts part)")
-    parser.add_argument("--settle-s", type=float, default=10.0)
+    parser.add_argument("--settle-s", type=float, default=60.0)
     parser.add_argument("--drones", type=int, default=50)
     parser.add_argument("--telemetry-hz", type=float, default=5.0, help="requests/drone/s")
     parser.add_argument("--seconds", type=float, default=20.0)
