@@ -69,6 +69,44 @@ def scratch(url: str) -> str:
     return url
 
 
+async def subscribe(
+    base: str, token: str, seen: dict[int, float], ready: asyncio.Event, stop: asyncio.Event
+) -> None:
+    """One terminal: a raw HTTP/1.1 SSE reader (asyncio streams, no client library), so
+    that 1,000 of them cost the load generator little CPU; reconnects with Last-Event-ID."""
+    host, port = base.removeprefix("http://").split(":")
+    last_id: str | None = None
+    while not stop.is_set():
+        try:
+            reader, writer = await asyncio.open_connection(host, int(port))
+        except OSError:
+            await asyncio.sleep(0.2)
+            continue
+        try:
+            resume = f"Last-Event-ID: {last_id}\r\n" if last_id is not None else ""
+            writer.write(
+                (
+                    f"GET /alerts/stream HTTP/1.1\r\nHost: {host}\r\n"
+                    f"Authorization: Bearer {token}\r\nAccept: text/event-stream\r\n"
+                    f"{resume}\r\n"
+                ).encode()
+            )
+            await writer.drain()
+            status = await reader.readline()
+            if b" 200 " not in status:
+                await asyncio.sleep(0.5)
+                continue
+            ready.set()
+            while line := await reader.readline():
+                if line.startswith(b"id: "):
+                    last_id = line[4:].strip().decode()
+                    seen.setdefault(int(last_id), time.monotonic())
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            await asyncio.sleep(0.2)
+        finally:
+            writer.close()
+
+
 def start_replica(url: str, var: str) -> tuple[subprocess.Popen[bytes], str]:
     port = ad.free_port()
     env = {
@@ -123,13 +161,12 @@ async def alerts_run(args: argparse.Namespace, replicas: int) -> dict[str, Any]:
         connecting = time.monotonic()
         for n, token in enumerate(tokens):
             base = bases[n % replicas]
-            streams.append(
-                asyncio.create_task(ad.subscribe(base, token, seen[n], readies[n], stop))
-            )
+            streams.append(asyncio.create_task(subscribe(base, token, seen[n], readies[n], stop)))
             await asyncio.wait_for(readies[n].wait(), 60)
         connect_s = time.monotonic() - connecting
         posted: dict[int, float] = {}  # incident -> when its sighting was posted
         escalated: dict[int, float] = {}  # incident -> when the request writing its alerts began
+        committed: dict[int, float] = {}  # incident -> when that request answered (committed)
         headers = {"Authorization": f"Bearer {jwt}"}
         spots = ad.water_spots(args.events)
         clients = [httpx.AsyncClient(base_url=b, timeout=30, headers=headers) for b in bases]
@@ -152,6 +189,7 @@ async def alerts_run(args: argparse.Namespace, replicas: int) -> dict[str, Any]:
                 posted[incident_id] = t0
                 escalated[incident_id] = time.monotonic()
                 await client.post(f"/incidents/{incident_id}/escalate")
+                committed[incident_id] = time.monotonic()
             # Settle: until every subscriber and receiver has every alert the database
             # holds, or --settle-s passes (what is missing then counts as lost).
             settle_until = time.monotonic() + args.settle_s
@@ -190,6 +228,13 @@ async def alerts_run(args: argparse.Namespace, replicas: int) -> dict[str, Any]:
     from_sighting = {
         int(a["id"]): posted[int(a["incident_id"])] for a in backlog if a["incident_id"]
     }
+    after_commit = {
+        int(a["id"]): committed[int(a["incident_id"])] for a in backlog if a["incident_id"]
+    }
+    commit_ms = [
+        max(0.0, (got[a] - t0) * 1000) for got in seen for a, t0 in after_commit.items() if a in got
+    ]
+    request_ms = [(committed[i] - escalated[i]) * 1000 for i in committed]
     sighting_ms = [
         (got[a] - t0) * 1000 for got in seen for a, t0 in from_sighting.items() if a in got
     ]
@@ -210,6 +255,10 @@ async def alerts_run(args: argparse.Namespace, replicas: int) -> dict[str, Any]:
         "sse_p50_ms": ad.pct(sse_ms, 0.5),
         "sse_p95_ms": ad.pct(sse_ms, 0.95),
         "sighting_to_sse_p95_ms": ad.pct(sighting_ms, 0.95),
+        "answered_to_sse_p50_ms": ad.pct(commit_ms, 0.5),
+        "answered_to_sse_p95_ms": ad.pct(commit_ms, 0.95),
+        "escalation_request_p50_ms": ad.pct(request_ms, 0.5),
+        "escalation_request_p95_ms": ad.pct(request_ms, 0.95),
         "hook_expected": len(alerts) * len(receivers),
         "hook_lost": sum(1 for r in receivers for a in alerts if a not in r.first_seen),
         "hook_p50_ms": ad.pct(hook_ms, 0.5),
