@@ -271,6 +271,19 @@ async def alerts_run(args: argparse.Namespace, replicas: int) -> dict[str, Any]:
 def telemetry_run(args: argparse.Namespace, replicas: int) -> dict[str, Any]:
     url = scratch(args.pg_url)
     sortie_ids, tokens = ti.seed(url, args.drones)
+    # The load loop sends samples from an hour ago on (never repeated); the sorties must have
+    # been flying then, or the flight window refuses every sample (422).
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE sorties SET airborne_at = now() - interval '2 hours' WHERE id = ANY(:ids)"
+            ),
+            {"ids": sortie_ids},
+        )
+    engine.dispose()
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         env = {
             "WATERGUARD_DATABASE_URL": url,
@@ -317,6 +330,8 @@ def telemetry_run(args: argparse.Namespace, replicas: int) -> dict[str, Any]:
         "p95_ms_worst_replica": max(p["p95_ms"] for p in parts),
         "p99_ms_worst_replica": max(p["p99_ms"] for p in parts),
         "errors": [p["errors"] for p in parts],
+        "accepted_share": sum(p["samples_per_s"] for p in parts)
+        / max(1e-9, sum(p["req_per_s"] for p in parts)),
         "behind_s": max(p["behind_s"] for p in parts),
         "cpu_ms_per_req": [p["cpu_ms"] for p in parts],
     }
