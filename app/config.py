@@ -99,7 +99,7 @@ class Settings(BaseSettings):
     ready_requires_worker: bool = True
     worker_heartbeat_max_age_s: float = Field(default=60.0, gt=0, le=3_600)
     db_retry_after_s: int = Field(default=5, ge=1, le=600)  # Retry-After when the DB is down
-    sse_poll_s: float = Field(default=2.0, gt=0, le=60)
+    sse_poll_s: float = Field(default=30.0, gt=0, le=300)  # safety re-check; wake-ups do the work
     sse_ping_s: int = Field(default=15, ge=1, le=300)
     sse_max_connection_s: float = Field(default=600.0, gt=0, le=86_400)
     webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)
@@ -153,6 +153,16 @@ class Settings(BaseSettings):
     detection_max_attempts: int = Field(default=2, ge=1, le=10)
     detection_stream_max_s: int = Field(default=4 * 3_600, ge=1, le=86_400)
     detection_stream_report_s: float = Field(default=10.0, gt=0, le=3_600)
+    # Storage every replica and worker reaches (issue 15): evidence and uploaded videos.
+    # Empty: the local folders (MEDIA_DIR, DETECTION_DIR); s3://bucket/prefix: S3-compatible.
+    storage_url: str = Field(
+        default="", pattern=r"^(|s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/\S*)?)$"
+    )
+    storage_endpoint_url: str = Field(default="", pattern=r"^(|https?://\S+)$")  # MinIO, OSS
+    storage_region: str = Field(default="", max_length=64)
+    storage_access_key_id: str = Field(default="", max_length=256)
+    storage_secret_access_key: str = Field(default="", max_length=256, repr=False)
+    storage_addressing: str = Field(default="path", pattern=r"^(path|virtual)$")  # OSS: virtual
     # Audit chain (issue 17): HMAC key and signed checkpoints, both outside the database.
     audit_key: str = ""  # default: generated once into var_dir/audit_key
     audit_checkpoint_file: Path | None = None  # default: var_dir/audit_checkpoints.jsonl

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from app import docs, egress
+from app import docs, egress, live
 from app.alert import hub as alert_hub
 from app.alert.router import router as alert_router
 from app.alert.router import webhook_router
@@ -131,8 +131,15 @@ def body_limits(settings: Settings) -> tuple[BodyRule, ...]:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """The background worker, and the DJI bridge when ``WATERGUARD_MQTT_URL`` is set."""
-    async with embedded_lifespan(app), dji_bridge.lifespan(app), dji_auto_warn.lifespan(app):
+    """The background worker, the DJI bridge when ``WATERGUARD_MQTT_URL`` is set, and on
+    PostgreSQL the one ``LISTEN`` connection that wakes this process's streams."""
+    async with (
+        live.listening(app.state.settings.database_url) as listener,
+        embedded_lifespan(app),
+        dji_bridge.lifespan(app),
+        dji_auto_warn.lifespan(app),
+    ):
+        app.state.live_listener = listener
         yield
 
 

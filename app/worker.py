@@ -47,6 +47,7 @@ from app.health import service as health_service
 from app.incident import tasks as incident_tasks
 from app.referral import tasks as referral_tasks
 from app.sortie import tasks as sortie_tasks
+from app.storage import evidence_storage
 
 log = logging.getLogger("waterguard.worker")
 PURGE_INTERVAL = timedelta(hours=1)
@@ -197,11 +198,10 @@ class Worker:
             return []
 
     def _purge(self, now: datetime) -> int:
-        media_dir = self.settings.media_dir or self.settings.var_dir / "media"
         return incident_tasks.purge_evidence(
             self.factory,
             now=now,
-            media_dir=media_dir,
+            storage=evidence_storage(self.settings),
             minor_days=self.settings.retention_minor_days,
             adult_days=self.settings.retention_adult_days,
         ) + referral_tasks.purge_persons(

@@ -194,6 +194,7 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
         "WATERGUARD_LOG_LEVEL": "WARNING",
         "WATERGUARD_SSE_POLL_S": "2",
         "WATERGUARD_WORKER_POLL_S": "0.5",
+        "WATERGUARD_EGRESS_ALLOW": "127.0.0.1/32",  # the receivers listen on loopback
     }
     server = subprocess.Popen(
         [sys.executable, "-c", "from app.cli import main; main()", "serve", "--port", str(port)],

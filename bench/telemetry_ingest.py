@@ -235,7 +235,7 @@ def serve(app_ref: str, env: dict[str, str]) -> Iterator[tuple[str, int]]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded shared machine starts slowly
         while True:
             try:
                 httpx.get(f"{url}/openapi.json", timeout=1)

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -79,7 +77,7 @@ async def _events(
     deadline = time.monotonic() + settings.sse_max_connection_s
     try:
         while time.monotonic() < deadline:
-            waiter[1].clear()
+            waiter.flag.clear()
             await feed.refresh(max_age_s=settings.sse_poll_s)
             if feed.floor is None or scanned < feed.floor:
                 ceiling = feed.newest
@@ -95,8 +93,7 @@ async def _events(
             if await request.is_disconnected():
                 return
             timeout = min(settings.sse_poll_s, max(deadline - time.monotonic(), 0))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(waiter[1].wait(), timeout=timeout)
+            await waiter.wait(timeout)
     finally:
         HUB.unsubscribe(waiter)
 

@@ -13,7 +13,7 @@ from uuid import uuid4
 
 from sqlalchemy.orm import Session
 
-from app.alert.hub import ALERTS_WRITTEN
+from app.alert import hub
 from app.alert.models import (
     Alert,
     AlertKind,
@@ -84,7 +84,7 @@ def enqueue(
             payload=payload,
         )
     )
-    session.info[ALERTS_WRITTEN] = True
+    hub.mark(session)
     return alert
 
 

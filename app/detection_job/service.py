@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import re
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, ClassVar, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -37,6 +38,7 @@ from app.sighting import service as sighting_service
 from app.sighting.schemas import SightingCreate
 from app.sortie import service as sortie_service
 from app.sortie.models import Sortie, SortieStatus, TelemetryRecord
+from app.storage import StorageError, evidence_storage, upload_storage
 from app.waterway import service as waterway_service
 from detection import (
     BBox,
@@ -82,6 +84,13 @@ class VideoTooLarge(AppError):
 
 class UnsupportedVideo(AppError):
     status_code = 415
+
+
+class UploadStoreUnavailable(AppError):
+    """The shared storage (``STORAGE_URL``) did not take the upload; send it again."""
+
+    status_code = 503
+    headers: ClassVar[dict[str, str] | None] = {"Retry-After": "30"}
 
 
 class EmptyVideo(Unprocessable):
@@ -198,6 +207,39 @@ def _new_storage(settings: Settings) -> tuple[str, Path]:
     return key, path
 
 
+def _push_upload(settings: Settings, key: str, folder: Path) -> None:
+    """With shared storage (``STORAGE_URL``) the upload goes there, so that any worker can
+    fetch it; this replica keeps no copy."""
+    remote = upload_storage(settings)
+    if remote is None:
+        return  # the local detection folder is the store
+    try:
+        for file in sorted(folder.iterdir()):
+            remote.put_file(f"{key}/{file.name}", file)
+            file.unlink()
+    except StorageError as exc:
+        raise UploadStoreUnavailable(f"the video could not be stored: {exc}") from exc
+
+
+def _drop_upload(settings: Settings, key: str) -> None:
+    remote = upload_storage(settings)
+    if remote is not None:
+        with contextlib.suppress(StorageError):
+            remote.delete_prefix(key)
+
+
+def _fetch_upload(settings: Settings, key: str, base: Path) -> None:
+    """A worker copies an upload from shared storage into its own detection folder."""
+    remote = upload_storage(settings)
+    if remote is None:
+        return
+    try:
+        for name in remote.keys(key):
+            remote.fetch_file(name, base / name)
+    except StorageError as exc:
+        raise JobNotRunnable(f"the uploaded video could not be fetched: {exc}") from exc
+
+
 def create_upload(
     session: Session,
     principal: Principal,
@@ -240,6 +282,7 @@ def create_upload(
         (folder / "upload").rename(folder / f"video{suffix}")
         if srt is not None:
             (folder / "telemetry.SRT").write_bytes(srt)
+        _push_upload(settings, key, folder)
         job = DetectionJobRepository(session).add(
             DetectionJob(
                 sortie_id=sortie.id,
@@ -259,6 +302,7 @@ def create_upload(
         )
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
+        _drop_upload(settings, key)
         raise
     queue.mark_submitted(session, job.id)
     return job
@@ -408,6 +452,8 @@ def plan(
         srt_path = None
     else:
         folder = base / (job.storage_dir or "missing")
+        if job.storage_dir and not any(folder.glob("video.*")):
+            _fetch_upload(settings, job.storage_dir, base)
         videos = sorted(folder.glob("video.*")) if job.storage_dir else []
         if not videos:
             raise JobNotRunnable(f"the uploaded video of detection job {job.id} is gone")
@@ -661,7 +707,6 @@ def store_sighting(
     if row.incident_id is None:
         return placed, 0  # on the bank or on land: stored and shown, no incident evidence
     stored = 0
-    assert settings.media_dir is not None
     # The incident belongs to the station of the water the people were in, which may not
     # be the sortie's: the job attaches the evidence as a device of the whole district.
     district_path = "/" + principal.jurisdiction_path.strip("/").split("/")[0] + "/"
@@ -680,7 +725,7 @@ def store_sighting(
             shows_minor=False,
             sighting_id=row.id,
             captured_at=seen_at,
-            media_dir=settings.media_dir,
+            storage=evidence_storage(settings),
             now=now,
             box_px=_box_px(sighting.best_box) if kind == EvidenceKind.frame else None,
         )

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from pathlib import Path
+from typing import ClassVar
 
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit_service
 from app.auth.principal import Principal
-from app.errors import Forbidden, NotFound, Unprocessable
+from app.errors import AppError, Forbidden, NotFound, Unprocessable
 from app.incident import media
 from app.incident import service as incident_service
 from app.incident.models import Evidence, EvidenceKind, EvidenceVerdict
 from app.incident.repository import IncidentRepository
+from app.storage import Storage, StorageError
 
 
 class EvidenceNotFound(NotFound):
@@ -42,6 +43,13 @@ class EvidenceBadBox(Unprocessable):
     pass
 
 
+class EvidenceStoreUnavailable(AppError):
+    """The shared storage (``STORAGE_URL``) did not answer; try again."""
+
+    status_code = 503
+    headers: ClassVar[dict[str, str] | None] = {"Retry-After": "5"}
+
+
 def mark_evidence_showing_minor(session: Session, incident_id: int) -> int:
     """A minor was identified on the incident: all its evidence (detection jobs' frames
     included) is kept for the minors' retention from now on. Returns rows changed."""
@@ -62,7 +70,7 @@ def attach_evidence(
     shows_minor: bool,
     sighting_id: int | None,
     captured_at: datetime | None,
-    media_dir: Path,
+    storage: Storage,
     now: datetime,
     box_px: tuple[int, int, int, int] | None = None,
 ) -> Evidence:
@@ -76,7 +84,9 @@ def attach_evidence(
             f"sighting {sighting_id} is not part of incident {incident.id}"
         )
     try:
-        stored = media.store(media_dir, raw, box_px=box_px)
+        stored = media.store(storage, raw, box_px=box_px)
+    except StorageError as exc:
+        raise EvidenceStoreUnavailable(str(exc)) from exc
     except media.NotAnImageError as exc:
         raise EvidenceNotAnImage(str(exc)) from exc
     except media.BadBoxError as exc:
@@ -99,7 +109,7 @@ def attach_evidence(
     try:
         session.flush()
     except Exception:
-        media.delete(media_dir, stored.storage_key)
+        media.delete(storage, stored.storage_key)
         raise
     return evidence
 
@@ -201,8 +211,8 @@ def evidence_content(
     token: str | None,
     secret_key: str,
     ttl_s: int,
-    media_dir: Path,
-) -> Path:
+    storage: Storage,
+) -> bytes:
     evidence = _evidence(session, principal, evidence_id)
     if token is None or not media.check(
         secret_key, token, evidence_id=evidence.id, actor=principal.actor_name, max_age_s=ttl_s
@@ -210,8 +220,11 @@ def evidence_content(
         raise EvidenceLinkInvalid("the link is expired or was minted for someone else")
     if evidence.storage_key is None:
         raise EvidencePurged(f"evidence {evidence_id} was deleted under the retention policy")
-    path = media.path_of(media_dir, evidence.storage_key)
-    if not path.is_file():
+    try:
+        data = media.read(storage, evidence.storage_key)
+    except StorageError as exc:
+        raise EvidenceStoreUnavailable(str(exc)) from exc
+    if data is None:
         raise EvidencePurged(f"evidence {evidence_id} has no stored media")
     incident = IncidentRepository(session).get(evidence.incident_id)
     audit_service.record_read(
@@ -221,14 +234,14 @@ def evidence_content(
         jurisdiction_id=incident.station_id if incident else None,
         detail={"shows_minor": evidence.shows_minor},
     )
-    return path
+    return data
 
 
 def purge_evidence(
     session: Session,
     *,
     now: datetime,
-    media_dir: Path,
+    storage: Storage,
     minor_days: int,
     adult_days: int,
     limit: int = 500,
@@ -241,7 +254,7 @@ def purge_evidence(
     )
     for evidence in rows:
         if evidence.storage_key is not None:
-            media.delete(media_dir, evidence.storage_key)
+            media.delete(storage, evidence.storage_key)
         evidence.storage_key = None
         evidence.purged_at = now
         audit_service.record(

@@ -9,10 +9,11 @@ import hashlib
 import io
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from PIL import Image, ImageDraw, UnidentifiedImageError
+
+from app.storage import Storage
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
@@ -109,22 +110,21 @@ def strip_and_encode(raw: bytes, *, box_px: tuple[int, int, int, int] | None = N
 
 
 def store(
-    media_dir: Path, raw: bytes, *, box_px: tuple[int, int, int, int] | None = None
+    storage: Storage, raw: bytes, *, box_px: tuple[int, int, int, int] | None = None
 ) -> StoredMedia:
+    """Re-encode and store in the shared storage (``app.storage``); the key is new."""
     data = strip_and_encode(raw, box_px=box_px)
     key = f"evidence/{uuid.uuid4().hex}.jpg"
-    path = media_dir / key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    storage.put_bytes(key, data, content_type="image/jpeg")
     return StoredMedia(key, hashlib.sha256(data).hexdigest(), len(data), "image/jpeg")
 
 
-def path_of(media_dir: Path, storage_key: str) -> Path:
-    return media_dir / storage_key
+def read(storage: Storage, storage_key: str) -> bytes | None:
+    return storage.get_bytes(storage_key)
 
 
-def delete(media_dir: Path, storage_key: str) -> None:
-    path_of(media_dir, storage_key).unlink(missing_ok=True)
+def delete(storage: Storage, storage_key: str) -> None:
+    storage.delete(storage_key)
 
 
 def sign(secret_key: str, *, evidence_id: int, actor: str) -> str:

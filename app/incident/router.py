@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from starlette.responses import Response
 
-from app.config import Settings, settings_of
+from app.config import settings_of
 from app.db import SessionDep, utcnow
 from app.dispatch.models import Dispatch
 from app.dispatch.schemas import DispatchRead
@@ -46,6 +45,7 @@ from app.incident.schemas import (
     WarningRead,
 )
 from app.schemas import Id, Limit, Offset, Page, PathId
+from app.storage import evidence_storage
 from app.warnings import library as warning_messages
 
 router = APIRouter(prefix="/incidents", tags=["incidents"], responses=ERROR_RESPONSES)
@@ -183,10 +183,6 @@ def list_warning_messages(_principal: WarningLibraryReader) -> list[WarningMessa
 evidence_router = APIRouter(prefix="/evidence", tags=["evidence"], responses=ERROR_RESPONSES)
 
 
-def _media_dir(settings: Settings) -> Path:
-    return settings.media_dir or settings.var_dir / "media"
-
-
 @router.post("/{incident_id}/evidence", response_model=EvidenceRead, status_code=201)
 def attach_evidence(
     incident_id: PathId,
@@ -217,7 +213,7 @@ def attach_evidence(
         shows_minor=shows_minor,
         sighting_id=sighting_id,
         captured_at=captured_at,
-        media_dir=_media_dir(settings_of(request)),
+        storage=evidence_storage(settings_of(request)),
         now=utcnow(),
         box_px=(x1, y1, x2, y2) if box_px else None,
     )
@@ -276,17 +272,17 @@ def get_evidence_content(
     ] = None,
 ) -> Response:
     settings = settings_of(request)
-    path = evidence_service.evidence_content(
+    data = evidence_service.evidence_content(
         session,
         principal,
         evidence_id,
         token=token,
         secret_key=request.app.state.secret_key,
         ttl_s=settings.media_url_ttl_s,
-        media_dir=_media_dir(settings),
+        storage=evidence_storage(settings),
     )
     return Response(
-        path.read_bytes(),
+        data,
         media_type="image/jpeg",
         headers={
             "Cache-Control": "no-store",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -11,6 +10,7 @@ from app.audit import service as audit_service
 from app.db import session_scope
 from app.incident import evidence as evidence_service
 from app.incident import service as incident_service
+from app.storage import Storage
 
 WORKER_ACTOR = audit_service.Actor("worker", "system")
 
@@ -25,12 +25,12 @@ def purge_evidence(
     factory: sessionmaker[Session],
     *,
     now: datetime,
-    media_dir: Path,
+    storage: Storage,
     minor_days: int,
     adult_days: int,
 ) -> int:
     with session_scope(factory) as session:
         audit_service.set_actor(session, WORKER_ACTOR)
         return evidence_service.purge_evidence(
-            session, now=now, media_dir=media_dir, minor_days=minor_days, adult_days=adult_days
+            session, now=now, storage=storage, minor_days=minor_days, adult_days=adult_days
         )

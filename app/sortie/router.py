@@ -165,7 +165,7 @@ async def _live(request: Request, principal: Any, last_id: int) -> AsyncIterator
     deadline = time.monotonic() + settings.sse_max_connection_s
     try:
         while time.monotonic() < deadline:
-            waiter[1].clear()
+            waiter.flag.clear()
             batch = await anyio.to_thread.run_sync(fetch, last_id)
             for event in batch.events:
                 yield {
@@ -183,8 +183,7 @@ async def _live(request: Request, principal: Any, last_id: int) -> AsyncIterator
             if await request.is_disconnected():
                 return
             timeout = min(settings.sse_poll_s, max(deadline - time.monotonic(), 0))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(waiter[1].wait(), timeout=timeout)
+            await waiter.wait(timeout)
     finally:
         HUB.unsubscribe(waiter)
 

@@ -19,6 +19,7 @@ from app.db import session_scope, utcnow
 from app.incident import evidence as incident_evidence
 from app.incident.models import Evidence
 from app.referral import service as referral_service
+from app.storage import LocalStorage
 from tests.app.conftest import Auth
 from tests.app.incident.conftest import Reporter
 from tests.factories import World
@@ -177,7 +178,7 @@ def test_evidence_follows_a_minor_identified_on_its_incident(
         purged = incident_evidence.purge_evidence(
             session,
             now=utcnow() + 40 * DAY,
-            media_dir=app.state.settings.var_dir / "media",
+            storage=LocalStorage(app.state.settings.var_dir / "media"),
             minor_days=30,
             adult_days=90,
         )

@@ -10,6 +10,7 @@ from PIL import Image, ImageCms
 from app.db import session_scope
 from app.incident import evidence as evidence_service
 from app.incident import media
+from app.storage import LocalStorage
 from tests.app.conftest import Auth
 from tests.app.incident.conftest import Reporter, later
 from tests.factories import TEST_SECRET
@@ -112,7 +113,11 @@ def test_retention_purges_a_minors_media_first_and_audits_it(
 
     with session_scope(app.state.sessionmaker) as session:
         evidence_service.purge_evidence(
-            session, now=later(40 * 24 * 60), media_dir=media_dir, minor_days=30, adult_days=90
+            session,
+            now=later(40 * 24 * 60),
+            storage=LocalStorage(media_dir),
+            minor_days=30,
+            adult_days=90,
         )
 
     gone = client.post(f"/evidence/{minor['id']}/links", headers=auth.role("operator"))
