@@ -516,12 +516,15 @@ def dataset_export(
     """Write the evidence frames operators marked "person" / "not a person" as a YOLO
     dataset (confirmed positives and hard negatives) for `waterguard train`."""
     from app.incident.feedback_export import export_dataset
+    from app.storage import StorageError, evidence_storage
 
     settings = _settings()
-    media_dir = settings.media_dir or settings.var_dir / "media"
+    storage = evidence_storage(settings)
     try:
         with _unit_of_work(settings, "dataset-export") as session:
-            summary = export_dataset(session, media_dir=media_dir, out_dir=out, tile_px=tile_px)
+            summary = export_dataset(session, storage=storage, out_dir=out, tile_px=tile_px)
+    except StorageError as exc:
+        raise _fail(f"cannot read the evidence store: {exc}") from exc
     except OSError as exc:
         raise _fail(f"cannot write {out}: {exc.strerror}") from exc
     console.print(

@@ -15,6 +15,7 @@ and a single frame is in both splits. The export is audited.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from app.audit import service as audit_service
 from app.incident import evidence as evidence_service
 from app.incident import media
 from app.incident.models import EvidenceVerdict
+from app.storage import Storage
 from detection.feedback import feedback_tile
 
 CLASS_NAME = "swimmer"  # the shipped model's one class: a person in the water
@@ -40,7 +42,7 @@ class ExportSummary:
 
 
 def export_dataset(
-    session: Session, *, media_dir: Path, out_dir: Path, tile_px: int = 640
+    session: Session, *, storage: Storage, out_dir: Path, tile_px: int = 640
 ) -> ExportSummary:
     """Write the judged frames under ``out_dir``; return the counts and ``data.yaml``."""
     frames = list(evidence_service.judged_frames(session))
@@ -53,11 +55,11 @@ def export_dataset(
     rows = ["name,evidence_id,incident_id,verdict,verdict_by,split"]
     positives = negatives = skipped = 0
     for evidence in frames:
-        path = media.path_of(media_dir, evidence.storage_key or "")
-        if not path.is_file() or evidence.box_px is None:
+        stored_bytes = storage.get_bytes(evidence.storage_key) if evidence.storage_key else None
+        if stored_bytes is None or evidence.box_px is None:
             skipped += 1
             continue
-        with Image.open(path) as stored:
+        with Image.open(io.BytesIO(stored_bytes)) as stored:
             pixels = np.asarray(stored.convert("RGB"), dtype=np.uint8)
         height, width = pixels.shape[:2]
         x1, y1, x2, y2 = (int(v) for v in evidence.box_px)

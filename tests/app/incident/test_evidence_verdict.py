@@ -17,6 +17,7 @@ from app.audit.models import AuditEvent
 from app.config import Settings
 from app.db import session_scope
 from app.incident.feedback_export import export_dataset
+from app.storage import evidence_storage
 from tests.app.conftest import Auth
 from tests.app.incident.conftest import Reporter
 
@@ -126,9 +127,7 @@ def test_the_export_is_a_yolo_dataset_ultralytics_loads(
     out = tmp_path / "feedback"
 
     with session_scope(app.state.sessionmaker) as session:
-        summary = export_dataset(
-            session, media_dir=settings.media_dir or settings.var_dir / "media", out_dir=out
-        )
+        summary = export_dataset(session, storage=evidence_storage(settings), out_dir=out)
 
     assert (summary.positives, summary.negatives, summary.skipped) == (3, 2, 0)
     names = {p.stem for p in (out / "images").rglob("*.jpg")}
