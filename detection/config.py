@@ -63,7 +63,7 @@ class TilingSection:
 class TrackerSection:
     """Tracker choice and thresholds (see :mod:`detection.tracking`)."""
 
-    name: str = "iou"
+    name: str = "bytetrack"
     high_threshold: float = 0.5
     low_threshold: float = 0.1
     new_track_threshold: float = 0.6
@@ -71,6 +71,7 @@ class TrackerSection:
     center_gate: float = 1.0
     max_lost_frames: int = 30
     min_hits: int = 2
+    max_jump_px: float = 120.0
     telemetry_motion: bool = True
 
     def __post_init__(self) -> None:
@@ -88,6 +89,8 @@ class TrackerSection:
         if self.max_lost_frames < 0:
             raise DetectionConfigError("tracker.max_lost_frames", "must not be negative")
         _check_positive("tracker.min_hits", self.min_hits)
+        if not self.max_jump_px > 0:
+            raise DetectionConfigError("tracker.max_jump_px", "must be positive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +146,7 @@ class DetectorConfig:
     Examples:
         >>> config = load()
         >>> config.tiling.tile_px, config.tracker.name, config.zones.hysteresis_frames
-        (640, 'iou', 3)
+        (640, 'bytetrack', 3)
     """
 
     detector: DetectorSection = field(default_factory=DetectorSection)

@@ -315,6 +315,7 @@ def build_tracker(config: DetectorConfig) -> Tracker:
         center_gate=section.center_gate,
         max_lost_frames=section.max_lost_frames,
         min_hits=section.min_hits,
+        max_jump_px=section.max_jump_px,
     )
 
 
