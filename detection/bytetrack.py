@@ -64,12 +64,12 @@ class GatedIoU(BaseIoU):
             np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]),
             0,
             None,
-        )  # noqa: E501
+        )
         iy = np.clip(
             np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]),
             0,
             None,
-        )  # noqa: E501
+        )
         inter = ix * iy
         area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
         area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
