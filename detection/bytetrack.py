@@ -23,6 +23,7 @@ Ids are per instance and start at 1 (``trackers`` counts from 0).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import supervision as sv
@@ -197,7 +198,7 @@ class ByteTrackAdapter:
             if i in assigned
         ]
 
-    def _confirm_new_tracks(self, boxes: NDArray[np.float32], ids: list[int]) -> list[int]:
+    def _confirm_new_tracks(self, boxes: NDArray[Any], ids: list[int]) -> list[int]:
         """Give every track started this frame an id now (frame 1, or ``min_hits`` 1)."""
         ids = list(ids)
         for track in self._tracker.tracks:
