@@ -221,7 +221,7 @@ def test_fragments_cut_by_an_inner_tile_edge_are_dropped() -> None:
         """Sees a 'swimmer' only where a tile ends inside a long boat (at x = 640)."""
 
         def detect(self, frame: np.ndarray) -> list[Detection]:
-            h, w = frame.shape[:2]
+            w = frame.shape[1]
             if w == 640 and frame[0, 0, 0] == 1:  # the first tile
                 return [Detection("swimmer", 0.8, BBox(630, 100, 640, 110))]
             return []
