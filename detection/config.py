@@ -102,7 +102,7 @@ class CoverageSection:
     """Analysis rate, scale and tiles from the telemetry (see :mod:`detection.coverage`)."""
 
     enabled: bool = True
-    passes: int = 2
+    passes: int = 4
     min_fps: float = 1.0
     max_fps: float = 5.0
     swimmer_size_m: float = 0.7
@@ -158,6 +158,7 @@ class SightingsSection:
     merge_gap_s: float = 10.0
     merge_distance_m: float = 10.0
     min_observations: int = 3
+    group_distance_m: float = 5.0
 
     def __post_init__(self) -> None:
         if self.merge_gap_s < 0:
@@ -165,6 +166,8 @@ class SightingsSection:
         if self.merge_distance_m < 0:
             raise DetectionConfigError("sightings.merge_distance_m", "must not be negative")
         _check_positive("sightings.min_observations", self.min_observations)
+        if self.group_distance_m < 0:
+            raise DetectionConfigError("sightings.group_distance_m", "must not be negative")
 
 
 @dataclass(frozen=True, slots=True)

@@ -325,7 +325,7 @@ class Coverage:
         area: Area | None = None,
         tile_px: int = 640,
         overlap_ratio: float = 0.2,
-        passes: int = 2,
+        passes: int = 4,
         min_fps: float = 1.0,
         max_fps: float = 5.0,
         swimmer_size_m: float = 0.7,
@@ -349,6 +349,11 @@ class Coverage:
         self.takeoff_above_water_m = takeoff_above_water_m
         self.max_telemetry_gap_s = max_telemetry_gap_s
         self._next_s: float | None = None
+
+    def set_telemetry(self, telemetry: Sequence[TelemetrySample]) -> None:
+        """Use fresher telemetry from now on (a live stream's camera track grows)."""
+        self.telemetry = TelemetrySeries(telemetry)
+        self._times = [sample.t_s for sample in self.telemetry.samples]
 
     def _pose(self, t_s: float) -> CameraPose | None:
         try:

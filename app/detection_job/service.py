@@ -330,6 +330,7 @@ class JobPlan:
     fps: float | None
     tile_px: int | None
     max_duration_s: int | None
+    config_path: Path | None
     video_started_at: datetime | None
     telemetry: tuple[TelemetrySample, ...] | None = None
 
@@ -434,6 +435,7 @@ def plan(
         fps=job.fps,
         tile_px=job.tile_px,
         max_duration_s=job.max_duration_s,
+        config_path=settings.detection_config_path,
         video_started_at=job.video_started_at,
         telemetry=telemetry,
     )
@@ -636,11 +638,14 @@ def store_sighting(
                 lat=lat,
                 seen_at=seen_at,
                 first_seen_at=start + timedelta(seconds=sighting.first_t_s),
-                people_count=1,
+                # People seen together share the group's key and its head count, so the
+                # incident counts the group once (spans of one key are merged, not summed).
+                people_count=min(max(sighting.people_together, 1), 200),
                 is_deep_water=sighting.zone == Zone.deep_water,
+                has_left_water=sighting.has_left_water,
                 confidence=round(min(max(sighting.peak_confidence, 0.0), 1.0), 4),
                 sortie_ref=f"sortie-{job.sortie_id}",
-                track_id=found.key,
+                track_id=sighting.group[0] if sighting.group else found.key,
             ),
             now=now,
             distance_limit_m=settings.incident_group_distance_m,

@@ -185,6 +185,7 @@ def _run_claimed(
                 zones=plan.zones,
                 fps=plan.fps,
                 tile_px=plan.tile_px,
+                config_path=plan.config_path,
                 fallback_hfov_deg=plan.fallback_hfov_deg or runner.DEFAULT_HFOV_DEG,
                 max_duration_s=float(plan.max_duration_s) if plan.max_duration_s else None,
             )

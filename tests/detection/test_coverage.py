@@ -163,8 +163,8 @@ def test_without_telemetry_everything_is_analysed_as_before() -> None:
 
 def test_keep_follows_the_rate_from_the_ground_speed() -> None:
     # 60 m, 1080p, 82 deg: footprint 52 m; 10 m/s -> 0.38 fps, clipped to min_fps 1.0.
-    slow = Coverage(flight(height_m=60, speed_mps=10, seconds=12), camera=HD)
-    fast = Coverage(flight(height_m=10, speed_mps=10, seconds=12), camera=HD)
+    slow = Coverage(flight(height_m=60, speed_mps=10, seconds=12), camera=HD, passes=2)
+    fast = Coverage(flight(height_m=10, speed_mps=10, seconds=12), camera=HD, passes=2)
 
     kept_slow = [i for i in range(300) if slow.keep(i / 30)]
     kept_fast = [i for i in range(300) if fast.keep(i / 30)]
