@@ -588,6 +588,7 @@ class Stored(StrEnum):
     known = "known"  # reported before (a re-run, or an earlier report of a stream)
     unplaced = "unplaced"  # no position: nothing to put on the map
     too_old = "too_old"  # outside the window the incident flow accepts
+    review = "review"  # older than the live window: stored for review, not an incident
 
 
 def client_id(job_id: int, key: int) -> str:
@@ -628,6 +629,7 @@ def store_sighting(
         lon, lat = fix
         placed = Stored.created_at_drone
     principal = job_principal(session, job)
+    live = sighting_service.is_live(seen_at, now)
     try:
         row, created = sighting_service.ingest(
             session,
@@ -652,6 +654,7 @@ def store_sighting(
             window_s=settings.incident_group_window_s,
             zone=settings.zone,
             shore_tolerance_m=settings.sighting_shore_tolerance_m,
+            live=live,
         )
     except sighting_service.SightingTimeRefused:
         return Stored.too_old, 0
@@ -663,6 +666,8 @@ def store_sighting(
         return Stored.unplaced, 0
     if not created:
         return Stored.known, 0
+    if not live:
+        return Stored.review, _keep_for_review(settings, job, row.id, found)
     if row.incident_id is None:
         return placed, 0  # on the bank or on land: stored and shown, no incident evidence
     stored = 0
@@ -691,6 +696,51 @@ def store_sighting(
         )
         stored += 1
     return placed, stored
+
+
+REVIEW_KINDS = ("crop", "frame")
+
+
+def review_file(settings: Settings, job: DetectionJob, sighting_id: int, kind: str) -> Path:
+    """Where the evidence of a sighting stored for review lies (in the job's folder)."""
+    return (
+        _job_dir(settings) / (job.storage_dir or "missing") / "review" / f"{sighting_id}-{kind}.jpg"
+    )
+
+
+def _keep_for_review(settings: Settings, job: DetectionJob, sighting_id: int, found: Found) -> int:
+    """Old footage has no incident to attach evidence to: its JPEGs stay with the job."""
+    if job.storage_dir is None:
+        return 0
+    stored = 0
+    for kind, raw in zip(REVIEW_KINDS, (found.crop_jpeg, found.frame_jpeg), strict=True):
+        if raw is None:
+            continue
+        path = review_file(settings, job, sighting_id, kind)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(raw)
+        stored += 1
+    return stored
+
+
+def review_evidence(
+    session: Session,
+    principal: Principal,
+    job_id: int,
+    sighting_id: int,
+    kind: str,
+    *,
+    settings: Settings,
+) -> Path:
+    """The evidence file of a sighting the job stored for review (404 when there is none)."""
+    job = get(session, principal, job_id)
+    row = sighting_service.reported_by(session, f"job:{job.id}", sighting_id)
+    if kind not in REVIEW_KINDS or row is None or row.is_live:
+        raise DetectionJobNotFound(f"no review evidence {kind} for sighting {sighting_id}")
+    path = review_file(settings, job, row.id, kind)
+    if not path.is_file():
+        raise DetectionJobNotFound(f"no review evidence {kind} for sighting {sighting_id}")
+    return path
 
 
 def _box_px(box: BBox) -> tuple[int, int, int, int]:

@@ -55,6 +55,7 @@ class _Tally:
     unplaced: set[int] = field(default_factory=set)
     at_drone: int = 0
     too_old: set[int] = field(default_factory=set)
+    review: int = 0
     evidence: int = 0
 
 
@@ -81,10 +82,11 @@ def _store(
                 run_started_at=run_started_at,
                 now=clock(),
             )
-        if outcome in (Stored.created, Stored.created_at_drone):
+        if outcome in (Stored.created, Stored.created_at_drone, Stored.review):
             created += 1
             evidence += stored
             tally.at_drone += outcome is Stored.created_at_drone
+            tally.review += outcome is Stored.review
             tally.unplaced.discard(item.key)
         elif outcome is Stored.unplaced:
             tally.unplaced.add(item.key)
@@ -322,6 +324,11 @@ def _note(tally: _Tally) -> str | None:
         )
     if tally.unplaced:
         notes.append(f"{len(tally.unplaced)} people found without a position: not reported")
+    if tally.review:
+        notes.append(
+            f"{tally.review} people from footage older than the live window: stored for "
+            "review, not live"
+        )
     if tally.too_old:
         notes.append(f"{len(tally.too_old)} people seen too long ago: not reported")
     return "; ".join(notes) if notes else None

@@ -289,6 +289,12 @@ def ingest(
     return sighting, True
 
 
+def reported_by(session: Session, reporter_key: str, sighting_id: int) -> Sighting | None:
+    """A sighting if ``reporter_key`` reported it (a detection job finding its own rows)."""
+    row = SightingRepository(session).get(sighting_id)
+    return row if row is not None and row.reporter_key == reporter_key else None
+
+
 def list_visible(
     session: Session,
     principal: Principal,
