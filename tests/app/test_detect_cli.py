@@ -167,9 +167,7 @@ def video(tmp_path: Path) -> Path:
     return path
 
 
-def test_a_hovering_drone_is_analysed_once_a_second_by_default(
-    tmp_path: Path, video: Path
-) -> None:
+def test_a_hovering_drone_is_analysed_once_a_second_by_default(tmp_path: Path, video: Path) -> None:
     srt, out = tmp_path / "flight.SRT", tmp_path / "out"
     write_srt(srt, FRAMES / FPS)
 
