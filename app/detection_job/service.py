@@ -48,6 +48,7 @@ from detection import (
     load_config,
     parse_srt,
 )
+from detection.fixed import find_fixed_objects, suppress_fixed
 from missions import CameraKind
 
 MAX_SRT_BYTES = 20 * 1024 * 1024
@@ -589,6 +590,7 @@ class Stored(StrEnum):
     unplaced = "unplaced"  # no position: nothing to put on the map
     too_old = "too_old"  # outside the window the incident flow accepts
     review = "review"  # older than the live window: stored for review, not an incident
+    fixed = "fixed"  # standing still at a confirmed fixed object of the waterway: not a person
 
 
 def client_id(job_id: int, key: int) -> str:
@@ -629,6 +631,8 @@ def store_sighting(
         lon, lat = fix
         placed = Stored.created_at_drone
     principal = job_principal(session, job)
+    if _at_fixed_object(session, principal, job, sighting):
+        return Stored.fixed, 0
     live = sighting_service.is_live(seen_at, now)
     try:
         row, created = sighting_service.ingest(
@@ -696,6 +700,43 @@ def store_sighting(
         )
         stored += 1
     return placed, stored
+
+
+def _waterway_of(session: Session, principal: Principal, job: DetectionJob) -> int | None:
+    try:
+        return sortie_service.get(session, principal, job.sortie_id).waterway_id
+    except AppError:
+        return None
+
+
+def _at_fixed_object(
+    session: Session, principal: Principal, job: DetectionJob, sighting: Sighting
+) -> bool:
+    """Whether the person stood still at a confirmed fixed object (a mooring, a buoy)."""
+    waterway_id = _waterway_of(session, principal, job)
+    if waterway_id is None or not sighting.positions:
+        return False
+    marks = waterway_service.confirmed_fixed_objects(session, principal, waterway_id)
+    return bool(marks) and bool(suppress_fixed([sighting], marks)[1])
+
+
+def propose_fixed_objects(session: Session, job_id: int, sightings: Sequence[Sighting]) -> int:
+    """Put what stood still at one place in separate passes on the waterway's list of
+    fixed objects, for an operator to confirm. Returns how many new places were proposed."""
+    job = DetectionJobRepository(session).get(job_id)
+    if job is None:
+        return 0
+    principal = job_principal(session, job)
+    waterway_id = _waterway_of(session, principal, job)
+    found = find_fixed_objects(sightings)
+    if waterway_id is None or not found:
+        return 0
+    return waterway_service.propose_fixed_objects(
+        session,
+        principal,
+        waterway_id,
+        [(f.lon_deg, f.lat_deg, f.radius_m + 2.0, f.passes) for f in found],
+    )
 
 
 REVIEW_KINDS = ("crop", "frame")

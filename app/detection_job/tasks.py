@@ -56,6 +56,8 @@ class _Tally:
     at_drone: int = 0
     too_old: set[int] = field(default_factory=set)
     review: int = 0
+    fixed: set[int] = field(default_factory=set)
+    proposed: int = 0
     evidence: int = 0
 
 
@@ -92,6 +94,8 @@ def _store(
             tally.unplaced.add(item.key)
         elif outcome is Stored.too_old:
             tally.too_old.add(item.key)
+        elif outcome is Stored.fixed:
+            tally.fixed.add(item.key)
     tally.created += created
     tally.evidence += evidence
     with session_scope(factory) as session:
@@ -303,6 +307,11 @@ def _run_claimed(
         log.info("detection job %s stopped: %s", job_id, reason)
         return None
     reported(outcome.sightings)
+    with session_scope(factory) as session:
+        audit_service.set_actor(session, _actor(job_id))
+        tally.proposed = detection_job_service.propose_fixed_objects(
+            session, job_id, [item.sighting for item in outcome.sightings]
+        )
     if not _finish(
         factory,
         job_id,
@@ -331,6 +340,12 @@ def _note(tally: _Tally) -> str | None:
         )
     if tally.too_old:
         notes.append(f"{len(tally.too_old)} people seen too long ago: not reported")
+    if tally.fixed:
+        notes.append(
+            f"{len(tally.fixed)} at confirmed fixed objects (buoys, moorings): not reported"
+        )
+    if tally.proposed:
+        notes.append(f"{tally.proposed} fixed objects proposed for the waterway's list")
     return "; ".join(notes) if notes else None
 
 
