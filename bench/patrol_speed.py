@@ -241,7 +241,7 @@ def bench(args: argparse.Namespace, model: OnnxDetector) -> tuple[Clip, Side, Si
         args.resolution, args.height_m, args.seconds, args.source_fps, args.speed, args.seed
     )
     counted = CountingModel(model)
-    config = load()
+    config = load(args.config)
     in_view: set[int] = set()
     for k in range(clip.frames):
         in_view |= {i for i, _ in clip.truth(k)}
@@ -332,11 +332,12 @@ def main() -> None:
     parser.add_argument("--baseline-every", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1616)
     parser.add_argument("--threads", type=int, default=None, help="intra-op threads (auto)")
+    parser.add_argument("--config", type=Path, default=None, help="detection YAML (default.yaml)")
     args = parser.parse_args()
     model = OnnxDetector(args.model, min_confidence=0.25, intra_op_threads=args.threads)
     clip, base, ours = bench(args, model)
     plan = Coverage(clip.telemetry, camera=clip.camera, area=clip.zones.watched_area(),
-                    passes=load().coverage.passes).plan(1.0)  # fmt: skip
+                    passes=load(args.config).coverage.passes).plan(1.0)  # fmt: skip
     print(f"date: {datetime.now(UTC):%Y-%m-%d}, cpus: {os.cpu_count()}")
     print(
         f"clip: {args.resolution} {args.height_m:.0f} m, {args.seconds:.0f} s at "
