@@ -755,3 +755,28 @@ def test_review_evidence_is_only_for_sightings_stored_for_review(
     )
 
     assert response.status_code == 404
+
+
+def test_people_standing_still_at_a_confirmed_fixed_object_are_not_reported(
+    client: TestClient, auth: Auth, flight: Flight, worker: Worker, session: Session
+) -> None:
+    sortie = client.get(f"/sorties/{flight.sortie_id}", headers=auth.role("operator"))
+    assert sortie.status_code == 200, sortie.text
+    marked = client.post(
+        f"/waterways/{sortie.json()['waterway_id']}/fixed-objects",
+        headers=auth.role("operator"),
+        json={"lon": flight.lon, "lat": flight.lat, "radius_m": 100, "note": "moorings"},
+    )
+    assert marked.status_code == 201, marked.text
+
+    created = upload(client, auth, flight)
+    run_jobs(worker)
+    job = job_of(client, auth, created["id"])
+
+    assert job["status"] == "succeeded", job
+    assert job["sightings_created"] == 0
+    assert "fixed objects" in str(job["note"])
+    rows = session.scalars(
+        select(Sighting).where(Sighting.client_id.like(f"job-{created['id']}-%"))
+    ).all()
+    assert rows == []
