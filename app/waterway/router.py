@@ -165,15 +165,16 @@ def add_fixed_object(
 
 
 @router.post(
-    "/waterways/{waterway_id}/fixed-objects/{object_id}/decision", response_model=FixedObjectRead
+    "/waterways/{waterway_id}/fixed-objects/{fixed_object_id}/decision",
+    response_model=FixedObjectRead,
 )
 def decide_fixed_object(
     waterway_id: PathId,
-    object_id: PathId,
+    fixed_object_id: PathId,
     body: FixedObjectDecision,
     session: SessionDep,
     principal: WaterwayEditor,
 ) -> FixedObject:
     return waterway_service.decide_fixed_object(
-        session, principal, waterway_id, object_id, body, now=utcnow()
+        session, principal, waterway_id, fixed_object_id, body, now=utcnow()
     )
