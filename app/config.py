@@ -145,6 +145,7 @@ class Settings(BaseSettings):
     # Detection jobs: uploaded videos and live streams analysed by the worker (issue 5).
     detection_dir: Path | None = None  # uploads and per-job outputs; default var_dir/detection
     detection_model_path: Path | None = None  # .onnx or .pt; default: the shipped ONNX model
+    detection_config_path: Path | None = None  # detection YAML; default detection/default.yaml
     detection_max_upload_bytes: int = Field(default=4 * 1024**3, ge=1, le=64 * 1024**3)
     detection_fps: float = Field(default=5.0, gt=0, le=60)  # frames analysed per second
     detection_tile_px: int | None = Field(default=None, ge=0, le=4096)  # None: the model config

@@ -13,6 +13,7 @@ Stages: :func:`parse_srt` (telemetry) -> :func:`run` (detector + tracker, one
 
 from detection.config import DetectorConfig
 from detection.config import load as load_config
+from detection.coverage import Coverage, FramePlan
 from detection.errors import (
     DetectionConfigError,
     DetectionError,
@@ -38,6 +39,7 @@ from detection.pipeline import (
     Locator,
     TelemetryMotion,
     analyse,
+    build_coverage,
     build_detector,
     build_locator,
     build_motion,
@@ -94,6 +96,7 @@ __all__ = [
     "BatchDetector",
     "CameraIntrinsics",
     "CameraPose",
+    "Coverage",
     "Detection",
     "DetectionConfigError",
     "DetectionError",
@@ -102,6 +105,7 @@ __all__ = [
     "Evidence",
     "EvidenceKeeper",
     "Frame",
+    "FramePlan",
     "FrameResult",
     "FrameSource",
     "FrameSourceError",
@@ -132,6 +136,7 @@ __all__ = [
     "aggregate_sightings",
     "analyse",
     "anchor_px",
+    "build_coverage",
     "build_detector",
     "build_locator",
     "build_motion",

@@ -48,8 +48,12 @@ class TilingSection:
     metric: Literal["iou", "ios"] = "ios"
     mode: Literal["nmm", "nms"] = "nmm"
     batch_size: int = 8
+    drop_edge_fragments: bool = True
+    edge_margin_px: float = 2.0
 
     def __post_init__(self) -> None:
+        if self.edge_margin_px < 0:
+            raise DetectionConfigError("tiling.edge_margin_px", "must not be negative")
         _check_positive("tiling.tile_px", self.tile_px)
         _check_positive("tiling.batch_size", self.batch_size)
         if not 0.0 <= self.overlap_ratio <= 0.9:
@@ -63,7 +67,7 @@ class TilingSection:
 class TrackerSection:
     """Tracker choice and thresholds (see :mod:`detection.tracking`)."""
 
-    name: str = "iou"
+    name: str = "bytetrack"
     high_threshold: float = 0.5
     low_threshold: float = 0.1
     new_track_threshold: float = 0.6
@@ -71,6 +75,7 @@ class TrackerSection:
     center_gate: float = 1.0
     max_lost_frames: int = 30
     min_hits: int = 2
+    max_jump_px: float = 120.0
     telemetry_motion: bool = True
 
     def __post_init__(self) -> None:
@@ -88,6 +93,32 @@ class TrackerSection:
         if self.max_lost_frames < 0:
             raise DetectionConfigError("tracker.max_lost_frames", "must not be negative")
         _check_positive("tracker.min_hits", self.min_hits)
+        if not self.max_jump_px > 0:
+            raise DetectionConfigError("tracker.max_jump_px", "must be positive")
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageSection:
+    """Analysis rate, scale and tiles from the telemetry (see :mod:`detection.coverage`)."""
+
+    enabled: bool = True
+    passes: int = 4
+    min_fps: float = 1.0
+    max_fps: float = 5.0
+    swimmer_size_m: float = 0.7
+    min_swimmer_px: float = 16.0
+    max_factor: int = 4
+    skip_dry_tiles: bool = True
+
+    def __post_init__(self) -> None:
+        _check_positive("coverage.passes", self.passes)
+        _check_positive("coverage.max_factor", self.max_factor)
+        if not 0 < self.min_fps <= self.max_fps:
+            raise DetectionConfigError("coverage.min_fps", "need 0 < min_fps <= max_fps")
+        if not self.swimmer_size_m > 0:
+            raise DetectionConfigError("coverage.swimmer_size_m", "must be positive")
+        if not self.min_swimmer_px > 0:
+            raise DetectionConfigError("coverage.min_swimmer_px", "must be positive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +158,7 @@ class SightingsSection:
     merge_gap_s: float = 10.0
     merge_distance_m: float = 10.0
     min_observations: int = 3
+    group_distance_m: float = 5.0
 
     def __post_init__(self) -> None:
         if self.merge_gap_s < 0:
@@ -134,6 +166,8 @@ class SightingsSection:
         if self.merge_distance_m < 0:
             raise DetectionConfigError("sightings.merge_distance_m", "must not be negative")
         _check_positive("sightings.min_observations", self.min_observations)
+        if self.group_distance_m < 0:
+            raise DetectionConfigError("sightings.group_distance_m", "must not be negative")
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,12 +177,13 @@ class DetectorConfig:
     Examples:
         >>> config = load()
         >>> config.tiling.tile_px, config.tracker.name, config.zones.hysteresis_frames
-        (640, 'iou', 3)
+        (640, 'bytetrack', 3)
     """
 
     detector: DetectorSection = field(default_factory=DetectorSection)
     tiling: TilingSection = field(default_factory=TilingSection)
     tracker: TrackerSection = field(default_factory=TrackerSection)
+    coverage: CoverageSection = field(default_factory=CoverageSection)
     georef: GeorefSection = field(default_factory=GeorefSection)
     zones: ZonesSection = field(default_factory=ZonesSection)
     sightings: SightingsSection = field(default_factory=SightingsSection)
@@ -179,7 +214,7 @@ def load(path: str | Path | None = None) -> DetectorConfig:
         >>> load(f.name)
         Traceback (most recent call last):
         ...
-        detection.errors.DetectionConfigError: tiling.tile_size: unknown key (known: batch_size, enabled, full_frame, match_threshold, metric, mode, overlap_ratio, tile_px)
+        detection.errors.DetectionConfigError: tiling.tile_size: unknown key (known: batch_size, drop_edge_fragments, edge_margin_px, enabled, full_frame, match_threshold, metric, mode, overlap_ratio, tile_px)
         >>> os.unlink(f.name)
     """  # noqa: E501
     source = DEFAULT_PATH if path is None else Path(path)

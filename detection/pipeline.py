@@ -12,6 +12,7 @@ import time
 from collections.abc import Collection, Iterable, Iterator, Sequence
 
 from detection.config import DetectorConfig
+from detection.coverage import Coverage
 from detection.errors import GeoreferenceError, TelemetryGapError
 from detection.geo import georeference_box, ground_warp, pose_from_telemetry
 from detection.ports import Detector, Frame, MotionAwareTracker, PixelWarp, Tracker
@@ -95,8 +96,9 @@ def run(
     labels: Collection[str] | None = None,
     min_confidence: float = 0.0,
     motion: TelemetryMotion | None = None,
+    coverage: Coverage | None = None,
 ) -> Iterator[FrameResult]:
-    """Yield one tracked result per ``(frame_index, timestamp_s, frame)``, in order.
+    """Yield one tracked result per analysed ``(frame_index, timestamp_s, frame)``, in order.
 
     Args:
         frames: Frames to analyse (a :class:`~detection.ports.FrameSource` fits).
@@ -106,6 +108,10 @@ def run(
         min_confidence: Drop detections below this confidence before tracking.
         motion: Camera motion from telemetry, used when the tracker is a
             :class:`~detection.ports.MotionAwareTracker`.
+        coverage: Chooses from the telemetry which frames to analyse and, for a
+            :class:`~detection.tiling.TiledDetector`, the scale, the full-frame pass and
+            the tiles over water (see :mod:`detection.coverage`). Frames it skips yield
+            nothing; the tracker, moved with the camera, bridges them.
 
     Examples:
         >>> from detection.fakes import FakeDetector, FakeFrameSource
@@ -120,8 +126,13 @@ def run(
     """
     previous_t_s: float | None = None
     for frame_index, timestamp_s, frame in frames:
+        if coverage is not None and not coverage.keep(timestamp_s):
+            continue
         started = time.perf_counter()
-        found = detector.detect(frame)
+        if coverage is not None and isinstance(detector, TiledDetector):
+            found = coverage.detect(detector, frame, timestamp_s)
+        else:
+            found = detector.detect(frame)
         detected = time.perf_counter()
         kept = [
             d
@@ -242,6 +253,7 @@ def analyse(
     labels: Collection[str] | None = None,
     min_confidence: float = 0.0,
     motion: TelemetryMotion | None = None,
+    coverage: Coverage | None = None,
 ) -> Iterator[tuple[FrameResult, tuple[Observation, ...]]]:
     """Run the pipeline and place every tracked detection: one pair per frame.
 
@@ -263,6 +275,7 @@ def analyse(
         labels=labels,
         min_confidence=min_confidence,
         motion=motion,
+        coverage=coverage,
     ):
         started = time.perf_counter()
         observations = locator.observe(result)
@@ -295,6 +308,7 @@ def build_detector(model: Detector, config: DetectorConfig) -> Detector:
         metric=tiling.metric,
         mode=tiling.mode,
         batch_size=tiling.batch_size,
+        edge_margin_px=tiling.edge_margin_px if tiling.drop_edge_fragments else None,
     )
 
 
@@ -315,6 +329,7 @@ def build_tracker(config: DetectorConfig) -> Tracker:
         center_gate=section.center_gate,
         max_lost_frames=section.max_lost_frames,
         min_hits=section.min_hits,
+        max_jump_px=section.max_jump_px,
     )
 
 
@@ -366,6 +381,44 @@ def build_motion(
     return TelemetryMotion(
         telemetry,
         camera=camera,
+        takeoff_above_water_m=config.georef.takeoff_above_water_m,
+        max_telemetry_gap_s=config.georef.max_telemetry_gap_s,
+    )
+
+
+def build_coverage(
+    config: DetectorConfig,
+    *,
+    telemetry: Sequence[TelemetrySample],
+    camera: CameraIntrinsics,
+    zones: ZoneMap | None,
+) -> Coverage | None:
+    """Analysis rate, scale and tiles from the telemetry, or ``None`` when switched off.
+
+    Examples:
+        >>> from detection.config import from_mapping, load
+        >>> cam = CameraIntrinsics.from_hfov(width_px=640, height_px=512, hfov_deg=50)
+        >>> type(build_coverage(load(), telemetry=[], camera=cam, zones=None)).__name__
+        'Coverage'
+        >>> off = from_mapping({"coverage": {"enabled": False}})
+        >>> build_coverage(off, telemetry=[], camera=cam, zones=None) is None
+        True
+    """
+    section = config.coverage
+    if not section.enabled:
+        return None
+    return Coverage(
+        telemetry,
+        camera=camera,
+        area=None if zones is None or not section.skip_dry_tiles else zones.watched_area(),
+        tile_px=config.tiling.tile_px,
+        overlap_ratio=config.tiling.overlap_ratio,
+        passes=section.passes,
+        min_fps=section.min_fps,
+        max_fps=section.max_fps,
+        swimmer_size_m=section.swimmer_size_m,
+        min_swimmer_px=section.min_swimmer_px,
+        max_factor=section.max_factor,
         takeoff_above_water_m=config.georef.takeoff_above_water_m,
         max_telemetry_gap_s=config.georef.max_telemetry_gap_s,
     )

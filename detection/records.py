@@ -53,6 +53,10 @@ def sighting_record(sighting: Sighting) -> dict[str, object]:
         "first_frame_index": sighting.first_frame_index,
         "last_frame_index": sighting.last_frame_index,
         "zone": sighting.zone.value,
+        "last_zone": sighting.last_zone.value,
+        "has_left_water": sighting.has_left_water,
+        "people_together": sighting.people_together,
+        "group": list(sighting.group),
         "peak_confidence": sighting.peak_confidence,
         "best_frame_index": sighting.best_frame_index,
         "best_box_px": [

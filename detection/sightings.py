@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from detection.geo import distance_m
 from detection.types import Observation, Sighting, TrackPoint
@@ -40,6 +40,7 @@ def aggregate_sightings(
     merge_gap_s: float = 10.0,
     merge_distance_m: float = 10.0,
     min_observations: int = 1,
+    group_distance_m: float = 5.0,
 ) -> list[Sighting]:
     """Aggregate tracked observations into one :class:`~detection.types.Sighting` per person.
 
@@ -54,6 +55,9 @@ def aggregate_sightings(
         merge_gap_s: Longest time a person may be lost and still be the same person.
         merge_distance_m: Farthest a lost person may reappear and still be the same person.
         min_observations: Drop people seen fewer times than this (detector noise).
+        group_distance_m: People within this distance of each other in one frame are seen
+            together (a chain of such pairs is one group); it sets ``people_together``
+            and ``group`` (both need positions: without them everyone is alone).
 
     Returns:
         Sightings ordered by first time seen.
@@ -98,7 +102,64 @@ def aggregate_sightings(
         else:
             target.track_ids.append(track_id)
             target.observations.extend(rows)
-    return [_sighting(group) for group in groups if len(group.observations) >= min_observations]
+    kept = [group for group in groups if len(group.observations) >= min_observations]
+    together, members = _togetherness(kept, group_distance_m)
+    return [
+        replace(_sighting(group), people_together=together[k], group=members[k])
+        for k, group in enumerate(kept)
+    ]
+
+
+def _togetherness(
+    groups: Sequence[_Group], distance_limit_m: float
+) -> tuple[list[int], list[tuple[int, ...]]]:
+    """Per person: the most people of its group in one frame, and its group's keys."""
+    by_frame: dict[int, list[tuple[int, float, float]]] = {}
+    for k, group in enumerate(groups):
+        seen: set[int] = set()
+        for o in group.observations:
+            if o.fix is not None and o.frame_index not in seen:
+                seen.add(o.frame_index)
+                by_frame.setdefault(o.frame_index, []).append((k, o.fix.lon_deg, o.fix.lat_deg))
+    parent = list(range(len(groups)))
+
+    def root(k: int) -> int:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    best = [1] * len(groups)
+    for present in by_frame.values():
+        if len(present) < 2:
+            continue
+        local = {k: k for k, _, _ in present}
+
+        def local_root(k: int, local: dict[int, int] = local) -> int:
+            while local[k] != k:
+                k = local[k]
+            return k
+
+        for i, (a, lon_a, lat_a) in enumerate(present):
+            for b, lon_b, lat_b in present[i + 1 :]:
+                if distance_m(lon_a, lat_a, lon_b, lat_b) <= distance_limit_m:
+                    local[local_root(a)] = local_root(b)
+                    parent[root(a)] = root(b)
+        sizes = Counter(local_root(k) for k, _, _ in present)
+        for k, _, _ in present:
+            best[k] = max(best[k], sizes[local_root(k)])
+    components: dict[int, list[int]] = {}
+    for k in range(len(groups)):
+        components.setdefault(root(k), []).append(k)
+    members: list[tuple[int, ...]] = [()] * len(groups)
+    together = list(best)
+    for ks in components.values():
+        keys = tuple(sorted(groups[k].track_ids[0] for k in ks))
+        most = max(best[k] for k in ks)
+        for k in ks:
+            members[k] = keys
+            together[k] = most
+    return together, members
 
 
 def _nearest_candidate(
@@ -143,4 +204,5 @@ def _sighting(group: _Group) -> Sighting:
         best_box=best.detection.box,
         observation_count=len(rows),
         is_approximate=any(o.fix is not None and o.fix.is_approximate for o in rows),
+        last_zone=group.last.zone,
     )

@@ -246,6 +246,8 @@ class TiledDetector:
         metric: Overlap measure for merging.
         mode: ``"nmm"`` (merge) or ``"nms"`` (suppress).
         batch_size: Images (tiles, and the full frame) per model call for batch detectors.
+        edge_margin_px: Drop a tile's detections within this many pixels of one of its
+            inner edges (see :func:`cut_by_tile_edge`); ``None`` keeps them all.
 
     Examples:
         >>> class Centre:
@@ -268,6 +270,7 @@ class TiledDetector:
         metric: MatchMetric = "ios",
         mode: MergeMode = "nmm",
         batch_size: int = 8,
+        edge_margin_px: float | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -280,6 +283,7 @@ class TiledDetector:
         self.metric: MatchMetric = metric
         self.mode: MergeMode = mode
         self.batch_size = batch_size
+        self.edge_margin_px = edge_margin_px
 
     def detect(self, frame: Frame) -> list[Detection]:
         """Detect over all tiles of ``frame`` (plus the full frame) and merge."""
@@ -289,17 +293,21 @@ class TiledDetector:
         )
         return self.detect_tiles(frame, tiles)
 
-    def detect_tiles(self, frame: Frame, tiles: Sequence[Tile]) -> list[Detection]:
+    def detect_tiles(
+        self, frame: Frame, tiles: Sequence[Tile], *, full_frame: bool | None = None
+    ) -> list[Detection]:
         """Detect over the given tiles only (e.g. from :func:`tiles_over_mask`) and merge.
 
         A batch detector gets the tiles (views into ``frame``, not copies) ``batch_size`` at a
         time, the full frame riding along as one more image: with ``batch_size`` above the
-        tile count, one model call per frame.
+        tile count, one model call per frame. ``full_frame`` overrides the instance's
+        choice for this frame (see :func:`detection.coverage.full_frame_useful`).
         """
         height_px, width_px = frame.shape[:2]
         whole = Tile(0, 0, width_px, height_px)
         covers_frame = len(tiles) == 1 and tiles[0] == whole
-        places = [*tiles, whole] if self.full_frame and not covers_frame else list(tiles)
+        with_full = self.full_frame if full_frame is None else full_frame
+        places = [*tiles, whole] if with_full and not covers_frame else list(tiles)
         images = [crop(frame, tile) for tile in places]
         found: list[Detection] = []
         detector = self.detector
@@ -308,10 +316,41 @@ class TiledDetector:
                 stop = start + self.batch_size
                 results = detector.detect_batch(images[start:stop])
                 for tile, dets in zip(places[start:stop], results, strict=True):
-                    found.extend(to_frame(dets, tile))
+                    found.extend(self._whole(to_frame(dets, tile), tile, whole))
         else:
             for tile, image in zip(places, images, strict=True):
-                found.extend(to_frame(detector.detect(image), tile))
+                found.extend(self._whole(to_frame(detector.detect(image), tile), tile, whole))
         return merge_detections(
             found, match_threshold=self.match_threshold, metric=self.metric, mode=self.mode
         )
+
+    def _whole(self, found: list[Detection], tile: Tile, frame: Tile) -> list[Detection]:
+        """Drop fragments cut by an inner edge of ``tile`` (when :attr:`edge_margin_px` is set)."""
+        if self.edge_margin_px is None or tile == frame:
+            return found
+        return [d for d in found if not cut_by_tile_edge(d.box, tile, frame, self.edge_margin_px)]
+
+
+def cut_by_tile_edge(box: BBox, tile: Tile, frame: Tile, margin_px: float = 2.0) -> bool:
+    """Whether ``box`` touches an edge of ``tile`` that lies inside the frame.
+
+    Such a box may be a fragment of something larger that the tile cut (a boat's bow looks
+    like a swimmer's head). Tiles overlap, so a neighbour sees any object smaller than the
+    overlap whole: dropping the fragment loses nothing. Edges on the frame's border do not
+    count (a swimmer entering the frame is still a swimmer).
+
+    Examples:
+        >>> frame, tile = Tile(0, 0, 1000, 500), Tile(0, 0, 640, 500)
+        >>> cut_by_tile_edge(BBox(630, 100, 640, 110), tile, frame)   # on the inner edge
+        True
+        >>> cut_by_tile_edge(BBox(0, 100, 10, 110), tile, frame)      # on the frame border
+        False
+        >>> cut_by_tile_edge(BBox(300, 100, 310, 110), tile, frame)
+        False
+    """
+    return bool(
+        (tile.x1_px > frame.x1_px and box.x1 <= tile.x1_px + margin_px)
+        or (tile.y1_px > frame.y1_px and box.y1 <= tile.y1_px + margin_px)
+        or (tile.x2_px < frame.x2_px and box.x2 >= tile.x2_px - margin_px)
+        or (tile.y2_px < frame.y2_px and box.y2 >= tile.y2_px - margin_px)
+    )

@@ -4,8 +4,9 @@
 prediction per track, a first association of confident detections by IoU, a second one of
 low-confidence detections to the tracks still unmatched (a swimmer half under water scores
 low), and a centre-distance fallback because boxes of a few pixels on a moving drone often
-stop overlapping between analysed frames. It has no camera-motion compensation; wrap a
-maintained BoT-SORT in an adapter when footage needs it.
+stop overlapping between analysed frames. No match, of any kind, reaches farther than
+``max_jump_px``. The default tracker is ByteTrack from the ``trackers`` package
+(:mod:`detection.bytetrack`); this one stays as the dependency-free reference.
 
 State is per instance: ids come from the instance's own counter, starting at 1.
 """
@@ -13,13 +14,13 @@ State is per instance: ids come from the instance's own counter, starting at 1.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from detection.errors import GeoreferenceError
-from detection.ports import PixelWarp
+from detection.ports import PixelWarp, Tracker
 from detection.tiling import match_matrix
 from detection.types import BBox, Detection
 
@@ -35,11 +36,10 @@ class _Track:
     track_id: int | None  # None until confirmed
 
     def predicted(self) -> BBox:
+        # The box moves with the mean velocity of its corners; it never grows unseen.
         vx1, vy1, vx2, vy2 = self.velocity
         steps = self.lost + 1
-        x1, y1 = self.box.x1 + vx1 * steps, self.box.y1 + vy1 * steps
-        x2, y2 = max(x1, self.box.x2 + vx2 * steps), max(y1, self.box.y2 + vy2 * steps)
-        return BBox(x1, y1, x2, y2)
+        return self.box.shifted((vx1 + vx2) / 2 * steps, (vy1 + vy2) / 2 * steps)
 
 
 class IouTracker:
@@ -54,6 +54,7 @@ class IouTracker:
         center_gate: Fallback match when the centres are within this many box diagonals.
         max_lost_frames: A track unmatched for more analysed frames than this is dropped.
         min_hits: Frames a track must be matched in before it gets an id and is reported.
+        max_jump_px: No match between centres farther apart than this.
 
     Examples:
         >>> tracker = IouTracker(min_hits=1)
@@ -73,6 +74,7 @@ class IouTracker:
         center_gate: float = 1.0,
         max_lost_frames: int = 30,
         min_hits: int = 2,
+        max_jump_px: float = 120.0,
     ) -> None:
         if not 0 <= low_threshold <= high_threshold <= 1:
             raise ValueError("need 0 <= low_threshold <= high_threshold <= 1")
@@ -85,6 +87,7 @@ class IouTracker:
         self.center_gate = center_gate
         self.max_lost_frames = max_lost_frames
         self.min_hits = min_hits
+        self.max_jump_px = max_jump_px
         self._tracks: list[_Track] = []
         self._next_id = 1
 
@@ -197,6 +200,13 @@ class IouTracker:
         track_boxes = np.array([_xyxy(b) for b in predicted], dtype=float)
         det_boxes = np.array([_xyxy(detections[i].box) for i in det_indices], dtype=float)
         iou = match_matrix(track_boxes, det_boxes, metric="iou")
+        centres_t = (track_boxes[:, :2] + track_boxes[:, 2:]) / 2
+        centres_d = (det_boxes[:, :2] + det_boxes[:, 2:]) / 2
+        apart = np.hypot(
+            centres_t[:, None, 0] - centres_d[None, :, 0],
+            centres_t[:, None, 1] - centres_d[None, :, 1],
+        )
+        iou = np.where(apart > self.max_jump_px, 0.0, iou)
         matches: dict[int, int] = {}
         used_t: set[int] = set()
         used_d: set[int] = set()
@@ -215,7 +225,10 @@ class IouTracker:
             if ti in used_t:
                 continue
             cx, cy = box.center_px
-            gate = self.center_gate * max(math.hypot(box.width_px, box.height_px), 1.0)
+            gate = min(
+                self.center_gate * max(math.hypot(box.width_px, box.height_px), 1.0),
+                self.max_jump_px,
+            )
             for di, det_index in enumerate(det_indices):
                 if di in used_d:
                     continue
@@ -238,5 +251,12 @@ def _xyxy(box: BBox) -> tuple[float, float, float, float]:
     return (box.x1, box.y1, box.x2, box.y2)
 
 
-#: Trackers by config name.
-TRACKERS: dict[str, type[IouTracker]] = {"iou": IouTracker}
+def _bytetrack(**settings: float) -> Tracker:
+    """ByteTrack from the ``trackers`` package (imported only when chosen)."""
+    from detection.bytetrack import ByteTrackAdapter
+
+    return ByteTrackAdapter(**settings)  # type: ignore[arg-type]
+
+
+#: Trackers by config name; each takes the ``tracker`` section's thresholds as keywords.
+TRACKERS: dict[str, Callable[..., Tracker]] = {"iou": IouTracker, "bytetrack": _bytetrack}

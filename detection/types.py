@@ -428,6 +428,12 @@ class Sighting:
         best_box: Box of that observation, in pixels, for the evidence crop.
         observation_count: Number of observations merged.
         is_approximate: True when any position came from an assumed camera orientation.
+        last_zone: The zone at the last observation (``zone`` is the worst one): a person
+            who was in the water and is last seen on the bank or outside has left it.
+        people_together: The most people seen at one moment in this person's group
+            (itself included): people within a few metres of each other in one frame.
+        group: Keys (first track ids) of everyone ever seen in that group with this
+            person, this one included, in ascending order; ``group[0]`` names the group.
     """
 
     track_ids: tuple[int, ...]
@@ -443,6 +449,22 @@ class Sighting:
     best_box: BBox
     observation_count: int
     is_approximate: bool
+    last_zone: Zone = Zone.unknown
+    people_together: int = 1
+    group: tuple[int, ...] = ()
+
+    @property
+    def has_left_water(self) -> bool:
+        """In the water (or deep water) at some point, last seen on the bank or outside.
+
+        Examples:
+            >>> s = Sighting((1,), "swimmer", 0, 1, 0, 5, (), Zone.in_water, 0.9, 0,
+            ...              BBox(0, 0, 1, 1), 5, False, last_zone=Zone.bank)
+            >>> s.has_left_water
+            True
+        """
+        in_water = self.zone.severity >= Zone.in_water.severity
+        return in_water and self.last_zone in (Zone.bank, Zone.outside)
 
     @property
     def duration_s(self) -> float:

@@ -111,6 +111,25 @@ class ZoneMap:
         """Zone of a georeferenced fix."""
         return self.classify(fix.lon_deg, fix.lat_deg)
 
+    def watched_area(self) -> Area:
+        """The water and its bank zone, back in longitude/latitude (where people matter).
+
+        Examples:
+            >>> from shapely.geometry import box
+            >>> area = ZoneMap(box(106.0, 29.0, 106.01, 29.01), bank_width_m=100).watched_area()
+            >>> [round(v, 4) for v in area.bounds]
+            [105.999, 28.9991, 106.011, 29.0109]
+        """
+        to_lonlat = Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
+
+        def back(xy: NDArray[np.float64]) -> NDArray[np.float64]:
+            lons, lats = to_lonlat.transform(xy[:, 0], xy[:, 1])
+            return np.column_stack([lons, lats])
+
+        area = shapely.transform(self._bank, back)
+        assert isinstance(area, Polygon | MultiPolygon)
+        return area
+
     def distance_to_shore_m(self, lon_deg: float, lat_deg: float) -> float:
         """Distance in metres from a point to the water's edge (inside or outside).
 

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.responses import FileResponse
 from pydantic import AwareDatetime
 
 from app.config import SettingsDep
@@ -113,3 +114,24 @@ def cancel_detection_job(
     detection_job_id: PathId, session: SessionDep, principal: DetectionJobRunner
 ) -> DetectionJob:
     return detection_job_service.cancel(session, principal, detection_job_id, now=utcnow())
+
+
+@router.get(
+    "/detection-jobs/{detection_job_id}/review/{sighting_id}/{kind}.jpg",
+    response_class=FileResponse,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
+def get_review_evidence(
+    detection_job_id: PathId,
+    sighting_id: PathId,
+    kind: Literal["crop", "frame"],
+    session: SessionDep,
+    principal: DetectionJobReader,
+    settings: SettingsDep,
+) -> FileResponse:
+    """The crop or frame of a person found in footage older than the live window (stored
+    for review with ``is_live`` false, never an incident, so it has no incident evidence)."""
+    path = detection_job_service.review_evidence(
+        session, principal, detection_job_id, sighting_id, kind, settings=settings
+    )
+    return FileResponse(path, media_type="image/jpeg")

@@ -33,6 +33,7 @@ from detection import (
     ZoneMap,
     aggregate_sightings,
     analyse,
+    build_coverage,
     build_detector,
     build_locator,
     build_motion,
@@ -306,10 +307,12 @@ def execute(
     prepared._used = True
     request, settings = prepared.request, prepared.settings
     latest: list[Frame] = []
+    delivered = [0]  # frames the source gave (the coverage may analyse fewer)
 
     def frames() -> Iterator[tuple[int, float, Frame]]:
         for item in itertools.chain([prepared.first], prepared.frames):
             latest[:] = [item[2]]
+            delivered[0] += 1
             yield item
 
     keeper = EvidenceKeeper()
@@ -321,6 +324,7 @@ def execute(
             merge_gap_s=settings.sightings.merge_gap_s,
             merge_distance_m=settings.sightings.merge_distance_m,
             min_observations=settings.sightings.min_observations,
+            group_distance_m=settings.sightings.group_distance_m,
         )
 
     frame_count = 0
@@ -332,6 +336,9 @@ def execute(
         settings, telemetry=prepared.telemetry, camera=prepared.camera, zones=request.zones
     )
     motion = build_motion(settings, telemetry=prepared.telemetry, camera=prepared.camera)
+    coverage = build_coverage(
+        settings, telemetry=prepared.telemetry, camera=prepared.camera, zones=request.zones
+    )
     pairs = analyse(
         frames(),
         detector=prepared.detector,
@@ -340,6 +347,7 @@ def execute(
         labels=frozenset(settings.detector.labels),
         min_confidence=settings.detector.min_confidence,
         motion=motion,
+        coverage=coverage,
     )
     try:
         while True:
@@ -354,6 +362,8 @@ def execute(
                     locator.telemetry = series
                     if motion is not None:
                         motion.telemetry = series
+                    if coverage is not None:
+                        coverage.set_telemetry(fresh)
             try:
                 result, seen = next(pairs)
             except StopIteration:
@@ -366,7 +376,7 @@ def execute(
             observations.extend(seen)
             frame_count += 1
             if on_progress is not None:
-                on_progress(RunProgress(frame_count, prepared.frames_total, seconds))
+                on_progress(RunProgress(delivered[0], prepared.frames_total, seconds))
             if on_sightings is not None and next_report_s is not None and seconds >= next_report_s:
                 next_report_s = seconds + (sightings_every_s or 0.0)
                 on_sightings(_found(aggregate(), keeper))

@@ -50,6 +50,7 @@ from detection import (
     load_config,
     parse_srt,
 )
+from detection.fixed import find_fixed_objects, suppress_fixed
 from missions import CameraKind
 
 MAX_SRT_BYTES = 20 * 1024 * 1024
@@ -374,6 +375,7 @@ class JobPlan:
     fps: float | None
     tile_px: int | None
     max_duration_s: int | None
+    config_path: Path | None
     video_started_at: datetime | None
     telemetry: tuple[TelemetrySample, ...] | None = None
 
@@ -480,6 +482,7 @@ def plan(
         fps=job.fps,
         tile_px=job.tile_px,
         max_duration_s=job.max_duration_s,
+        config_path=settings.detection_config_path,
         video_started_at=job.video_started_at,
         telemetry=telemetry,
     )
@@ -632,6 +635,8 @@ class Stored(StrEnum):
     known = "known"  # reported before (a re-run, or an earlier report of a stream)
     unplaced = "unplaced"  # no position: nothing to put on the map
     too_old = "too_old"  # outside the window the incident flow accepts
+    review = "review"  # older than the live window: stored for review, not an incident
+    fixed = "fixed"  # standing still at a confirmed fixed object of the waterway: not a person
 
 
 def client_id(job_id: int, key: int) -> str:
@@ -672,6 +677,9 @@ def store_sighting(
         lon, lat = fix
         placed = Stored.created_at_drone
     principal = job_principal(session, job)
+    if _at_fixed_object(session, principal, job, sighting):
+        return Stored.fixed, 0
+    live = sighting_service.is_live(seen_at, now)
     try:
         row, created = sighting_service.ingest(
             session,
@@ -682,17 +690,21 @@ def store_sighting(
                 lat=lat,
                 seen_at=seen_at,
                 first_seen_at=start + timedelta(seconds=sighting.first_t_s),
-                people_count=1,
+                # People seen together share the group's key and its head count, so the
+                # incident counts the group once (spans of one key are merged, not summed).
+                people_count=min(max(sighting.people_together, 1), 200),
                 is_deep_water=sighting.zone == Zone.deep_water,
+                has_left_water=sighting.has_left_water,
                 confidence=round(min(max(sighting.peak_confidence, 0.0), 1.0), 4),
                 sortie_ref=f"sortie-{job.sortie_id}",
-                track_id=found.key,
+                track_id=sighting.group[0] if sighting.group else found.key,
             ),
             now=now,
             distance_limit_m=settings.incident_group_distance_m,
             window_s=settings.incident_group_window_s,
             zone=settings.zone,
             shore_tolerance_m=settings.sighting_shore_tolerance_m,
+            live=live,
         )
     except sighting_service.SightingTimeRefused:
         return Stored.too_old, 0
@@ -704,6 +716,8 @@ def store_sighting(
         return Stored.unplaced, 0
     if not created:
         return Stored.known, 0
+    if not live:
+        return Stored.review, _keep_for_review(settings, job, row.id, found)
     if row.incident_id is None:
         return placed, 0  # on the bank or on land: stored and shown, no incident evidence
     stored = 0
@@ -731,6 +745,88 @@ def store_sighting(
         )
         stored += 1
     return placed, stored
+
+
+def _waterway_of(session: Session, principal: Principal, job: DetectionJob) -> int | None:
+    try:
+        return sortie_service.get(session, principal, job.sortie_id).waterway_id
+    except AppError:
+        return None
+
+
+def _at_fixed_object(
+    session: Session, principal: Principal, job: DetectionJob, sighting: Sighting
+) -> bool:
+    """Whether the person stood still at a confirmed fixed object (a mooring, a buoy)."""
+    waterway_id = _waterway_of(session, principal, job)
+    if waterway_id is None or not sighting.positions:
+        return False
+    marks = waterway_service.confirmed_fixed_objects(session, principal, waterway_id)
+    return bool(marks) and bool(suppress_fixed([sighting], marks)[1])
+
+
+def propose_fixed_objects(session: Session, job_id: int, sightings: Sequence[Sighting]) -> int:
+    """Put what stood still at one place in separate passes on the waterway's list of
+    fixed objects, for an operator to confirm. Returns how many new places were proposed."""
+    job = DetectionJobRepository(session).get(job_id)
+    if job is None:
+        return 0
+    principal = job_principal(session, job)
+    waterway_id = _waterway_of(session, principal, job)
+    found = find_fixed_objects(sightings)
+    if waterway_id is None or not found:
+        return 0
+    return waterway_service.propose_fixed_objects(
+        session,
+        principal,
+        waterway_id,
+        [(f.lon_deg, f.lat_deg, f.radius_m + 2.0, f.passes) for f in found],
+    )
+
+
+REVIEW_KINDS = ("crop", "frame")
+
+
+def review_file(settings: Settings, job: DetectionJob, sighting_id: int, kind: str) -> Path:
+    """Where the evidence of a sighting stored for review lies (in the job's folder)."""
+    return (
+        _job_dir(settings) / (job.storage_dir or "missing") / "review" / f"{sighting_id}-{kind}.jpg"
+    )
+
+
+def _keep_for_review(settings: Settings, job: DetectionJob, sighting_id: int, found: Found) -> int:
+    """Old footage has no incident to attach evidence to: its JPEGs stay with the job."""
+    if job.storage_dir is None:
+        return 0
+    stored = 0
+    for kind, raw in zip(REVIEW_KINDS, (found.crop_jpeg, found.frame_jpeg), strict=True):
+        if raw is None:
+            continue
+        path = review_file(settings, job, sighting_id, kind)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(raw)
+        stored += 1
+    return stored
+
+
+def review_evidence(
+    session: Session,
+    principal: Principal,
+    job_id: int,
+    sighting_id: int,
+    kind: str,
+    *,
+    settings: Settings,
+) -> Path:
+    """The evidence file of a sighting the job stored for review (404 when there is none)."""
+    job = get(session, principal, job_id)
+    row = sighting_service.reported_by(session, f"job:{job.id}", sighting_id)
+    if kind not in REVIEW_KINDS or row is None or row.is_live:
+        raise DetectionJobNotFound(f"no review evidence {kind} for sighting {sighting_id}")
+    path = review_file(settings, job, row.id, kind)
+    if not path.is_file():
+        raise DetectionJobNotFound(f"no review evidence {kind} for sighting {sighting_id}")
+    return path
 
 
 def _box_px(box: BBox) -> tuple[int, int, int, int]:

@@ -55,6 +55,9 @@ class _Tally:
     unplaced: set[int] = field(default_factory=set)
     at_drone: int = 0
     too_old: set[int] = field(default_factory=set)
+    review: int = 0
+    fixed: set[int] = field(default_factory=set)
+    proposed: int = 0
     evidence: int = 0
 
 
@@ -81,15 +84,18 @@ def _store(
                 run_started_at=run_started_at,
                 now=clock(),
             )
-        if outcome in (Stored.created, Stored.created_at_drone):
+        if outcome in (Stored.created, Stored.created_at_drone, Stored.review):
             created += 1
             evidence += stored
             tally.at_drone += outcome is Stored.created_at_drone
+            tally.review += outcome is Stored.review
             tally.unplaced.discard(item.key)
         elif outcome is Stored.unplaced:
             tally.unplaced.add(item.key)
         elif outcome is Stored.too_old:
             tally.too_old.add(item.key)
+        elif outcome is Stored.fixed:
+            tally.fixed.add(item.key)
     tally.created += created
     tally.evidence += evidence
     with session_scope(factory) as session:
@@ -185,6 +191,7 @@ def _run_claimed(
                 zones=plan.zones,
                 fps=plan.fps,
                 tile_px=plan.tile_px,
+                config_path=plan.config_path,
                 fallback_hfov_deg=plan.fallback_hfov_deg or runner.DEFAULT_HFOV_DEG,
                 max_duration_s=float(plan.max_duration_s) if plan.max_duration_s else None,
             )
@@ -300,6 +307,11 @@ def _run_claimed(
         log.info("detection job %s stopped: %s", job_id, reason)
         return None
     reported(outcome.sightings)
+    with session_scope(factory) as session:
+        audit_service.set_actor(session, _actor(job_id))
+        tally.proposed = detection_job_service.propose_fixed_objects(
+            session, job_id, [item.sighting for item in outcome.sightings]
+        )
     if not _finish(
         factory,
         job_id,
@@ -321,8 +333,19 @@ def _note(tally: _Tally) -> str | None:
         )
     if tally.unplaced:
         notes.append(f"{len(tally.unplaced)} people found without a position: not reported")
+    if tally.review:
+        notes.append(
+            f"{tally.review} people from footage older than the live window: stored for "
+            "review, not live"
+        )
     if tally.too_old:
         notes.append(f"{len(tally.too_old)} people seen too long ago: not reported")
+    if tally.fixed:
+        notes.append(
+            f"{len(tally.fixed)} at confirmed fixed objects (buoys, moorings): not reported"
+        )
+    if tally.proposed:
+        notes.append(f"{tally.proposed} fixed objects proposed for the waterway's list")
     return "; ".join(notes) if notes else None
 
 

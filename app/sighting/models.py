@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint, false
+from sqlalchemy import ForeignKey, String, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
@@ -50,5 +50,7 @@ class Sighting(Base):
     is_suspected_minor: Mapped[bool] = mapped_column(default=False)
     has_left_water: Mapped[bool] = mapped_column(default=False)
     confidence: Mapped[float | None] = mapped_column(default=None)
+    # False: from footage older than the live window, stored for review only (no incident).
+    is_live: Mapped[bool] = mapped_column(default=True, server_default=true())
     reported_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

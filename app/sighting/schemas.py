@@ -66,5 +66,9 @@ class SightingRead(BaseModel):
     confidence: float | None
     sortie_ref: str | None
     track_id: int | None
+    is_live: bool = Field(
+        description="False for footage older than the live window: stored for review, "
+        "never an incident"
+    )
     reported_by: str
     created_at: datetime

@@ -142,6 +142,22 @@ def _check_times(data: SightingCreate, now: datetime) -> None:
             raise SightingTimeRefused("first_seen_at must be before seen_at and within 24 h")
 
 
+def is_live(seen_at: datetime, now: datetime) -> bool:
+    """Whether a sighting at ``seen_at`` is within the live window (``MAX_AGE``) of now."""
+    return seen_at >= now - MAX_AGE
+
+
+def _check_review_times(data: SightingCreate, now: datetime) -> None:
+    """Old footage: not in the future, a span that ends at ``seen_at``; no age limit."""
+    if data.seen_at.tzinfo is None:
+        raise SightingTimeRefused("seen_at must carry a time zone (UTC)")
+    if data.seen_at > now + MAX_AHEAD:
+        raise SightingTimeRefused(f"seen_at {data.seen_at.isoformat()} is in the future")
+    first = data.first_seen_at
+    if first is not None and (first.tzinfo is None or first > data.seen_at):
+        raise SightingTimeRefused("first_seen_at must carry a time zone and be before seen_at")
+
+
 def _owning_station(
     session: Session,
     principal: Principal,
@@ -177,9 +193,14 @@ def ingest(
     window_s: int,
     zone: ZoneInfo,
     shore_tolerance_m: float = 15.0,
+    live: bool = True,
 ) -> tuple[Sighting, bool]:
     """Store a sighting, placed on the district's registered water, and group it into an
     incident when it is in the water. Returns (sighting, created).
+
+    ``live=False`` stores a sighting from footage older than the live window for review:
+    placed like any other, marked ``is_live=False``, never grouped into an incident (nobody
+    is sent to a person seen days ago).
 
     ``client_id`` is the reporter's idempotency key, scoped to ``principal.reporter_key``:
     the same key with the same facts answers the stored sighting; with other facts, 409.
@@ -195,7 +216,10 @@ def ingest(
                 "a new sighting needs a new client_id"
             )
         return existing, False
-    _check_times(data, now)
+    if live:
+        _check_times(data, now)
+    else:
+        _check_review_times(data, now)
     named = (
         None
         if data.jurisdiction_id is None
@@ -233,7 +257,7 @@ def ingest(
     incident: Incident | None = None
     # In the water it joins or opens an incident; seen on the bank after leaving the water,
     # it may only clear an open incident nearby.
-    if in_water or data.has_left_water:
+    if live and (in_water or data.has_left_water):
         incident = grouping.attach_sighting(
             session,
             station=station,
@@ -263,6 +287,7 @@ def ingest(
             is_suspected_minor=data.is_suspected_minor,
             has_left_water=data.has_left_water,
             confidence=data.confidence,
+            is_live=live,
             reported_by=principal.actor_name,
             reporter_key=principal.reporter_key,
             place=place,
@@ -293,6 +318,12 @@ def _add_once(repo: SightingRepository, sighting: Sighting) -> Sighting:
         raise SightingRaced(
             f"client_id {sighting.client_id!r} was stored by a concurrent request; retry"
         ) from exc
+
+
+def reported_by(session: Session, reporter_key: str, sighting_id: int) -> Sighting | None:
+    """A sighting if ``reporter_key`` reported it (a detection job finding its own rows)."""
+    row = SightingRepository(session).get(sighting_id)
+    return row if row is not None and row.reporter_key == reporter_key else None
 
 
 def list_visible(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, String
@@ -46,4 +47,35 @@ class NoFlyZone(Base):
     valid_from: Mapped[datetime | None] = mapped_column(default=None)
     valid_until: Mapped[datetime | None] = mapped_column(default=None)
     reason: Mapped[str | None] = mapped_column(String(200), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FixedObjectStatus(StrEnum):
+    proposed = "proposed"  # found standing still in separate passes; an operator decides
+    confirmed = "confirmed"  # not a person: sightings standing still here are suppressed
+    rejected = "rejected"  # a person after all (or not fixed): never suppresses anything
+
+
+class FixedObject(Base):
+    """A mooring, buoy or post on a waterway that the detector takes for a person.
+
+    Proposed by detection jobs (something stationary at the same place in separate passes of
+    a patrol) or by an operator; only a confirmed one suppresses sightings.
+    """
+
+    __tablename__ = "waterway_fixed_objects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    waterway_id: Mapped[int] = mapped_column(ForeignKey("waterways.id"), index=True)
+    lon: Mapped[float]
+    lat: Mapped[float]
+    radius_m: Mapped[float]
+    passes: Mapped[int] = mapped_column(default=1)
+    status: Mapped[FixedObjectStatus] = mapped_column(
+        String(12), default=FixedObjectStatus.proposed
+    )
+    note: Mapped[str | None] = mapped_column(String(200), default=None)
+    proposed_by: Mapped[str] = mapped_column(String(120))
+    decided_by: Mapped[str | None] = mapped_column(String(120), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -7,7 +7,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.jurisdiction.models import Jurisdiction
-from app.waterway.models import NoFlyZone, Waterway
+from app.waterway.models import FixedObject, FixedObjectStatus, NoFlyZone, Waterway
 
 
 class WaterwayRepository:
@@ -16,6 +16,22 @@ class WaterwayRepository:
 
     def get(self, waterway_id: int) -> Waterway | None:
         return self.session.get(Waterway, waterway_id)
+
+    def fixed_objects(
+        self, waterway_id: int, *, status: FixedObjectStatus | None = None
+    ) -> Sequence[FixedObject]:
+        query = select(FixedObject).where(FixedObject.waterway_id == waterway_id)
+        if status is not None:
+            query = query.where(FixedObject.status == status)
+        return self.session.scalars(query.order_by(FixedObject.id)).all()
+
+    def fixed_object(self, object_id: int) -> FixedObject | None:
+        return self.session.get(FixedObject, object_id)
+
+    def add_fixed_object(self, row: FixedObject) -> FixedObject:
+        self.session.add(row)
+        self.session.flush()
+        return row
 
     def station_path(self, waterway: Waterway) -> str:
         return (

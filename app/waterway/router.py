@@ -1,17 +1,21 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 
 from app.config import Settings, SettingsDep
-from app.db import SessionDep
+from app.db import SessionDep, utcnow
 from app.errors import ERROR_RESPONSES
 from app.schemas import Id, Limit, Offset, Page, PathId
 from app.waterway import service as waterway_service
-from app.waterway.models import NoFlyZone, Waterway
+from app.waterway.models import FixedObject, FixedObjectStatus, NoFlyZone, Waterway
 from app.waterway.permissions import WaterwayEditor, WaterwayReader
 from app.waterway.schemas import (
+    FixedObjectCreate,
+    FixedObjectDecision,
+    FixedObjectRead,
     NoFlyZoneCreate,
     NoFlyZoneRead,
     WaterwayCreate,
@@ -126,3 +130,41 @@ def delete_no_fly_zone(
     no_fly_zone_id: PathId, session: SessionDep, principal: WaterwayEditor
 ) -> None:
     waterway_service.delete_zone(session, principal, no_fly_zone_id)
+
+
+@router.get("/waterways/{waterway_id}/fixed-objects", response_model=list[FixedObjectRead])
+def list_fixed_objects(
+    waterway_id: PathId,
+    session: SessionDep,
+    principal: WaterwayReader,
+    status: Annotated[FixedObjectStatus | None, Query()] = None,
+) -> Sequence[FixedObject]:
+    """Moorings, buoys and posts the detector takes for people: proposed by detection jobs
+    (standing still at the same place in separate passes), confirmed or rejected by operators.
+    Sightings standing still at a confirmed one are not reported."""
+    return waterway_service.fixed_objects(session, principal, waterway_id, status=status)
+
+
+@router.post(
+    "/waterways/{waterway_id}/fixed-objects", response_model=FixedObjectRead, status_code=201
+)
+def add_fixed_object(
+    waterway_id: PathId, body: FixedObjectCreate, session: SessionDep, principal: WaterwayEditor
+) -> FixedObject:
+    return waterway_service.add_fixed_object(session, principal, waterway_id, body, now=utcnow())
+
+
+@router.post(
+    "/waterways/{waterway_id}/fixed-objects/{fixed_object_id}/decision",
+    response_model=FixedObjectRead,
+)
+def decide_fixed_object(
+    waterway_id: PathId,
+    fixed_object_id: PathId,
+    body: FixedObjectDecision,
+    session: SessionDep,
+    principal: WaterwayEditor,
+) -> FixedObject:
+    return waterway_service.decide_fixed_object(
+        session, principal, waterway_id, fixed_object_id, body, now=utcnow()
+    )

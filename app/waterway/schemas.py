@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -117,4 +117,36 @@ class NoFlyZoneRead(NoFlyZoneBase):
     id: int
     jurisdiction_id: int
     area: dict[str, Any]
+    created_at: datetime
+
+
+class FixedObjectCreate(BaseModel):
+    """A fixed object an operator marks on the map (a mooring, a buoy, a post)."""
+
+    model_config = ConfigDict(extra="forbid")
+    lon: Longitude
+    lat: Latitude
+    radius_m: float = Field(default=5.0, gt=0, le=100)
+    note: str | None = Field(default=None, max_length=200)
+
+
+class FixedObjectDecision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["confirmed", "rejected"]
+    note: str | None = Field(default=None, max_length=200)
+
+
+class FixedObjectRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    waterway_id: int
+    lon: float
+    lat: float
+    radius_m: float
+    passes: int
+    status: str
+    note: str | None
+    proposed_by: str
+    decided_by: str | None
+    decided_at: datetime | None
     created_at: datetime

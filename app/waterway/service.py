@@ -25,10 +25,12 @@ from app.geojson import (
 )
 from app.jurisdiction import service as jurisdiction_service
 from app.jurisdiction.models import Jurisdiction, JurisdictionKind
-from app.waterway.models import NoFlyZone, Waterway
+from app.waterway.models import FixedObject, FixedObjectStatus, NoFlyZone, Waterway
 from app.waterway.repository import NoFlyZoneRepository, WaterwayRepository
 from app.waterway.schemas import (
     DeepWaterZoneIn,
+    FixedObjectCreate,
+    FixedObjectDecision,
     GeometryProblemRead,
     NamedPoint,
     NoFlyZoneCreate,
@@ -37,6 +39,7 @@ from app.waterway.schemas import (
     WaterwayRead,
     WaterwayUpdate,
 )
+from detection import distance_m
 from missions import (
     GeometryProblem,
     HotSpot,
@@ -626,3 +629,125 @@ def delete_zone(session: Session, principal: Principal, zone_id: int) -> None:
     zone = get_zone(session, principal, zone_id)
     session.delete(zone)
     session.flush()
+
+
+# ---------------------------------------------------------------------------------------
+# Fixed objects: moorings, buoys and posts the detector takes for people (issue 16).
+
+
+class FixedObjectNotFound(NotFound):
+    pass
+
+
+def fixed_objects(
+    session: Session,
+    principal: Principal,
+    waterway_id: int,
+    *,
+    status: FixedObjectStatus | None = None,
+) -> Sequence[FixedObject]:
+    waterway = get(session, principal, waterway_id)
+    return WaterwayRepository(session).fixed_objects(waterway.id, status=status)
+
+
+def add_fixed_object(
+    session: Session,
+    principal: Principal,
+    waterway_id: int,
+    body: FixedObjectCreate,
+    *,
+    now: datetime,
+) -> FixedObject:
+    """An operator marks a fixed object on the map: confirmed at once (they saw it)."""
+    waterway = get(session, principal, waterway_id)
+    return WaterwayRepository(session).add_fixed_object(
+        FixedObject(
+            waterway_id=waterway.id,
+            lon=body.lon,
+            lat=body.lat,
+            radius_m=body.radius_m,
+            passes=0,
+            status=FixedObjectStatus.confirmed,
+            note=body.note,
+            proposed_by=principal.actor_name,
+            decided_by=principal.actor_name,
+            decided_at=now,
+        )
+    )
+
+
+def decide_fixed_object(
+    session: Session,
+    principal: Principal,
+    waterway_id: int,
+    object_id: int,
+    body: FixedObjectDecision,
+    *,
+    now: datetime,
+) -> FixedObject:
+    """Confirm a proposed fixed object (its sightings are suppressed from now on) or reject it."""
+    waterway = get(session, principal, waterway_id)
+    row = WaterwayRepository(session).fixed_object(object_id)
+    if row is None or row.waterway_id != waterway.id:
+        raise FixedObjectNotFound(f"fixed object {object_id} not found on waterway {waterway.id}")
+    row.status = FixedObjectStatus(body.status)
+    if body.note is not None:
+        row.note = body.note
+    row.decided_by = principal.actor_name
+    row.decided_at = now
+    session.flush()
+    return row
+
+
+def confirmed_fixed_objects(
+    session: Session, principal: Principal, waterway_id: int
+) -> list[tuple[float, float, float]]:
+    """``(lon, lat, radius_m)`` of the waterway's confirmed fixed objects."""
+    rows = fixed_objects(session, principal, waterway_id, status=FixedObjectStatus.confirmed)
+    return [(row.lon, row.lat, row.radius_m) for row in rows]
+
+
+def propose_fixed_objects(
+    session: Session,
+    principal: Principal,
+    waterway_id: int,
+    found: Sequence[tuple[float, float, float, int]],
+) -> int:
+    """Record places a patrol saw something stand still in separate passes.
+
+    ``found`` holds ``(lon, lat, radius_m, passes)``. A place already on the list (any
+    status, within its radius plus this one's) is not added again; a proposed one gets the
+    larger pass count. Returns how many were added.
+    """
+    waterway = get(session, principal, waterway_id)
+    repo = WaterwayRepository(session)
+    known = list(repo.fixed_objects(waterway.id))
+    added = 0
+    for lon, lat, radius_m, passes in found:
+        near = next(
+            (
+                row
+                for row in known
+                if distance_m(row.lon, row.lat, lon, lat) <= row.radius_m + radius_m
+            ),
+            None,
+        )
+        if near is not None:
+            if near.status == FixedObjectStatus.proposed and passes > near.passes:
+                near.passes = passes
+            continue
+        row = repo.add_fixed_object(
+            FixedObject(
+                waterway_id=waterway.id,
+                lon=lon,
+                lat=lat,
+                radius_m=max(radius_m, 3.0),
+                passes=passes,
+                status=FixedObjectStatus.proposed,
+                proposed_by=principal.actor_name,
+            )
+        )
+        known.append(row)
+        added += 1
+    session.flush()
+    return added

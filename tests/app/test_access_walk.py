@@ -29,6 +29,7 @@ from app.egress import parse_networks
 from app.jurisdiction.models import Jurisdiction
 from app.main import create_app
 from app.sortie.models import Sortie
+from app.waterway.models import FixedObject
 from tests.app.conftest import ROLE_USERS, Auth
 from tests.factories import (
     DEMO_METRICS_TOKEN,
@@ -312,6 +313,7 @@ FORMS |= {
 class WalkWorld(World):
     other_detection_job: int = 0
     other_dji_gateway: int = 0
+    other_fixed_object: int = 0
 
 
 @pytest.fixture
@@ -342,12 +344,32 @@ def world(session: Session) -> WalkWorld:
         mqtt_username="gw-OTHERDOCK01",
     )
     session.add(gateway)
+    fixed = FixedObject(
+        waterway_id=base.other_waterway, lon=116.305, lat=39.9, radius_m=5.0, proposed_by="walk"
+    )
+    session.add(fixed)
     session.commit()
     values = {f.name: getattr(base, f.name) for f in fields(World)}
-    return WalkWorld(**values, other_detection_job=job.id, other_dji_gateway=gateway.id)
+    return WalkWorld(
+        **values,
+        other_detection_job=job.id,
+        other_dji_gateway=gateway.id,
+        other_fixed_object=fixed.id,
+    )
 
 
-OTHER_RECORD |= {"detection_job_id": "other_detection_job"}
+OTHER_RECORD |= {
+    "detection_job_id": "other_detection_job",
+    "fixed_object_id": "other_fixed_object",
+    "sighting_id": "other_sighting",
+}
+CATALOGUE_PARAMS |= {"kind": "crop"}
+BODIES |= {
+    ("POST", "/waterways/{waterway_id}/fixed-objects"): {"lon": 116.305, "lat": 39.9},
+    ("POST", "/waterways/{waterway_id}/fixed-objects/{fixed_object_id}/decision"): {
+        "status": "confirmed"
+    },
+}
 BODIES |= {
     ("POST", "/sorties/{sortie_id}/detection-jobs/stream"): {
         "stream_url": "rtsp://192.0.2.1:8554/live"

@@ -181,12 +181,27 @@ def video(tmp_path: Path) -> Path:
     return path
 
 
+def test_a_hovering_drone_is_analysed_once_a_second_by_default(tmp_path: Path, video: Path) -> None:
+    srt, out = tmp_path / "flight.SRT", tmp_path / "out"
+    write_srt(srt, FRAMES / FPS)
+
+    result = runner.invoke(cli, ["detect", str(video), "--srt", str(srt), "--out", str(out)])
+
+    assert result.exit_code == 0, result.stderr
+    lines = [json.loads(line) for line in (out / "detections.jsonl").read_text().splitlines()]
+    assert [line["frame_index"] for line in lines] == [0, 5, 10]  # coverage.min_fps = 1
+
+
 def test_detect_finds_swimmers_in_a_generated_video_and_writes_its_outputs(
     tmp_path: Path, video: Path
 ) -> None:
     srt, water, out = tmp_path / "flight.SRT", tmp_path / "water.geojson", tmp_path / "out"
     write_srt(srt, FRAMES / FPS)
     write_waterway(water)
+    # A hovering drone is analysed at coverage.min_fps (1 a second by default): this short
+    # clip asks for every frame.
+    config = tmp_path / "detection.yaml"
+    config.write_text(f"coverage:\n  min_fps: {FPS}\n  max_fps: {FPS}\n", encoding="utf-8")
 
     result = runner.invoke(
         cli,
@@ -200,6 +215,8 @@ def test_detect_finds_swimmers_in_a_generated_video_and_writes_its_outputs(
             "--out",
             str(out),
             "--annotate",
+            "--config",
+            str(config),
         ],
     )
 

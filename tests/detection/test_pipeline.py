@@ -139,10 +139,10 @@ def test_end_to_end_two_people_two_sightings_with_zones_and_a_merged_dive() -> N
     swimmer, bank = sorted(sightings, key=lambda s: s.zone.severity, reverse=True)
     assert swimmer.zone is Zone.deep_water
     assert len(swimmer.track_ids) == 2  # the dive broke the track; the sighting joins it
-    assert swimmer.first_t_s == pytest.approx(1 / FPS)  # min_hits=2: reported from frame 1
+    assert swimmer.first_t_s == 0.0  # tracks of the first frame are confirmed at once
     assert swimmer.last_t_s == pytest.approx(29 / FPS)
     assert bank.zone is Zone.bank
-    assert bank.observation_count == 29
+    assert bank.observation_count == 30
     assert bank.best_box == BBox(1000, 600, 1008, 608)  # frame pixels, exact
     lon, lat = lonlat_of_pixel(1004, 604)
     assert bank.positions[0].lon_deg == pytest.approx(lon, abs=1e-7)

@@ -175,3 +175,49 @@ def test_every_track_ends_up_in_exactly_one_sighting_and_nothing_is_lost(
         ]
         for (_a_start, a_end), (b_start, _b_end) in pairwise(spans):
             assert a_end < b_start  # merged tracks never overlap in time
+
+
+def test_people_within_a_few_metres_in_one_frame_are_counted_together() -> None:
+    rows = []
+    for k in range(10):
+        t = k / 10
+        rows += [obs(1, t, east_m=0.0), obs(2, t, east_m=2.0), obs(3, t, east_m=4.0)]
+        rows.append(obs(4, t, east_m=200.0))  # someone else, far away
+
+    by_key = {s.track_ids[0]: s for s in aggregate_sightings(rows, group_distance_m=3.0)}
+
+    # 1-2 and 2-3 are within 3 m: a chain, one group of three (1 and 3 are 4 m apart).
+    assert [by_key[k].people_together for k in (1, 2, 3, 4)] == [3, 3, 3, 1]
+    assert by_key[1].group == by_key[3].group == (1, 2, 3)
+    assert by_key[4].group == (4,)
+
+
+def test_a_group_counts_the_most_seen_at_once_not_everyone_who_ever_joined() -> None:
+    rows = [obs(1, k / 10, east_m=0.0) for k in range(20)]
+    rows += [obs(2, k / 10, east_m=1.0) for k in range(0, 8)]  # swims with 1, then leaves
+    rows += [obs(3, k / 10, east_m=1.5) for k in range(12, 20)]  # joins 1 later
+
+    sightings = aggregate_sightings(rows, group_distance_m=3.0, merge_distance_m=0.1)
+
+    assert {s.people_together for s in sightings} == {2}
+    assert {s.group for s in sightings} == {(1, 2, 3)}
+
+
+def test_without_positions_everyone_is_alone() -> None:
+    rows = [obs(t, k / 10, fix=False, east_m=0.0) for k in range(5) for t in (1, 2)]
+
+    assert [s.people_together for s in aggregate_sightings(rows)] == [1, 1]
+
+
+def test_last_zone_tells_who_left_the_water() -> None:
+    left = [obs(1, 0.0, zone=Zone.in_water), obs(1, 0.5, zone=Zone.bank)]
+    stays = [obs(2, 0.0, zone=Zone.bank, east_m=100), obs(2, 0.5, zone=Zone.bank, east_m=100)]
+
+    by_key = {s.track_ids[0]: s for s in aggregate_sightings(left + stays)}
+
+    assert (by_key[1].zone, by_key[1].last_zone, by_key[1].has_left_water) == (
+        Zone.in_water,
+        Zone.bank,
+        True,
+    )
+    assert (by_key[2].last_zone, by_key[2].has_left_water) == (Zone.bank, False)

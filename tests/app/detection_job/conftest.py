@@ -36,9 +36,14 @@ MAX_UPLOAD_BYTES = 3_000_000
 
 
 @pytest.fixture
-def settings(settings: Settings) -> Settings:
+def settings(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    # The clips are 8 frames of a hovering drone: analyse every one of them (a real patrol
+    # hovering would be analysed at coverage.min_fps, 1 a second by default).
+    config = tmp_path_factory.mktemp("detection") / "detection.yaml"
+    config.write_text("coverage:\n  min_fps: 5.0\n", encoding="utf-8")
     return settings.model_copy(
         update={
+            "detection_config_path": config,
             "detection_max_upload_bytes": MAX_UPLOAD_BYTES,
             "detection_lease_s": 30,
             # The served video is on 127.0.0.1; 192.0.2.1 (TEST-NET-1) names streams never opened.

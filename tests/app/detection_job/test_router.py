@@ -692,3 +692,91 @@ def test_an_upload_declared_too_large_is_refused_before_its_body_is_read(
     )
     assert small.status_code == 400
     assert small.json()["error"] != "VideoTooLarge"
+
+
+def test_footage_older_than_the_live_window_is_stored_for_review_not_as_incidents(
+    client: TestClient, auth: Auth, flight: Flight, worker: Worker, session: Session
+) -> None:
+    three_days_ago = utcnow() - timedelta(days=3)
+    response = client.post(
+        f"/sorties/{flight.sortie_id}/detection-jobs",
+        headers=auth.role("operator"),
+        files=flight.files(),
+        data={"started_at": three_days_ago.isoformat()},
+    )
+    assert response.status_code == 201, response.text
+    job_id = response.json()["id"]
+
+    run_jobs(worker)
+    job = job_of(client, auth, job_id)
+
+    assert job["status"] == "succeeded", job
+    assert isinstance(job["sightings_created"], int)
+    assert job["sightings_created"] >= 1
+    assert job["evidence_created"] == 2 * job["sightings_created"]
+    assert "stored for review" in str(job["note"])
+    rows = session.scalars(
+        select(Sighting).where(Sighting.client_id.like(f"job-{job_id}-track-%"))
+    ).all()
+    assert len(rows) == job["sightings_created"]
+    assert all(not row.is_live and row.incident_id is None for row in rows)
+    assert all(row.seen_at < utcnow() - timedelta(days=2) for row in rows)
+    feed = client.get("/sightings", headers=auth.role("operator"))
+    assert feed.status_code == 200, feed.text
+    listed = {item["id"]: item for item in feed.json()["items"]}
+    assert all(listed[row.id]["is_live"] is False for row in rows)
+    crop = client.get(
+        f"/detection-jobs/{job_id}/review/{rows[0].id}/crop.jpg", headers=auth.role("command")
+    )
+    assert crop.status_code == 200
+    assert crop.headers["content-type"] == "image/jpeg"
+    assert crop.content[:2] == b"\xff\xd8"
+    other = client.get(
+        f"/detection-jobs/{job_id}/review/{rows[0].id}/other.jpg", headers=auth.role("command")
+    )
+    assert other.status_code == 422
+    assert other.json()["error"]
+
+
+def test_review_evidence_is_only_for_sightings_stored_for_review(
+    client: TestClient, auth: Auth, flight: Flight, worker: Worker, session: Session
+) -> None:
+    created = upload(client, auth, flight)
+    run_jobs(worker)
+    live = session.scalars(
+        select(Sighting).where(Sighting.client_id.like(f"job-{created['id']}-%"))
+    ).first()
+    assert live is not None
+    assert live.is_live
+
+    response = client.get(
+        f"/detection-jobs/{created['id']}/review/{live.id}/crop.jpg",
+        headers=auth.role("command"),
+    )
+
+    assert response.status_code == 404
+
+
+def test_people_standing_still_at_a_confirmed_fixed_object_are_not_reported(
+    client: TestClient, auth: Auth, flight: Flight, worker: Worker, session: Session
+) -> None:
+    sortie = client.get(f"/sorties/{flight.sortie_id}", headers=auth.role("operator"))
+    assert sortie.status_code == 200, sortie.text
+    marked = client.post(
+        f"/waterways/{sortie.json()['waterway_id']}/fixed-objects",
+        headers=auth.role("operator"),
+        json={"lon": flight.lon, "lat": flight.lat, "radius_m": 100, "note": "moorings"},
+    )
+    assert marked.status_code == 201, marked.text
+
+    created = upload(client, auth, flight)
+    run_jobs(worker)
+    job = job_of(client, auth, created["id"])
+
+    assert job["status"] == "succeeded", job
+    assert job["sightings_created"] == 0
+    assert "fixed objects" in str(job["note"])
+    rows = session.scalars(
+        select(Sighting).where(Sighting.client_id.like(f"job-{created['id']}-%"))
+    ).all()
+    assert rows == []
