@@ -153,6 +153,12 @@ class Settings(BaseSettings):
     detection_max_attempts: int = Field(default=2, ge=1, le=10)
     detection_stream_max_s: int = Field(default=4 * 3_600, ge=1, le=86_400)
     detection_stream_report_s: float = Field(default=10.0, gt=0, le=3_600)
+    detection_threads: int | None = Field(default=None, ge=1, le=64)  # per job; None: ORT picks
+    # Distributed engine (issue 15): Celery on this broker when set; unset: all in-process.
+    broker_url: str = Field(default="", pattern=r"^(|(amqps?|redis|rediss|memory)://\S*)$")
+    redis_url: str = Field(default="", pattern=r"^(|rediss?://\S+)$")  # periodic-task locks
+    broker_prefix: str = Field(default="waterguard", pattern=r"^[a-z][a-z0-9_-]{0,39}$")
+    beat_tick_s: float = Field(default=1.0, gt=0, le=60)  # timers, relay, reminders, sweep
     # Audit chain (issue 17): HMAC key and signed checkpoints, both outside the database.
     audit_key: str = ""  # default: generated once into var_dir/audit_key
     audit_checkpoint_file: Path | None = None  # default: var_dir/audit_checkpoints.jsonl

@@ -187,6 +187,7 @@ def _run_claimed(
                 tile_px=plan.tile_px,
                 fallback_hfov_deg=plan.fallback_hfov_deg or runner.DEFAULT_HFOV_DEG,
                 max_duration_s=float(plan.max_duration_s) if plan.max_duration_s else None,
+                threads=settings.detection_threads,
             )
         )
     except (detection_job_service.JobNotRunnable, runner.RunError) as exc:
