@@ -36,6 +36,14 @@ run: $(VENV)/.run-installed ## migrate, seed the demo district, serve on :8000 w
 	WATERGUARD_EGRESS_ALLOW=$${WATERGUARD_EGRESS_ALLOW-127.0.0.1/32,::1/128} \
 		$(BIN)/waterguard serve --host 127.0.0.1 --port 8000 --demo-speed 1
 
+.PHONY: cluster
+cluster: $(VENV)/.run-installed ## two APIs (:8001, :8002), two Celery workers and beat on local PostgreSQL, RabbitMQ, Redis
+	deploy/cluster.sh start
+
+.PHONY: cluster-stop
+cluster-stop: ## stop what make cluster started
+	deploy/cluster.sh stop
+
 .PHONY: migrate
 migrate: $(VENV)/.run-installed ## apply migrations to WATERGUARD_DATABASE_URL (default var/)
 	$(BIN)/waterguard migrate
