@@ -24,6 +24,7 @@ from typing import Any
 
 from celery import Celery, Task, signals
 
+import app.models  # noqa: F401  (every table, for the ORM's foreign keys)
 from app import egress
 from app.alert import tasks as alert_tasks
 from app.alert.signing import KeyRing

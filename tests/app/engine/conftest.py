@@ -154,7 +154,12 @@ def _celery_beats(factory: object) -> int:
 
 
 def eventually(
-    check: Callable[[], bool], *, timeout_s: float, what: str, logs: Path | None = None
+    check: Callable[[], bool],
+    *,
+    timeout_s: float,
+    what: str,
+    logs: Path | None = None,
+    state: Callable[[], object] | None = None,
 ) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -165,7 +170,8 @@ def eventually(
     if logs is not None:
         for log in sorted(logs.glob("*.log")):
             tails += f"\n--- {log.name}\n" + log.read_text(errors="replace")[-3_000:]
-    raise AssertionError(f"timed out waiting for {what}{tails}")
+    seen = f" (last seen: {state()})" if state is not None else ""
+    raise AssertionError(f"timed out waiting for {what}{seen}{tails}")
 
 
 @pytest.fixture

@@ -163,7 +163,7 @@ def test_a_worker_killed_mid_job_leaves_the_job_to_the_other_with_no_duplicates(
     settings: Settings,
     tmp_path: Path,
 ) -> None:
-    frames = 60  # about ten seconds of work on one core: long enough to kill it midway
+    frames = 40  # several seconds of work on one core: long enough to kill it midway
     video = tmp_path / "long.mp4"
     write_video(video, frames=frames)
     sortie = flown_sortie(client, auth, world, session, land=True)
@@ -190,6 +190,7 @@ def test_a_worker_killed_mid_job_leaves_the_job_to_the_other_with_no_duplicates(
         timeout_s=60,
         what="the job running",
         logs=cluster.logs,
+        state=lambda: (job().status, job().worker, job().frames_done, job().error),
     )
     holder = job().worker
     assert holder is not None
@@ -198,9 +199,10 @@ def test_a_worker_killed_mid_job_leaves_the_job_to_the_other_with_no_duplicates(
 
     eventually(
         lambda: str(job().status) in {"succeeded", "failed"},
-        timeout_s=120,
+        timeout_s=240,
         what="the job finished by the other worker",
         logs=cluster.logs,
+        state=lambda: (job().status, job().worker, job().frames_done, job().attempts, job().error),
     )
     done = job()
     assert str(done.status) == "succeeded", done.error
