@@ -30,7 +30,7 @@ from tests.app.detection_job.conftest import (
     srt_text,
     write_video,
 )
-from tests.app.engine.conftest import Cluster, eventually, needs_postgres
+from tests.app.engine.cluster.conftest import Cluster, eventually, needs_postgres
 from tests.app.incident.conftest import Reporter
 from tests.factories import World
 

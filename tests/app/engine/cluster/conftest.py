@@ -34,7 +34,7 @@ from tests.dbtemplate import backend_url
 
 BROKER_URL = os.environ.get("WATERGUARD_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
 REDIS_URL = os.environ.get("WATERGUARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 
 needs_postgres = pytest.mark.skipif(
     backend_url() is None or not backend_url().startswith("postgresql"),  # type: ignore[union-attr]
