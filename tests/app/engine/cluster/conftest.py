@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from kombu import Connection
+from kombu import Connection, Exchange, Queue
 from sqlalchemy import select
 
 from app.config import Settings
@@ -143,8 +143,8 @@ class Cluster:
         with Connection(self.settings.broker_url) as connection:
             channel = connection.default_channel
             for name in queue_names(self.settings.broker_prefix).values():
-                channel.queue_delete(name)
-            channel.exchange_delete(self.settings.broker_prefix)
+                Queue(name).bind(channel).delete()
+            Exchange(self.settings.broker_prefix).bind(channel).delete()
 
 
 def _celery_beats(factory: object) -> int:
