@@ -291,6 +291,7 @@ async def _broker_lifespan(settings: Settings) -> AsyncIterator[None]:
 
 def run_standalone(settings: Settings, stop: threading.Event | None = None) -> None:
     """``waterguard worker``: the same loop in its own process, until SIGINT/SIGTERM."""
+    import app.models  # noqa: F401  (every table: a detection job's ORM work needs them all)
     from app.db import make_engine, make_sessionmaker
 
     audit_service.install_listener()
