@@ -275,10 +275,10 @@ def run_round(
                 states = session.scalars(
                     select(DetectionJob.status).where(DetectionJob.id.in_(job_ids))
                 ).all()
-            failed = [s for s in states if s is DetectionJobStatus.failed]
+            failed = [s for s in states if s == DetectionJobStatus.failed]
             if failed:
                 raise SystemExit(f"{name}: {len(failed)} jobs failed; logs in {logs}")
-            return all(s is DetectionJobStatus.succeeded for s in states)
+            return all(s == DetectionJobStatus.succeeded for s in states)
 
         def finished_alive() -> bool:
             dead = [p.args for p in processes if p.poll() is not None]

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit import service as audit_service
 from app.config import Settings
@@ -34,11 +35,15 @@ from app.detection_job import runner
 from app.detection_job import service as detection_job_service
 from app.detection_job.models import DetectionJobStatus
 from app.detection_job.service import Stored
+from app.incident.service import IncidentChangedConcurrently
 from detection import Frame, FrameResult, Observation, TelemetrySample, frame_record
 
 log = logging.getLogger("waterguard.detection_job")
 REPORT_INTERVAL_S = 1.0
 RECOVER_INTERVAL = timedelta(seconds=30)
+STORE_ATTEMPTS = 5
+# Concurrent writers of one incident (two workers' jobs over the same water): retried.
+STORE_RACES: tuple[type[Exception], ...] = (StaleDataError, IncidentChangedConcurrently)
 
 
 def worker_name() -> str:
@@ -71,16 +76,25 @@ def _store(
     created = evidence = 0
     unplaced_before = len(tally.unplaced)
     for item in found:
-        with session_scope(factory) as session:
-            audit_service.set_actor(session, _actor(job_id))
-            outcome, stored = detection_job_service.store_sighting(
-                session,
-                job_id,
-                item,
-                settings=settings,
-                run_started_at=run_started_at,
-                now=clock(),
-            )
+        for attempt in range(STORE_ATTEMPTS):
+            try:
+                with session_scope(factory) as session:
+                    audit_service.set_actor(session, _actor(job_id))
+                    outcome, stored = detection_job_service.store_sighting(
+                        session,
+                        job_id,
+                        item,
+                        settings=settings,
+                        run_started_at=run_started_at,
+                        now=clock(),
+                    )
+                break
+            except STORE_RACES:
+                # Another job (or a drone) wrote the same incident at the same moment: the
+                # transaction is rolled back; run it again from a clean session.
+                if attempt == STORE_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
         if outcome in (Stored.created, Stored.created_at_drone):
             created += 1
             evidence += stored
