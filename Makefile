@@ -53,8 +53,10 @@ revision: $(VENV)/.dev-installed ## new migration: make revision m="what changed
 	$(BIN)/alembic revision --autogenerate -m "$(m)"
 
 # Debian packages the tests need: CJK fonts for the PDF report, chromium for the browser tests,
-# Mosquitto for the DJI bridge tests.
+# Mosquitto for the DJI bridge tests, Redis and RabbitMQ for the engine tests (.ci/run starts them).
 SYSTEM_PACKAGES := /usr/bin/chromium:chromium \
+	/usr/bin/redis-server:redis-server \
+	/usr/sbin/rabbitmq-server:rabbitmq-server \
 	/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc:fonts-noto-cjk \
 	/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf:fonts-droid-fallback \
 	/usr/sbin/mosquitto:mosquitto
