@@ -103,7 +103,9 @@ def env_of(settings: Settings, *, broker: bool) -> dict[str, str]:
     return env
 
 
-def start(settings: Settings, logs: Path, name: str, *args: str, broker: bool) -> subprocess.Popen[bytes]:
+def start(
+    settings: Settings, logs: Path, name: str, *args: str, broker: bool
+) -> subprocess.Popen[bytes]:
     with (logs / f"{name}.log").open("wb") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "app.cli", *args],
@@ -199,7 +201,9 @@ def main() -> None:
 
 def make_jobs(settings: Settings, work: Path, count: int, frames: int) -> list[int]:
     """``count`` uploaded jobs, parked (cancelled) until their round releases them."""
-    plain = settings.model_copy(update={"broker_url": "", "redis_url": "", "planning_budget_s": 120})
+    plain = settings.model_copy(
+        update={"broker_url": "", "redis_url": "", "planning_budget_s": 120}
+    )
     app = create_app(plain)
     video = work / "flight.mp4"
     write_video(video, frames=frames)

@@ -25,6 +25,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -44,6 +45,13 @@ RECOVER_INTERVAL = timedelta(seconds=30)
 STORE_ATTEMPTS = 5
 # Concurrent writers of one incident (two workers' jobs over the same water): retried.
 STORE_RACES: tuple[type[Exception], ...] = (StaleDataError, IncidentChangedConcurrently)
+RACE_SQLSTATES = {"40P01", "40001"}  # PostgreSQL: deadlock detected, serialization failure
+
+
+def _is_race(exc: Exception) -> bool:
+    if isinstance(exc, STORE_RACES):
+        return True
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) in RACE_SQLSTATES
 
 
 def worker_name() -> str:
@@ -89,10 +97,10 @@ def _store(
                         now=clock(),
                     )
                 break
-            except STORE_RACES:
+            except (*STORE_RACES, OperationalError) as exc:
                 # Another job (or a drone) wrote the same incident at the same moment: the
                 # transaction is rolled back; run it again from a clean session.
-                if attempt == STORE_ATTEMPTS - 1:
+                if attempt == STORE_ATTEMPTS - 1 or not _is_race(exc):
                     raise
                 time.sleep(0.05 * (attempt + 1))
         if outcome in (Stored.created, Stored.created_at_drone):
