@@ -97,7 +97,7 @@ def _store(
                         now=clock(),
                     )
                 break
-            except (*STORE_RACES, OperationalError) as exc:
+            except (StaleDataError, IncidentChangedConcurrently, OperationalError) as exc:
                 # Another job (or a drone) wrote the same incident at the same moment: the
                 # transaction is rolled back; run it again from a clean session.
                 if attempt == STORE_ATTEMPTS - 1 or not _is_race(exc):
