@@ -115,7 +115,12 @@ class Worker:
             )
         # The same work functions the Celery tasks call (app.engine.work).
         self.ctx = work.Context(
-            self.factory, self.settings, self.ring, self.sender, clock=self.clock, rng=self.rng
+            self.factory,
+            self.settings,
+            self.ring,
+            self.sender,
+            clock=lambda: self.clock(),  # tests move the worker's clock after it is built
+            rng=self.rng,
         )
         self.pool = ThreadPoolExecutor(
             max_workers=self.settings.webhook_concurrency, thread_name_prefix="webhook"
