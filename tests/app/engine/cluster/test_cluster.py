@@ -165,20 +165,7 @@ def test_a_worker_killed_mid_job_leaves_the_job_to_the_other_with_no_duplicates(
     tmp_path: Path,
 ) -> None:
     frames = 40  # several seconds of work on one core: long enough to kill it midway
-    video = tmp_path / "long.mp4"
-    write_video(video, frames=frames)
-    sortie = flown_sortie(client, auth, world, session, land=True)
-    lon, lat = deep_water_point(session, sortie["waterway_id"])
-    started_local = (utcnow() - timedelta(minutes=10)).astimezone(settings.zone)
-    srt = srt_text(lon, lat, started_local=started_local.replace(tzinfo=None), seconds=frames / FPS)
-    flight = Flight(sortie["id"], lon, lat, video.read_bytes(), srt.encode())
-    response = client.post(
-        f"/sorties/{flight.sortie_id}/detection-jobs",
-        headers=auth.role("operator"),
-        files=flight.files(),
-    )
-    assert response.status_code == 201, response.text
-    job_id = response.json()["id"]
+    job_id = _long_job(client, auth, world, session, settings, tmp_path, frames)
 
     def job() -> DetectionJob:
         session.expire_all()
@@ -224,3 +211,69 @@ def test_a_worker_killed_mid_job_leaves_the_job_to_the_other_with_no_duplicates(
         )
     ).all()
     assert len(evidence) == done.evidence_created
+
+
+def _long_job(
+    client: TestClient,
+    auth: Auth,
+    world: World,
+    session: Session,
+    settings: Settings,
+    tmp_path: Path,
+    frames: int,
+) -> int:
+    video = tmp_path / "long.mp4"
+    write_video(video, frames=frames)
+    sortie = flown_sortie(client, auth, world, session, land=True)
+    lon, lat = deep_water_point(session, sortie["waterway_id"])
+    started_local = (utcnow() - timedelta(minutes=10)).astimezone(settings.zone)
+    srt = srt_text(lon, lat, started_local=started_local.replace(tzinfo=None), seconds=frames / FPS)
+    flight = Flight(sortie["id"], lon, lat, video.read_bytes(), srt.encode())
+    response = client.post(
+        f"/sorties/{flight.sortie_id}/detection-jobs",
+        headers=auth.role("operator"),
+        files=flight.files(),
+    )
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def test_cancelling_a_job_stops_its_task_on_the_worker(
+    client: TestClient,
+    auth: Auth,
+    world: World,
+    cluster: Cluster,
+    session: Session,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    frames = 40
+    job_id = _long_job(client, auth, world, session, settings, tmp_path, frames)
+
+    def job() -> DetectionJob:
+        session.expire_all()
+        row = session.get(DetectionJob, job_id)
+        assert row is not None
+        return row
+
+    eventually(
+        lambda: str(job().status) == "running" and job().frames_done > 0,
+        timeout_s=60,
+        what="the job running",
+        logs=cluster.logs,
+        state=lambda: (job().status, job().worker, job().frames_done, job().error),
+    )
+    cancelled = client.post(f"/detection-jobs/{job_id}/cancel", headers=auth.role("operator"))
+    assert cancelled.status_code == 200, cancelled.text
+    time.sleep(3.0)  # the task checks every second
+    stopped_at = job().frames_done
+    time.sleep(9.0)  # a task that ignored the cancel would have gone on through its frames
+    done = job()
+    assert str(done.status) == "cancelled"
+    assert done.frames_done == stopped_at < frames
+    assert done.sightings_created == 0
+    # The run closed its per-frame output when it stopped: fewer lines than frames.
+    assert settings.detection_dir is not None
+    assert done.storage_dir is not None
+    output = settings.detection_dir / done.storage_dir / "detections.jsonl"
+    assert 0 < len(output.read_text().splitlines()) < frames
