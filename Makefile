@@ -36,6 +36,14 @@ run: $(VENV)/.run-installed ## migrate, seed the demo district, serve on :8000 w
 	WATERGUARD_EGRESS_ALLOW=$${WATERGUARD_EGRESS_ALLOW-127.0.0.1/32,::1/128} \
 		$(BIN)/waterguard serve --host 127.0.0.1 --port 8000 --demo-speed 1
 
+.PHONY: cluster
+cluster: $(VENV)/.run-installed ## two APIs (:8001, :8002), two Celery workers and beat on local PostgreSQL, RabbitMQ, Redis
+	deploy/cluster.sh start
+
+.PHONY: cluster-stop
+cluster-stop: ## stop what make cluster started
+	deploy/cluster.sh stop
+
 .PHONY: migrate
 migrate: $(VENV)/.run-installed ## apply migrations to WATERGUARD_DATABASE_URL (default var/)
 	$(BIN)/waterguard migrate
@@ -45,8 +53,10 @@ revision: $(VENV)/.dev-installed ## new migration: make revision m="what changed
 	$(BIN)/alembic revision --autogenerate -m "$(m)"
 
 # Debian packages the tests need: CJK fonts for the PDF report, chromium for the browser tests,
-# Mosquitto for the DJI bridge tests.
+# Mosquitto for the DJI bridge tests, Redis and RabbitMQ for the engine tests (.ci/run starts them).
 SYSTEM_PACKAGES := /usr/bin/chromium:chromium \
+	/usr/bin/redis-server:redis-server \
+	/usr/sbin/rabbitmq-server:rabbitmq-server \
 	/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc:fonts-noto-cjk \
 	/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf:fonts-droid-fallback \
 	/usr/sbin/mosquitto:mosquitto

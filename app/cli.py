@@ -118,14 +118,36 @@ def serve(
 
 
 @cli.command()
-def worker() -> None:
-    """Run the background worker: alert delivery, escalation timers, reminders, purge."""
+def worker(
+    concurrency: Annotated[
+        int, typer.Option(help="Celery worker processes (with a broker).", min=1, max=256)
+    ] = 1,
+    pool: Annotated[
+        str, typer.Option(help="Celery pool: prefork, threads or solo (with a broker).")
+    ] = "prefork",
+    queues: Annotated[
+        str,
+        typer.Option(help="Comma-separated: detection, webhooks, periodic (default: all)."),
+    ] = "",
+) -> None:
+    """Run the background worker: alert delivery, escalation timers, reminders, purge,
+    detection jobs. A Celery worker when WATERGUARD_BROKER_URL is set, else in-process."""
+    settings = _settings()
+    if settings.broker_url:
+        from app.engine.tasks import run_worker
+
+        kinds = [kind.strip() for kind in queues.split(",") if kind.strip()]
+        unknown = set(kinds) - {"detection", "webhooks", "periodic"}
+        if unknown or pool not in {"prefork", "threads", "solo"}:
+            raise _fail(f"unknown queue or pool: {', '.join(sorted(unknown)) or pool}")
+        run_worker(settings, concurrency=concurrency, pool=pool, queues=kinds)
+        return
+
     import signal
     import threading
 
     from app.worker import run_standalone
 
-    settings = _settings()
     stop = threading.Event()
 
     def _stop(_signum: int, _frame: object) -> None:
@@ -135,6 +157,18 @@ def worker() -> None:
     signal.signal(signal.SIGTERM, _stop)
     console.print("Waterguard worker running (Ctrl-C to stop)")
     run_standalone(settings, stop)
+
+
+@cli.command()
+def beat() -> None:
+    """Run the scheduler of the periodic work (needs WATERGUARD_BROKER_URL): escalation
+    timers, reminders, the no-telemetry sweep, retention purge, detection job recovery."""
+    settings = _settings()
+    if not settings.broker_url:
+        raise _fail("waterguard beat needs WATERGUARD_BROKER_URL (without one, the worker does it)")
+    from app.engine.tasks import run_beat
+
+    run_beat(settings)
 
 
 @contextmanager

@@ -164,6 +164,12 @@ class Settings(BaseSettings):
     storage_access_key_id: str = Field(default="", max_length=256)
     storage_secret_access_key: str = Field(default="", max_length=256, repr=False)
     storage_addressing: str = Field(default="path", pattern=r"^(path|virtual)$")  # OSS: virtual
+    detection_threads: int | None = Field(default=None, ge=1, le=64)  # per job; None: ORT picks
+    # Distributed engine (issue 15): Celery on this broker when set; unset: all in-process.
+    broker_url: str = Field(default="", pattern=r"^(|(amqps?|redis|rediss|memory)://\S*)$")
+    redis_url: str = Field(default="", pattern=r"^(|rediss?://\S+)$")  # periodic-task locks
+    broker_prefix: str = Field(default="waterguard", pattern=r"^[a-z][a-z0-9_-]{0,39}$")
+    beat_tick_s: float = Field(default=1.0, gt=0, le=60)  # timers, relay, reminders, sweep
     # Audit chain (issue 17): HMAC key and signed checkpoints, both outside the database.
     audit_key: str = ""  # default: generated once into var_dir/audit_key
     audit_checkpoint_file: Path | None = None  # default: var_dir/audit_checkpoints.jsonl

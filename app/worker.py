@@ -16,6 +16,10 @@ which ``/readyz`` and ``/metrics`` read.
 Detection jobs (videos, streams) run in the detection runner's own threads
 (``app.detection_job.tasks.JobRunner``): a pass only re-queues jobs of dead workers and
 hands queued ones to a free thread, so a long video never holds up alerts.
+
+With ``WATERGUARD_BROKER_URL`` set, none of this runs in the API process: Celery workers
+(``app.engine``) run the same work functions (``app.engine.work``) as tasks, and the API
+only submits detection jobs and kicks the outbox relay after commits.
 """
 
 from __future__ import annotations
@@ -43,16 +47,13 @@ from app.config import Settings
 from app.db import utcnow
 from app.detection_job import queue as detection_queue
 from app.detection_job import tasks as detection_tasks
+from app.engine import work
 from app.health import service as health_service
-from app.incident import tasks as incident_tasks
-from app.referral import tasks as referral_tasks
-from app.sortie import tasks as sortie_tasks
-from app.storage import evidence_storage
 
 log = logging.getLogger("waterguard.worker")
 PURGE_INTERVAL = timedelta(hours=1)
 HEARTBEAT_INTERVAL = timedelta(seconds=5)
-DELIVERIES_PER_TASK = 20  # then the endpoint's thread goes back to the pool (fairness)
+DELIVERIES_PER_TASK = work.DELIVERIES_PER_TASK  # then the endpoint's thread goes back
 
 
 class DeliveryQueues:
@@ -112,6 +113,15 @@ class Worker:
             self.sender = alert_tasks.HttpxWebhookSender(
                 timeout_s=self.settings.webhook_timeout_s, egress=egress.policy_of(self.settings)
             )
+        # The same work functions the Celery tasks call (app.engine.work).
+        self.ctx = work.Context(
+            self.factory,
+            self.settings,
+            self.ring,
+            self.sender,
+            clock=lambda: self.clock(),  # tests move the worker's clock after it is built
+            rng=self.rng,
+        )
         self.pool = ThreadPoolExecutor(
             max_workers=self.settings.webhook_concurrency, thread_name_prefix="webhook"
         )
@@ -120,18 +130,7 @@ class Worker:
         self.name = f"worker:{socket.gethostname()}:{os.getpid()}:{id(self):x}"
 
     def _deliver_endpoint(self, endpoint_id: int) -> int:
-        assert self.sender is not None
-        return alert_tasks.deliver_endpoint(
-            self.factory,
-            self.ring,
-            self.sender,
-            endpoint_id,
-            clock=self.clock,
-            lease_s=self.settings.delivery_lease_s,
-            rng=self.rng,
-            max_jobs=DELIVERIES_PER_TASK,
-            retry_schedule_s=self.settings.webhook_retry_schedule_s,
-        )
+        return work.deliver_endpoint(self.ctx, endpoint_id, max_jobs=DELIVERIES_PER_TASK)
 
     def _step(self, name: str, run: Callable[[], int]) -> int:
         """One step of a pass; a step that fails (a row that always fails, a database
@@ -150,38 +149,18 @@ class Worker:
         """
         now = self.clock()
         done = {
-            "timers": self._step(
-                "timers", lambda: incident_tasks.run_timers(self.factory, now=self.clock())
-            ),
-            "fanned_out": self._step(
-                "fan_out", lambda: alert_tasks.fan_out(self.factory, now=self.clock())
-            ),
+            "timers": self._step("timers", lambda: work.escalation_timers(self.ctx)),
+            "fanned_out": self._step("fan_out", lambda: work.fan_out(self.ctx)),
         }
         futures = self.queues.submit(
-            self._step_list(
-                "deliveries", lambda: alert_tasks.endpoints_due(self.factory, now=self.clock())
-            )
+            self._step_list("deliveries", lambda: work.endpoints_due(self.ctx))
         )
-        done["reminders"] = self._step(
-            "reminders",
-            lambda: referral_tasks.remind(
-                self.factory,
-                now=self.clock(),
-                interval_s=self.settings.task_reminder_interval_s,
-                escalate_after_s=self.settings.task_escalate_after_s,
-                remind_before_due_s=self.settings.task_remind_before_due_s,
-            ),
-        )
-        done["silent_sorties"] = self._step(
-            "silent_sorties",
-            lambda: sortie_tasks.sweep_silent(
-                self.factory, now=self.clock(), silence_s=self.settings.telemetry_silence_s
-            ),
-        )
+        done["reminders"] = self._step("reminders", lambda: work.reminders(self.ctx))
+        done["silent_sorties"] = self._step("silent_sorties", lambda: work.silent_sorties(self.ctx))
         done["detection_jobs"] = self._step("detection_jobs", self.detection.step)
         if self._last_purge is None or now - self._last_purge >= PURGE_INTERVAL:
             self._last_purge = now
-            done["purged"] = self._step("purge", lambda: self._purge(now))
+            done["purged"] = self._step("purge", lambda: work.purge(self.ctx))
         self._step("audit checkpoint", lambda: self._checkpoint(now))
         self._beat(now)
         if wait:
@@ -196,21 +175,6 @@ class Worker:
         except Exception:  # the loop edge
             log.exception("worker step failed", extra={"step": name})
             return []
-
-    def _purge(self, now: datetime) -> int:
-        return incident_tasks.purge_evidence(
-            self.factory,
-            now=now,
-            storage=evidence_storage(self.settings),
-            minor_days=self.settings.retention_minor_days,
-            adult_days=self.settings.retention_adult_days,
-        ) + referral_tasks.purge_persons(
-            self.factory,
-            now=now,
-            minor_days=self.settings.retention_minor_days,
-            adult_days=self.settings.retention_adult_days,
-            ceiling_days=self.settings.retention_ceiling_days,
-        )
 
     def _checkpoint(self, now: datetime) -> int:
         self.checkpoint_audit(now)
@@ -295,6 +259,11 @@ def start_in_thread(worker: Worker) -> RunningWorker:
 async def embedded_lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start the worker with the server when the settings ask for it."""
     settings: Settings = app.state.settings
+    if settings.broker_url:
+        # Distributed: Celery workers do the work; this process only hands it over.
+        async with _broker_lifespan(settings):
+            yield
+        return
     running = None
     if settings.embedded_worker:
         running = start_in_thread(
@@ -308,8 +277,26 @@ async def embedded_lifespan(app: FastAPI) -> AsyncIterator[None]:
             running.shutdown()
 
 
+@asynccontextmanager
+async def _broker_lifespan(settings: Settings) -> AsyncIterator[None]:
+    from app.engine import tasks as engine_tasks
+    from app.engine.client import CeleryJobQueue, RelayKick
+
+    engine_tasks.configure(settings)
+    detection_queue.use(CeleryJobQueue(engine_tasks.detection_job.delay))
+    kick = RelayKick(engine_tasks.relay_outbox.delay)
+    kick.start()
+    log.info("background work goes to the broker")
+    try:
+        yield
+    finally:
+        kick.stop()
+        detection_queue.use(detection_queue.DEFAULT)
+
+
 def run_standalone(settings: Settings, stop: threading.Event | None = None) -> None:
     """``waterguard worker``: the same loop in its own process, until SIGINT/SIGTERM."""
+    import app.models  # noqa: F401  (every table: a detection job's ORM work needs them all)
     from app.db import make_engine, make_sessionmaker
 
     audit_service.install_listener()

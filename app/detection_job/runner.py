@@ -79,6 +79,7 @@ class RunRequest:
     device: str = "cpu"
     max_frames: int | None = None
     max_duration_s: float | None = None
+    threads: int | None = None  # ONNX Runtime threads per model call; None: it picks
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,12 +146,14 @@ class Prepared:
     _used: bool = field(default=False)
 
 
-def load_model(path: Path, min_confidence: float, device: str) -> Any:
+def load_model(
+    path: Path, min_confidence: float, device: str, *, threads: int | None = None
+) -> Any:
     """The detector adapter for a model file: ``.onnx`` (ONNX Runtime) or ``.pt``."""
     if path.suffix == ".onnx":
         from detection.onnx import OnnxDetector
 
-        return OnnxDetector(path, min_confidence=min_confidence)
+        return OnnxDetector(path, min_confidence=min_confidence, intra_op_threads=threads)
     if path.suffix == ".pt":
         from detection.yolo import YoloDetector
 
@@ -211,7 +214,12 @@ def prepare(request: RunRequest) -> Prepared:
         else:
             source = OpenCvFrameSource(video, target_fps=request.fps, max_frames=request.max_frames)
         detector = build_detector(
-            load_model(request.model_path, settings.detector.min_confidence, request.device),
+            load_model(
+                request.model_path,
+                settings.detector.min_confidence,
+                request.device,
+                threads=request.threads,
+            ),
             settings,
         )
     except (DetectionError, ValueError) as exc:

@@ -894,6 +894,7 @@ def recover(session: Session, *, now: datetime, lease_s: int, max_attempts: int)
             job.status = DetectionJobStatus.queued
             job.worker = None
             job.error = f"requeued: the worker stopped during attempt {job.attempts}"
+            queue.mark_submitted(session, job.id)  # a task engine hears of it after commit
         touched += 1
     session.flush()
     return touched
@@ -905,8 +906,17 @@ def release(session: Session, *, worker: str) -> int:
     for job in jobs:
         job.status = DetectionJobStatus.queued
         job.worker = None
+        queue.mark_submitted(session, job.id)
     session.flush()
     return len(jobs)
+
+
+def holder(session: Session, job_id: int) -> str | None:
+    """The worker running ``job_id`` now; ``None`` when it is not running."""
+    job = session.get(DetectionJob, job_id)
+    if job is None or job.status is not DetectionJobStatus.running:
+        return None
+    return job.worker
 
 
 def sweep_orphans(session: Session, *, settings: Settings, now: datetime) -> int:

@@ -25,7 +25,9 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit import service as audit_service
 from app.config import Settings
@@ -34,11 +36,22 @@ from app.detection_job import runner
 from app.detection_job import service as detection_job_service
 from app.detection_job.models import DetectionJobStatus
 from app.detection_job.service import Stored
+from app.incident.service import IncidentChangedConcurrently
 from detection import Frame, FrameResult, Observation, TelemetrySample, frame_record
 
 log = logging.getLogger("waterguard.detection_job")
 REPORT_INTERVAL_S = 1.0
 RECOVER_INTERVAL = timedelta(seconds=30)
+STORE_ATTEMPTS = 5
+# Concurrent writers of one incident (two workers' jobs over the same water): retried.
+STORE_RACES: tuple[type[Exception], ...] = (StaleDataError, IncidentChangedConcurrently)
+RACE_SQLSTATES = {"40P01", "40001"}  # PostgreSQL: deadlock detected, serialization failure
+
+
+def _is_race(exc: Exception) -> bool:
+    if isinstance(exc, STORE_RACES):
+        return True
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) in RACE_SQLSTATES
 
 
 def worker_name() -> str:
@@ -74,16 +87,25 @@ def _store(
     created = evidence = 0
     unplaced_before = len(tally.unplaced)
     for item in found:
-        with session_scope(factory) as session:
-            audit_service.set_actor(session, _actor(job_id))
-            outcome, stored = detection_job_service.store_sighting(
-                session,
-                job_id,
-                item,
-                settings=settings,
-                run_started_at=run_started_at,
-                now=clock(),
-            )
+        for attempt in range(STORE_ATTEMPTS):
+            try:
+                with session_scope(factory) as session:
+                    audit_service.set_actor(session, _actor(job_id))
+                    outcome, stored = detection_job_service.store_sighting(
+                        session,
+                        job_id,
+                        item,
+                        settings=settings,
+                        run_started_at=run_started_at,
+                        now=clock(),
+                    )
+                break
+            except (StaleDataError, IncidentChangedConcurrently, OperationalError) as exc:
+                # Another job (or a drone) wrote the same incident at the same moment: the
+                # transaction is rolled back; run it again from a clean session.
+                if attempt == STORE_ATTEMPTS - 1 or not _is_race(exc):
+                    raise
+                time.sleep(0.05 * (attempt + 1))
         if outcome in (Stored.created, Stored.created_at_drone, Stored.review):
             created += 1
             evidence += stored
@@ -194,6 +216,7 @@ def _run_claimed(
                 config_path=plan.config_path,
                 fallback_hfov_deg=plan.fallback_hfov_deg or runner.DEFAULT_HFOV_DEG,
                 max_duration_s=float(plan.max_duration_s) if plan.max_duration_s else None,
+                threads=settings.detection_threads,
             )
         )
     except (detection_job_service.JobNotRunnable, runner.RunError) as exc:
