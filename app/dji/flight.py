@@ -440,9 +440,9 @@ def apply_progress(
     assert isinstance(progress, dict)
     flight_id = str(ext.get("flight_id") or "")
     repo = FlightRepository(session)
-    task = repo.task_by_flight(gateway_sn, flight_id) if flight_id else None
+    task = repo.task_by_flight(gateway_sn, flight_id, for_update=True) if flight_id else None
     if task is None:
-        task = repo.current_task_of_gateway(gateway_sn, [s.value for s in FLYING])
+        task = repo.current_task_of_gateway(gateway_sn, [s.value for s in FLYING], for_update=True)
     if task is None or task.state in (TaskState.refused, TaskState.preparing):
         return False
     sortie = repo.sortie(task.sortie_id, for_update=True)

@@ -20,33 +20,44 @@ class FlightRepository:
         self.session = session
 
     def task_of(self, sortie_id: int, *, for_update: bool = False) -> DjiFlightTask | None:
+        """The sortie's task; ``for_update`` locks the sortie row first, then the task's: one
+        lock order for every writer (operators' commands, progress, replies, offline flags),
+        so two of them never deadlock."""
         query = select(DjiFlightTask).where(DjiFlightTask.sortie_id == sortie_id)
         if for_update:
-            query = query.with_for_update()
+            self.sortie(sortie_id, for_update=True)
+            query = query.with_for_update().execution_options(populate_existing=True)
         return self.session.scalar(query)
 
-    def task_by_flight(self, gateway_sn: str, flight_id: str) -> DjiFlightTask | None:
-        return self.session.scalar(
-            select(DjiFlightTask)
-            .where(DjiFlightTask.flight_id == flight_id, DjiFlightTask.gateway_sn == gateway_sn)
-            .with_for_update()
+    def task_by_flight(
+        self, gateway_sn: str, flight_id: str, *, for_update: bool = False
+    ) -> DjiFlightTask | None:
+        found = self.session.scalar(
+            select(DjiFlightTask).where(
+                DjiFlightTask.flight_id == flight_id, DjiFlightTask.gateway_sn == gateway_sn
+            )
         )
+        return self._locked(found) if for_update else found
 
     def current_task_of_gateway(
-        self, gateway_sn: str, states: Sequence[str]
+        self, gateway_sn: str, states: Sequence[str], *, for_update: bool = False
     ) -> DjiFlightTask | None:
-        return self.session.scalar(
+        found = self.session.scalar(
             select(DjiFlightTask)
             .where(DjiFlightTask.gateway_sn == gateway_sn, DjiFlightTask.state.in_(list(states)))
             .order_by(DjiFlightTask.id.desc())
             .limit(1)
-            .with_for_update()
         )
+        return self._locked(found) if for_update else found
+
+    def _locked(self, task: DjiFlightTask | None) -> DjiFlightTask | None:
+        """``task`` again under lock, in the one order (its sortie, then the task)."""
+        return None if task is None else self.task_of(task.sortie_id, for_update=True)
 
     def sortie(self, sortie_id: int, *, for_update: bool = False) -> Sortie | None:
         query = select(Sortie).where(Sortie.id == sortie_id)
         if for_update:
-            query = query.with_for_update()
+            query = query.with_for_update().execution_options(populate_existing=True)
         return self.session.scalar(query)
 
     def due_prepares(
