@@ -99,9 +99,13 @@ class TrackerSection:
 
 @dataclass(frozen=True, slots=True)
 class CoverageSection:
-    """Analysis rate, scale and tiles from the telemetry (see :mod:`detection.coverage`)."""
+    """Analysis rate, scale and tiles from the telemetry (see :mod:`detection.coverage`).
 
-    enabled: bool = True
+    Off by default: it reported fewer swimmers than every-frame analysis
+    (bench/patrol_speed.py).
+    """
+
+    enabled: bool = False
     passes: int = 4
     min_fps: float = 1.0
     max_fps: float = 5.0

@@ -398,10 +398,10 @@ def build_coverage(
     Examples:
         >>> from detection.config import from_mapping, load
         >>> cam = CameraIntrinsics.from_hfov(width_px=640, height_px=512, hfov_deg=50)
-        >>> type(build_coverage(load(), telemetry=[], camera=cam, zones=None)).__name__
+        >>> on = from_mapping({"coverage": {"enabled": True}})
+        >>> type(build_coverage(on, telemetry=[], camera=cam, zones=None)).__name__
         'Coverage'
-        >>> off = from_mapping({"coverage": {"enabled": False}})
-        >>> build_coverage(off, telemetry=[], camera=cam, zones=None) is None
+        >>> build_coverage(load(), telemetry=[], camera=cam, zones=None) is None
         True
     """
     section = config.coverage

@@ -181,7 +181,25 @@ def video(tmp_path: Path) -> Path:
     return path
 
 
-def test_a_hovering_drone_is_analysed_once_a_second_by_default(tmp_path: Path, video: Path) -> None:
+def test_with_coverage_a_hovering_drone_is_analysed_once_a_second(
+    tmp_path: Path, video: Path
+) -> None:
+    srt, out = tmp_path / "flight.SRT", tmp_path / "out"
+    write_srt(srt, FRAMES / FPS)
+    config = tmp_path / "detection.yaml"
+    config.write_text("coverage:\n  enabled: true\n", encoding="utf-8")
+
+    result = runner.invoke(
+        cli,
+        ["detect", str(video), "--srt", str(srt), "--config", str(config), "--out", str(out)],
+    )
+
+    assert result.exit_code == 0, result.stderr
+    lines = [json.loads(line) for line in (out / "detections.jsonl").read_text().splitlines()]
+    assert [line["frame_index"] for line in lines] == [0, 5, 10]  # coverage.min_fps = 1
+
+
+def test_by_default_every_delivered_frame_is_analysed(tmp_path: Path, video: Path) -> None:
     srt, out = tmp_path / "flight.SRT", tmp_path / "out"
     write_srt(srt, FRAMES / FPS)
 
@@ -189,7 +207,7 @@ def test_a_hovering_drone_is_analysed_once_a_second_by_default(tmp_path: Path, v
 
     assert result.exit_code == 0, result.stderr
     lines = [json.loads(line) for line in (out / "detections.jsonl").read_text().splitlines()]
-    assert [line["frame_index"] for line in lines] == [0, 5, 10]  # coverage.min_fps = 1
+    assert [line["frame_index"] for line in lines] == list(range(FRAMES))
 
 
 def test_detect_finds_swimmers_in_a_generated_video_and_writes_its_outputs(

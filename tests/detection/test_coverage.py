@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from shapely.geometry import box
 
 from detection import BBox, CameraIntrinsics, Detection, TelemetrySample
-from detection.config import load
+from detection.config import from_mapping, load
 from detection.coverage import (
     Coverage,
     analysis_rate_fps,
@@ -204,7 +204,7 @@ def test_coverage_detects_in_the_shrunk_frame_and_returns_original_pixels() -> N
 
 
 def test_the_pipeline_with_coverage_analyses_fewer_frames_and_keeps_the_swimmer() -> None:
-    config = load()
+    config = from_mapping({"coverage": {"enabled": True}})
     telemetry = flight(height_m=60, speed_mps=0, seconds=4)
     detector = build_detector(BatchBlobDetector(), config)
     coverage = build_coverage(config, telemetry=telemetry, camera=HD, zones=None)
@@ -234,6 +234,14 @@ def test_fragments_cut_by_an_inner_tile_edge_are_dropped() -> None:
     assert aware.detect(frame) == []
     assert len(blind.detect(frame)) == 1
     assert aware.detect_tiles(frame, [Tile(0, 0, 1000, 500)]) == []  # one tile: no inner edge
+
+
+def test_coverage_ships_off_until_it_reports_as_many_swimmers() -> None:
+    cam = CameraIntrinsics.from_hfov(width_px=1920, height_px=1080, hfov_deg=70)
+
+    assert load().coverage.enabled is False
+    assert build_coverage(load(), telemetry=flight(height_m=60, speed_mps=8, seconds=4),
+                          camera=cam, zones=None) is None  # fmt: skip
 
 
 def test_the_default_detector_drops_edge_fragments() -> None:
