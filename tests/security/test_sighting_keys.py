@@ -24,9 +24,9 @@ from app.sighting.models import Sighting
 from app.worker import Worker
 from tests.app.conftest import Auth
 from tests.app.detection_job.conftest import (  # noqa: F401 (fixtures)
-    MAX_UPLOAD_BYTES,
     Flight,
     flight,
+    job_settings,
     run_jobs,
     video_bytes,
 )
@@ -38,8 +38,8 @@ OTHER_POINT = (116.305, 39.905)  # the other district's lake
 
 
 @pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"detection_max_upload_bytes": MAX_UPLOAD_BYTES})
+def settings(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return job_settings(settings, tmp_path_factory)
 
 
 @pytest.fixture
@@ -100,7 +100,7 @@ def test_another_district_cannot_silence_a_detection_job(
     job = client.get(f"/detection-jobs/{job_id}", headers=auth.role("command")).json()
 
     assert job["status"] == "succeeded", job
-    assert job["sightings_created"] >= 1
+    assert job["sightings_created"] >= 1, job
     keys = session.scalars(
         select(Sighting.reporter_key).where(Sighting.client_id.like(f"job-{job_id}-track-%"))
     ).all()

@@ -37,6 +37,11 @@ MAX_UPLOAD_BYTES = 3_000_000
 
 @pytest.fixture
 def settings(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return job_settings(settings, tmp_path_factory)
+
+
+def job_settings(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings for running detection jobs on the generated clips."""
     # The clips are 8 frames of a hovering drone: analyse every one of them (a real patrol
     # hovering would be analysed at coverage.min_fps, 1 a second by default).
     config = tmp_path_factory.mktemp("detection") / "detection.yaml"

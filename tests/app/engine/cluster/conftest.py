@@ -30,6 +30,7 @@ from app.db import make_engine, make_sessionmaker
 from app.egress import parse_networks
 from app.engine.celery_app import queue_names
 from app.health.models import Heartbeat
+from tests.app.detection_job.conftest import job_settings
 from tests.dbtemplate import backend_url
 
 BROKER_URL = os.environ.get("WATERGUARD_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
@@ -43,8 +44,9 @@ needs_postgres = pytest.mark.skipif(
 
 
 @pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return settings.model_copy(
+def settings(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    # Detection jobs analyse every frame of the short generated clips (job_settings).
+    return job_settings(settings, tmp_path_factory).model_copy(
         update={
             "broker_url": BROKER_URL,
             "redis_url": REDIS_URL,
@@ -70,6 +72,7 @@ def cluster_env(settings: Settings) -> dict[str, str]:
         "BEAT_TICK_S": str(settings.beat_tick_s),
         "DETECTION_LEASE_S": str(settings.detection_lease_s),
         "DETECTION_THREADS": str(settings.detection_threads),
+        "DETECTION_CONFIG_PATH": str(settings.detection_config_path),
         "WEBHOOK_RETRY_SCHEDULE_S": json.dumps(list(settings.webhook_retry_schedule_s)),
         "EGRESS_ALLOW": ",".join(str(n) for n in settings.egress_allow),
         "LOG_JSON": "false",
