@@ -20,13 +20,8 @@ from missions.errors import (
 )
 from missions.geometry import LocalProjection
 from missions.lanes import Piece
-from missions.planner import (
-    _cell_order,
-    _order_cells,
-    _straight_length,
-    coverage_ratio,
-    plan_patrol,
-)
+from missions.ordering import _cell_order, _straight_length, order_cells
+from missions.planner import coverage_ratio, plan_patrol
 from missions.profiles import drone_profile
 from missions.types import (
     CameraKind,
@@ -266,7 +261,7 @@ def test_a_cell_is_swept_toward_the_next_one_when_that_is_shorter() -> None:
 
     back = _straight_length(_cell_order(cells, start, look_ahead=False), start)
     onward = _straight_length(_cell_order(cells, start, look_ahead=True), start)
-    chosen = _order_cells(cells, start)
+    chosen = order_cells(cells, start)
 
     assert (back, onward) == (4880.0, 3880.0)
     assert _straight_length(chosen, start) == onward
