@@ -84,16 +84,7 @@ def write_dataset(
         )
         for index, scene in enumerate(generated):
             name = f"{index:06d}"
-            ok, buf = cv2.imencode(
-                ".jpg", scene.image, [int(cv2.IMWRITE_JPEG_QUALITY), jpeg_quality]
-            )
-            if not ok:  # pragma: no cover - OpenCV fails only on an invalid array
-                raise RuntimeError(f"could not encode image {name}")
-            (images / f"{name}.jpg").write_bytes(buf.tobytes())
-            lines = yolo_label_lines(scene)
-            (labels / f"{name}.txt").write_text(
-                "\n".join(lines) + ("\n" if lines else ""), encoding="utf-8"
-            )
+            _write_sample(images, labels, name, scene.image, yolo_label_lines(scene), jpeg_quality)
             rows.append(f"{name},{int(scene.night)}")
             if on_image is not None:
                 on_image()
@@ -148,15 +139,8 @@ def write_tile_dataset(
             frame = render_frame(rng, night=night, photo_crops=photo_crops)
             for part, tile in enumerate(cut_tiles(frame, tile_px=tile_px)):
                 name = f"{index:06d}_{part:02d}"
-                ok, buf = cv2.imencode(
-                    ".jpg", tile.image, [int(cv2.IMWRITE_JPEG_QUALITY), jpeg_quality]
-                )
-                if not ok:  # pragma: no cover - OpenCV fails only on an invalid array
-                    raise RuntimeError(f"could not encode image {name}")
-                (images / f"{name}.jpg").write_bytes(buf.tobytes())
-                lines = yolo_label_lines(tile)
-                (labels / f"{name}.txt").write_text(
-                    "\n".join(lines) + ("\n" if lines else ""), encoding="utf-8"
+                _write_sample(
+                    images, labels, name, tile.image, yolo_label_lines(tile), jpeg_quality
                 )
                 meta.append(f"{name},{int(tile.night)},{index},{';'.join(tile.look)}")
                 negatives += [
@@ -239,3 +223,15 @@ def tile_yolo_dataset(
         encoding="utf-8",
     )
     return data_yaml
+
+
+def _write_sample(
+    images: Path, labels: Path, name: str, image: np.ndarray, lines: list[str], quality: int
+) -> None:
+    """One training sample: ``images/<name>.jpg`` and its YOLO ``labels/<name>.txt``."""
+    ok, buf = cv2.imencode(".jpg", image, [int(cv2.IMWRITE_JPEG_QUALITY), quality])
+    if not ok:  # pragma: no cover - OpenCV fails only on an invalid array
+        raise RuntimeError(f"could not encode image {name}")
+    (images / f"{name}.jpg").write_bytes(buf.tobytes())
+    text = "\n".join(lines) + ("\n" if lines else "")
+    (labels / f"{name}.txt").write_text(text, encoding="utf-8")
