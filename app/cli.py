@@ -651,10 +651,20 @@ def dock_sim(
     hms_after_s: Annotated[
         float, typer.Option(help="Send an HMS event (one dock alarm) after this long; 0: never.")
     ] = 0.0,
+    media_port: Annotated[
+        int,
+        typer.Option(
+            help="Port of the stand-in media server serving pushed live video on 127.0.0.1 "
+            "(/live/<stream>.mp4); 0: any free port.",
+            min=0,
+            max=65_535,
+        ),
+    ] = 0,
 ) -> None:
     """Simulate a DJI dock and its aircraft on an MQTT broker (Cloud API): it flies the
-    wayline tasks it is sent (downloading and checking their KMZ), plays TTS warnings on its
-    speaker (progress events) and works a searchlight on the DRC channel."""
+    wayline tasks it is sent (downloading and checking their KMZ), pushes live video to a
+    stand-in media server, plays TTS warnings on its speaker (progress events) and works a
+    searchlight on the DRC channel."""
     import asyncio
 
     import aiomqtt
@@ -678,6 +688,7 @@ def dock_sim(
         wind_mps=wind_mps,
         rainfall=rainfall,
         battery_pct=battery_pct,
+        media_port=media_port,
     )
 
     async def run() -> None:

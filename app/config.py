@@ -210,6 +210,14 @@ class Settings(BaseSettings):
     dji_drc_broker_url: str = Field(default="", pattern=r"^(|mqtts?://\S+)$")
     dji_drc_heartbeat_s: float = Field(default=5.0, gt=0, le=50)  # DJI: exit after 60 s
     dji_auto_warn_poll_s: float = Field(default=0.5, gt=0, le=60)
+    # Live video from dock aircraft (issue 14): where the aircraft pushes its stream
+    # (``live_start_push``) and where the detector reads it back from the media server.
+    # ``{sn}`` (the aircraft) and ``{flight_id}`` are filled in; an empty push URL: no live video.
+    dji_live_push_url: str = Field(default="", pattern=r"^(|(rtmps?|rtsp|https?)://\S+)$")
+    dji_live_play_url: str = Field(default="", pattern=r"^(|(rtmps?|rtsps?|https?)://\S+)$")
+    dji_live_url_type: int = Field(default=1, ge=0, le=4)  # 1 RTMP; 4 WHIP (fact sheet 6)
+    dji_live_quality: int = Field(default=0, ge=0, le=4)  # 0 adaptive .. 4 1080p
+    dji_live_attempts: int = Field(default=3, ge=1, le=10)  # live_start_push tries per flight
 
     @field_validator("egress_allow", mode="before")
     @classmethod

@@ -326,6 +326,39 @@ def create_stream(
             f"sortie {sortie.id} is {sortie.status}: a stream is analysed while it flies"
         )
     egress.check_url(data.stream_url)
+    return _add_stream(
+        session,
+        sortie,
+        data,
+        settings=settings,
+        created_by=principal.actor_name,
+        now=now,
+    )
+
+
+def create_dock_stream(
+    session: Session, sortie: Sortie, stream_url: str, *, settings: Settings, now: datetime
+) -> DetectionJob:
+    """The stream job of a dock aircraft's live video, started by the DJI bridge. The URL
+    is the media server's from the settings (an administrator's choice, not a user's), so
+    the egress policy for user-given URLs does not apply to it."""
+    if sortie.status not in STREAMABLE:
+        raise SortieNotFlying(
+            f"sortie {sortie.id} is {sortie.status}: a stream is analysed while it flies"
+        )
+    data = DetectionJobStreamCreate(stream_url=stream_url)
+    return _add_stream(session, sortie, data, settings=settings, created_by="dji-bridge", now=now)
+
+
+def _add_stream(
+    session: Session,
+    sortie: Sortie,
+    data: DetectionJobStreamCreate,
+    *,
+    settings: Settings,
+    created_by: str,
+    now: datetime,
+) -> DetectionJob:
     max_s = min(data.max_duration_s or settings.detection_stream_max_s, 86_400)
     job = DetectionJobRepository(session).add(
         DetectionJob(
@@ -336,7 +369,7 @@ def create_stream(
             fps=data.fps if data.fps is not None else settings.detection_fps,
             tile_px=data.tile_px if data.tile_px is not None else settings.detection_tile_px,
             max_duration_s=max_s,
-            created_by=principal.actor_name,
+            created_by=created_by,
             created_at=now,
         )
     )

@@ -548,12 +548,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         return
     from app.dji.flight_runner import FlightRunner, FlightSink
-    from app.dji.flight_runner import running as flights_running
+    from app.dji.flight_runner import running as beside_bridge
+    from app.dji.live_runner import LiveRunner
 
     bridge = Bridge(
         BridgeConfig.from_settings(settings), FlightSink(app.state.sessionmaker, settings)
     )
     app.state.dji_bridge = bridge
     runner = FlightRunner(bridge, app.state.sessionmaker, settings, secret_key=app.state.secret_key)
-    async with running(bridge), flights_running(runner):
+    live = LiveRunner(bridge, app.state.sessionmaker, settings)
+    async with running(bridge), beside_bridge(runner), beside_bridge(live):
         yield

@@ -12,11 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,7 +38,7 @@ log = logging.getLogger("waterguard.dji.flight")
 T = TypeVar("T")
 
 
-def _in_session(factory: sessionmaker[Session], fn: Callable[[Session], T]) -> T:
+def in_session(factory: sessionmaker[Session], fn: Callable[[Session], T]) -> T:
     with session_scope(factory) as session:
         audit_service.set_actor(session, BRIDGE_ACTOR)
         return fn(session)
@@ -58,7 +58,7 @@ class FlightSink(DatabaseSink):
                     now=utcnow(),
                 )
 
-        _in_session(self.factory, work)
+        in_session(self.factory, work)
 
     def presence(self, heard: dict[str, datetime], now: datetime) -> None:
         def work(session: Session) -> list[str]:
@@ -74,7 +74,7 @@ class FlightSink(DatabaseSink):
                 )
             return gone
 
-        gone = _in_session(self.factory, work)
+        gone = in_session(self.factory, work)
         if gone:
             log.info("silent, now offline: %s", ", ".join(gone))
 
@@ -82,7 +82,7 @@ class FlightSink(DatabaseSink):
         if envelope.method != Method.flighttask_progress:
             super().event(gateway_sn, envelope)
             return
-        _in_session(
+        in_session(
             self.factory,
             lambda session: flight.apply_progress(
                 session,
@@ -114,7 +114,7 @@ class FlightRunner:
         bridge.request_handlers[Method.flighttask_resource_get] = self.resource_get
 
     async def _db(self, fn: Callable[[Session], T]) -> T:
-        return await self.bridge.in_db(_in_session, self.factory, fn)
+        return await self.bridge.in_db(in_session, self.factory, fn)
 
     async def resource_get(self, gateway_sn: str, envelope: Envelope) -> dict[str, Any]:
         flight_id = str(envelope.data.get("flight_id") or "")
@@ -179,18 +179,37 @@ class FlightRunner:
         )
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            if self.bridge.connected.is_set():
-                try:
-                    await self.tick()
-                except Exception:  # the loop edge: log and try again next time
-                    log.exception("dock flight tasks: a pass failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.settings.dji_flight_poll_s)
+        await every_pass(self.bridge, self.tick, self.settings.dji_flight_poll_s, stop, log)
+
+
+async def every_pass(
+    bridge: Bridge,
+    tick: Callable[[], Awaitable[int]],
+    period_s: float,
+    stop: asyncio.Event,
+    logger: logging.Logger,
+) -> None:
+    """Run ``tick`` every ``period_s`` while the bridge is connected, until ``stop``."""
+    while not stop.is_set():
+        if bridge.connected.is_set():
+            try:
+                await tick()
+            except Exception:  # the loop edge: log and try again next time
+                logger.exception("a pass failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), period_s)
+
+
+class Runs(Protocol):
+    async def run(self, stop: asyncio.Event) -> None: ...
+
+
+R = TypeVar("R", bound=Runs)
 
 
 @asynccontextmanager
-async def running(runner: FlightRunner) -> AsyncIterator[FlightRunner]:
+async def running(runner: R) -> AsyncIterator[R]:
+    """Run ``runner`` in a task for the duration of the block."""
     stop = asyncio.Event()
     task = asyncio.create_task(runner.run(stop))
     try:

@@ -30,3 +30,10 @@ class DockFlightRead(BaseModel):
     offline_at: datetime | None = Field(description="when the dock went offline in flight")
     reason_en: str | None = Field(description="why it was refused or failed (English)")
     reason_zh: str | None = Field(description="why it was refused or failed (简体中文)")
+    live_state: str | None = Field(
+        description="live video: starting, pushing, failed, stopped (null: not asked for)"
+    )
+    live_video_id: str | None = Field(description="{sn}/{camera_index}/{video_index}")
+    live_lens: str | None = Field(description="the lens switched to (ir at night, wide by day)")
+    live_job_id: int | None = Field(description="the stream detection job reading the video")
+    live_reason: str | None = Field(description="why the last live_start_push try failed")

@@ -93,4 +93,13 @@ class DjiFlightTask(Base):
     offline_at: Mapped[datetime | None] = mapped_column(default=None)
     reason_en: Mapped[str | None] = mapped_column(String(500), default=None)
     reason_zh: Mapped[str | None] = mapped_column(String(500), default=None)
+    # Live video (``app.dji.live``): pushed while airborne, read by a stream detection job.
+    live_state: Mapped[str | None] = mapped_column(String(12), default=None)
+    live_video_id: Mapped[str | None] = mapped_column(String(120), default=None)
+    live_lens: Mapped[str | None] = mapped_column(String(8), default=None)
+    live_attempts: Mapped[int] = mapped_column(default=0)
+    live_job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("detection_jobs.id", ondelete="SET NULL"), default=None
+    )
+    live_reason: Mapped[str | None] = mapped_column(String(300), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

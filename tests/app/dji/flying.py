@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,7 +19,8 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.dji.bridge import Bridge, BridgeConfig, running
 from app.dji.flight_runner import FlightRunner, FlightSink
-from app.dji.flight_runner import running as flights_running
+from app.dji.flight_runner import running as beside_bridge
+from app.dji.live_runner import LiveRunner
 from app.dji.models import DjiFlightTask
 from app.dji.mqtt import BrokerAddress
 from app.dji.protocol import ModelKey
@@ -119,6 +121,8 @@ async def rig(
     lon: float,
     lat: float,
     offline_after_s: float = 60.0,
+    sim_class: type[FlyingDockSim] = FlyingDockSim,
+    dark: Callable[[dict[str, Any], datetime], bool] | None = None,
     **sim_options: Any,
 ) -> AsyncIterator[Rig]:
     """Bridge (with the flight sink), flight runner and the flying dock simulator, running;
@@ -135,7 +139,8 @@ async def rig(
     )
     runner = FlightRunner(bridge, app.state.sessionmaker, settings, secret_key=app.state.secret_key)
     options: dict[str, Any] = {"osd_hz": 5.0, "download": downloader(client)} | sim_options
-    sim = FlyingDockSim(address, dock.dock_sn, dock.aircraft_sn, lon=lon, lat=lat, **options)
+    sim = sim_class(address, dock.dock_sn, dock.aircraft_sn, lon=lon, lat=lat, **options)
+    live = LiveRunner(bridge, app.state.sessionmaker, settings, dark=dark)
     app.state.dji_bridge = bridge
     async with running(bridge):
         await asyncio.wait_for(bridge.connected.wait(), 10)
@@ -144,7 +149,7 @@ async def rig(
         try:
             await until(lambda: "wind_speed" in _values(bridge, dock.dock_sn), 15)
             await until(lambda: "drone_charge_state" in _values(bridge, dock.dock_sn), 15)
-            async with flights_running(runner):
+            async with beside_bridge(runner), beside_bridge(live):
                 yield Rig(bridge, runner, sim)
         finally:
             await sim.stop_flying()
