@@ -50,17 +50,29 @@ def artifacts() -> Path:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The live server's var folder (its SQLite file and its log)."""
+    return tmp_path_factory.mktemp("e2e-var")
+
+
+@pytest.fixture(scope="session")
+def live_database_url(live_var: Path) -> str:
+    """The live server's database, for rows no API writes (a dock's flight task)."""
+    return f"sqlite:///{live_var / 'e2e.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def live_server(live_var: Path, live_database_url: str) -> Iterator[str]:
     """``waterguard migrate`` + ``seed-demo`` on a new SQLite file, then uvicorn."""
     if not CHROMIUM.exists():
         reason = f"{CHROMIUM} not found: apt-get install chromium to run the browser tests"
         if os.environ.get("WATERGUARD_E2E_REQUIRED"):
             pytest.fail(reason)
         pytest.skip(reason)
-    var = tmp_path_factory.mktemp("e2e-var")
+    var = live_var
     env = {
         **os.environ,
-        "WATERGUARD_DATABASE_URL": f"sqlite:///{var / 'e2e.sqlite3'}",
+        "WATERGUARD_DATABASE_URL": live_database_url,
         "WATERGUARD_VAR_DIR": str(var),
         "WATERGUARD_SECRET_KEY": secrets.token_urlsafe(48),
         "WATERGUARD_LOG_JSON": "false",

@@ -22,6 +22,8 @@ const state = {
   me: null, view: null, jurisdictions: new Map(), waterways: new Map(), units: [],
   incidents: [], drones: new Map(), map: null, charts: {}, stops: [], timers: [],
   unitIncidents: new Map(), statsLoaded: false,
+  sorties: null, dock: new Map(), dockOpen: new Set(), dockBusy: new Set(), dockErrors: new Map(),
+  dockConfirm: null,
 };
 
 // -- formatting ------------------------------------------------------------------------
@@ -133,6 +135,8 @@ api.setLoggedOutHandler(showLogin);
 
 async function start() {
   state.me = await api.get("/auth/me");
+  // Another user may log in on this page: nothing of the last one's dock flights carries over.
+  state.dock.clear(); state.dockOpen.clear(); state.dockErrors.clear(); state.dockConfirm = null;
   $("#login").hidden = true;
   $("#shell").hidden = false;
   const views = VIEWS_BY_ROLE[state.me.role] || [];
@@ -145,6 +149,7 @@ async function start() {
   tickClock();
   startLive();
   state.timers.push(setInterval(() => refreshIncidents().catch(() => {}), POLL_MS));
+  state.timers.push(setInterval(() => { if (state.view === "ops") refreshDock().catch(() => {}); }, POLL_MS));
   await refreshIncidents();
   const wanted = location.hash.slice(1);
   showView(views.includes(wanted) ? wanted : views[0] || "none");
@@ -475,16 +480,164 @@ async function renderOps() {
     : schedules.map((s) => `<tr><td class="num">${s.id}</td><td>${esc(s.name)}</td><td>${esc(s.window_start)}–${esc(s.window_end)}</td>
       <td class="num">${Math.round(s.every_s / 60)} ${t("minutes")}</td><td title="${esc(s.rrule)}">${esc(s.rrule.replace(/^FREQ=/, ""))}</td>
       <td>${s.is_active ? t("active") : t("paused")}</td></tr>`).join("");
-  const droneNames = new Map((drones || []).map((d) => [d.id, d.name]));
+  state.sortieDrones = new Map((drones || []).map((d) => [d.id, d.name]));
   if (sorties) sorties.sort((a, b) => b.planned_start.localeCompare(a.planned_start));
   $("#missions tbody").innerHTML = missions === null ? `<tr><td colspan="6">${t("unavailable")}</td></tr>`
     : missions.map((m) => `<tr><td class="num">${m.id}</td><td title="${esc(m.name)}">${esc(m.name)}</td><td>${esc(shortWater(m.waterway_id))}</td>
       <td>${esc(m.pattern)}</td><td class="num">${m.length_m != null ? (m.length_m / 1000).toFixed(1) + " km" : "–"}</td>
       <td class="num">${m.duration_s != null ? Math.round(m.duration_s / 60) + " " + t("minutes") : "–"}</td></tr>`).join("");
-  $("#sorties tbody").innerHTML = sorties === null ? `<tr><td colspan="5">${t("unavailable")}</td></tr>`
-    : sorties.slice(0, 100).map((s) => `<tr><td class="num">${s.id}</td><td>${fmtTime(s.planned_start)}</td><td>${esc(droneNames.get(s.drone_id) || `#${s.drone_id}`)}</td>
-      <td>${esc(shortWater(s.waterway_id))}</td><td>${esc(t(`sortie_${s.status}`))}</td></tr>`).join("");
+  state.sorties = sorties === null ? null : sorties.slice(0, 100);
+  renderSorties();
+  await refreshDock();
 }
+
+// -- dock flights: a sortie a DJI dock flies as a wayline task; pause, resume, recall ------
+// Who may read and command them (app/dji/flight_router.py DockOperator). Sorties in the air
+// show their dock flight by themselves; a click on any other sortie shows (or hides) it.
+const DOCK_ROLES = new Set(["operator", "command"]);
+const FLYING_SORTIES = new Set(["preflight", "airborne", "returning"]);
+// What a command the dock carried out changes; a 200 without it is a code the dock refused.
+const DOCK_EFFECT = {
+  pause: (f) => f.paused,
+  resume: (f) => !f.paused,
+  "return-home": (f) => f.state === "returning",
+};
+const DOCK_HINT = { 409: "dock_err_409", 503: "dock_err_503" };
+
+function canCommandDocks() { return Boolean(state.me) && DOCK_ROLES.has(state.me.role); }
+
+function dockWatched(sortie) {
+  return canCommandDocks() && (FLYING_SORTIES.has(sortie.status) || state.dockOpen.has(sortie.id));
+}
+
+function renderSorties() {
+  const sorties = state.sorties;
+  const names = state.sortieDrones || new Map();
+  const clickable = canCommandDocks();
+  $("#sorties tbody").innerHTML = sorties === null ? `<tr><td colspan="5">${t("unavailable")}</td></tr>`
+    : sorties.map((s) => `<tr data-sortie="${s.id}"${clickable ? ` class="clickable" title="${esc(t("dock_open_hint"))}"` : ""}><td class="num">${s.id}</td><td>${fmtTime(s.planned_start)}</td><td>${esc(names.get(s.drone_id) || `#${s.drone_id}`)}</td>
+      <td>${esc(shortWater(s.waterway_id))}</td><td>${esc(t(`sortie_${s.status}`))}</td></tr>${dockWatched(s) ? `<tr class="dock-row" data-dock="${s.id}"><td colspan="5"></td></tr>` : ""}`).join("");
+  for (const row of document.querySelectorAll("#sorties tr[data-dock]")) renderDockRow(Number(row.dataset.dock));
+}
+
+// The sortie's dock flight task, or null when it has none (409) or is not this user's (403/404).
+// Any other failure keeps what was known; the next poll tries again.
+async function loadDock(id) {
+  try {
+    state.dock.set(id, await api.get(`/dji/flights/${id}`));
+  } catch (error) {
+    if ([403, 404, 409].includes(error.status)) state.dock.set(id, null);
+  }
+}
+
+// Fetches the dock flights of the sorties on screen; redraws only those that changed (so a
+// button is not replaced under the pointer for nothing).
+async function refreshDock() {
+  if (!canCommandDocks() || !state.sorties) return;
+  const ids = state.sorties.filter(dockWatched).map((s) => s.id).filter((id) => !state.dockBusy.has(id));
+  await Promise.all(ids.map(async (id) => {
+    const before = JSON.stringify(state.dock.get(id));
+    await loadDock(id);
+    if (JSON.stringify(state.dock.get(id)) !== before) renderDockRow(id);
+  }));
+}
+
+function dockActions(f) {
+  const acts = [];
+  if (f.state === "airborne" && !f.paused) acts.push("pause");
+  if (f.paused && ["airborne", "returning"].includes(f.state)) acts.push("resume");
+  if (f.state === "airborne") acts.push("return-home");
+  return acts;
+}
+
+function dockButtons(id, f) {
+  if (!canCommandDocks()) return "";
+  if (state.dockBusy.has(id)) return `<div class="acts"><span class="sub">${esc(t("dock_sending"))}</span></div>`;
+  const acts = dockActions(f);
+  if (state.dockConfirm === id && acts.includes("return-home")) {
+    return `<div class="acts confirm" role="alertdialog"><span>${esc(t("dock_confirm_return"))}</span>
+      <button class="danger" data-dock-act="confirm-return">${esc(t("dock_return_home"))}</button>
+      <button data-dock-act="cancel">${esc(t("cancel"))}</button></div>`;
+  }
+  if (!acts.length) return "";
+  const style = { pause: "warn", resume: "ok", "return-home": "danger" };
+  return `<div class="acts">${acts.map((a) => `<button class="${style[a]}" data-dock-act="${a}">${esc(t(`dock_${a.replace("-", "_")}`))}</button>`).join("")}</div>`;
+}
+
+function dockBlock(id) {
+  const f = state.dock.get(id);
+  if (f === undefined) return "";
+  if (f === null) return state.dockOpen.has(id) ? `<div class="dock none">${esc(t("dock_none"))}</div>` : "";
+  const reason = currentLang() === "zh-CN" ? f.reason_zh || f.reason_en : f.reason_en || f.reason_zh;
+  const fact = (key, value, field) => `<span class="fact" data-field="${field}"><span class="k">${esc(t(key))}</span> ${value}</span>`;
+  const dji = [f.dji_status ? esc(f.dji_status) : "–", f.dji_result != null ? `${esc(t("dock_result"))} ${f.dji_result}` : ""].filter(Boolean).join(" · ");
+  const error = state.dockErrors.get(id);
+  const errorText = error && `${fmtTime(error.at, false)} ${dockFailure(error)}`;
+  return `<div class="dock ${f.paused ? "paused" : ""}" data-state="${esc(f.state)}">
+    <div class="dock-head"><b>${esc(t("dock_flight"))}</b><span class="state dock-${esc(f.state)}">${esc(t(`dock_st_${f.state}`))}</span>
+      <span class="fact paused-${f.paused ? "yes" : "no"}" data-field="paused">${esc(t(f.paused ? "dock_paused_yes" : "dock_paused_no"))}</span></div>
+    <div class="facts">
+      ${fact("dock_waypoint", f.waypoint_index != null ? f.waypoint_index : "–", "waypoint")}
+      ${fact("dock_dji", dji, "dji")}
+      ${f.offline_at ? fact("dock_offline", `${fmtTime(f.offline_at)} · ${elapsed(f.offline_at)}`, "offline") : ""}
+    </div>
+    ${reason ? `<div class="dock-reason"><span class="k">${esc(t("dock_reason"))}</span> ${esc(reason)}</div>` : ""}
+    ${error ? `<div class="dock-error error" role="alert">${esc(errorText)}</div>` : ""}
+    ${dockButtons(id, f)}</div>`;
+}
+
+function renderDockRow(id) {
+  const row = $(`#sorties tr[data-dock="${id}"]`);
+  if (!row) return;
+  const html = dockBlock(id);
+  row.hidden = !html;
+  row.firstElementChild.innerHTML = html;
+}
+
+// A failed command: what it means in the user's language, then the API's own words.
+function dockFailure({ key, detail }) {
+  return [key ? t(key) : "", detail].filter(Boolean).join(": ");
+}
+
+async function dockCommand(id, what) {
+  state.dockConfirm = null;
+  state.dockBusy.add(id);
+  state.dockErrors.delete(id);
+  renderDockRow(id);
+  const sent = api.post(`/dji/flights/${id}/${what}`).then((flight) => {
+    state.dock.set(id, flight);
+    if (!DOCK_EFFECT[what](flight)) throw Object.assign(new Error(""), { key: "dock_not_taken" });
+  }).catch((error) => {
+    // Kept apart, so the block says it in the language chosen later too.
+    const failure = { at: new Date().toISOString(), key: error.key || DOCK_HINT[error.status], detail: error.message };
+    state.dockErrors.set(id, failure);
+    throw new Error(dockFailure(failure));
+  });
+  await act(sent, `dock_${what.replace("-", "_")}_ok`);
+  state.dockBusy.delete(id);
+  await loadDock(id);
+  renderDockRow(id);
+}
+
+$("#sorties").addEventListener("click", async (event) => {
+  const button = event.target.closest("button[data-dock-act]");
+  if (button) {
+    const id = Number(button.closest("tr[data-dock]").dataset.dock);
+    const what = button.dataset.dockAct;
+    if (what === "return-home") { state.dockConfirm = id; renderDockRow(id); return; }
+    if (what === "cancel") { state.dockConfirm = null; renderDockRow(id); return; }
+    button.disabled = true;
+    await dockCommand(id, what === "confirm-return" ? "return-home" : what);
+    return;
+  }
+  const row = event.target.closest("tr[data-sortie]");
+  if (!row || !canCommandDocks()) return;
+  const id = Number(row.dataset.sortie);
+  if (state.dockOpen.has(id)) state.dockOpen.delete(id);
+  else state.dockOpen.add(id);
+  renderSorties();
+  if (state.dockOpen.has(id)) { await loadDock(id); renderDockRow(id); }
+});
 
 // -- ground unit -------------------------------------------------------------------------
 async function refreshUnit() {
