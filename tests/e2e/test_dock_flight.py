@@ -48,6 +48,9 @@ BASELINE: dict[str, Any] = {
     "offline_at": None,
     "reason_en": None,
     "reason_zh": None,
+    "live_state": None,
+    "live_lens": None,
+    "live_reason": None,
 }
 
 
@@ -247,6 +250,12 @@ def test_return_home_asks_first_and_the_block_follows_the_task(
     expect(block.locator(".dock-error")).to_contain_text("The dock is offline or did not answer")
     expect(block.locator('[data-field="paused"]')).to_have_text("paused")
     page.screenshot(path=artifacts / "dock-offline-en.png")
+
+    # The bridge started the aircraft's live video on the infrared lens.
+    _write_task(live_database_url, task, live_state="pushing", live_lens="ir")
+    expect(block.locator('[data-field="live"]')).to_contain_text(
+        "streaming · infrared", timeout=TIMEOUT_MS
+    )
 
     _write_task(live_database_url, task, state="returning", paused=False)
     expect(block.locator(".dock-head .state")).to_have_text("returning home", timeout=TIMEOUT_MS)

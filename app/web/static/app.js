@@ -580,10 +580,20 @@ function dockBlock(id) {
       ${fact("dock_waypoint", f.waypoint_index != null ? f.waypoint_index : "–", "waypoint")}
       ${fact("dock_dji", dji, "dji")}
       ${f.offline_at ? fact("dock_offline", `${fmtTime(f.offline_at)} · ${elapsed(f.offline_at)}`, "offline") : ""}
+      ${f.live_state ? fact("dock_live", dockLive(f), "live") : ""}
     </div>
     ${reason ? `<div class="dock-reason"><span class="k">${esc(t("dock_reason"))}</span> ${esc(reason)}</div>` : ""}
     ${error ? `<div class="dock-error error" role="alert">${esc(errorText)}</div>` : ""}
     ${dockButtons(id, f)}</div>`;
+}
+
+// The flight's live video: its state, lens and the detection job reading it (or why it failed).
+function dockLive(f) {
+  const parts = [esc(t(`dock_live_${f.live_state}`))];
+  if (f.live_lens) parts.push(esc(t(`dock_lens_${f.live_lens}`)));
+  if (f.live_job_id != null) parts.push(`${esc(t("dock_live_job"))} #${f.live_job_id}`);
+  if (f.live_state === "failed" && f.live_reason) parts.push(esc(f.live_reason));
+  return parts.join(" · ");
 }
 
 function renderDockRow(id) {
