@@ -424,6 +424,8 @@ class Bridge:
     def _on_properties(self, sn: str, channel: Channel, envelope: Envelope) -> None:
         timestamp = envelope.timestamp or int(self.clock().timestamp() * 1000)
         device = self.states.merge(sn, envelope.data, timestamp)
+        if envelope.gateway and envelope.gateway == sn:
+            return  # the gateway's own position (a dock, a remote controller): no aircraft fix
         if channel is Channel.osd and ("latitude" in envelope.data or "longitude" in envelope.data):
             fix = osd_fix(device)
             if fix is not None:

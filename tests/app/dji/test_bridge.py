@@ -11,9 +11,18 @@ from typing import Any
 import aiomqtt
 import pytest
 
-from app.dji.bridge import Bridge, BridgeConfig, ServiceTimeout, running
+from app.dji.bridge import Bridge, BridgeConfig, NullSink, ServiceTimeout, running
 from app.dji.mqtt import BrokerAddress
-from app.dji.protocol import RESULT_UNSUPPORTED, Channel, Envelope, parse_envelope, request, topic
+from app.dji.protocol import (
+    RESULT_UNSUPPORTED,
+    Channel,
+    Envelope,
+    now_ms,
+    parse_envelope,
+    request,
+    topic,
+)
+from app.dji.state import OsdFix
 from tests.app.dji.conftest import run, unique_sn
 
 
@@ -317,5 +326,50 @@ def test_payload_shapes_sent_are_json_objects_with_the_envelope_keys(broker_url:
                         break
             assert set(raw[0]) == {"tid", "bid", "timestamp", "method", "data"}
             assert isinstance(raw[0]["timestamp"], int)
+
+    run(scenario())
+
+
+class FixSink(NullSink):
+    """Records the aircraft fixes the bridge hands to the telemetry ingest."""
+
+    def __init__(self) -> None:
+        self.fixes: list[str] = []
+
+    def osd(self, sn: str, fix: OsdFix) -> None:
+        self.fixes.append(sn)
+
+
+def test_only_aircraft_osd_goes_to_the_telemetry_ingest_not_the_gateway_s_own(
+    broker_url: str,
+) -> None:
+    """A dock's OSD carries the dock's position: merged into its state (preflight reads its
+    weather), never looked up as a drone's telemetry (90 % of a dock fleet's messages)."""
+    sink = FixSink()
+
+    async def scenario() -> None:
+        bridge = Bridge(
+            BridgeConfig(broker=BrokerAddress.parse(broker_url), client_id=unique_sn("fix-")),
+            sink,
+        )
+        async with running(bridge), device(broker_url, unique_sn("DOCK")) as fake:
+            await asyncio.wait_for(bridge.connected.wait(), 10)
+            aircraft = unique_sn("AC")
+            where = {"latitude": 30.5, "longitude": 114.3, "height": 30.0}
+            await fake.send(Channel.osd, Envelope("t1", "b", now_ms(), "", where, gateway=fake.sn))
+            await fake.send(
+                Channel.osd,
+                Envelope("t2", "b", now_ms(), "", where, gateway=fake.sn),
+                sn=aircraft,
+            )
+            for _ in range(50):
+                if sink.fixes and bridge.states.get(fake.sn) is not None:
+                    break
+                await asyncio.sleep(0.1)
+            await bridge.drain()
+            dock = bridge.states.get(fake.sn)
+            assert dock is not None
+            assert dock.values["latitude"] == 30.5
+            assert sink.fixes == [aircraft]
 
     run(scenario())
