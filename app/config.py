@@ -197,6 +197,7 @@ class Settings(BaseSettings):
     # Dock flight tasks (issue 14): prepare lead, the KMZ link, dock preflight thresholds.
     dji_prepare_lead_s: int = Field(default=300, ge=0, le=86_400)  # flighttask_prepare ahead
     dji_flight_poll_s: float = Field(default=1.0, gt=0, le=60)  # how often due tasks are sent
+    dji_task_silent_s: float = Field(default=120.0, gt=0, le=3_600)  # no progress: failed
     dji_kmz_base_url: str = Field(default="", pattern=r"^(|https?://\S+)$")  # as docks reach us
     dji_kmz_link_ttl_s: int = Field(default=900, ge=30, le=86_400)
     dji_preflight_max_wind_mps: float = Field(default=12.0, ge=0, le=50)  # dock anemometer

@@ -410,6 +410,27 @@ def record_reply(
     session.flush()
 
 
+def fail_silent(session: Session, *, now: datetime, silent_s: float) -> list[int]:
+    """Fail the tasks whose dock accepted ``flighttask_execute`` ``silent_s`` ago and has
+    sent no ``flighttask_progress`` since (the sortie would wait in preflight for ever)."""
+    repo = FlightRepository(session)
+    failed: list[int] = []
+    for sortie_id in repo.silent_executes(since=now - timedelta(seconds=silent_s)):
+        task = repo.task_of(sortie_id, for_update=True)
+        if task is None or task.state != TaskState.executing or task.last_progress_ms:
+            continue  # progress came in meanwhile
+        _fail(
+            session,
+            task,
+            f"the dock sent no flighttask_progress for {silent_s:g} s after flighttask_execute",
+            f"机场在执行航线任务后 {silent_s:g} 秒内未上报任何进度",
+            now=now,
+        )
+        failed.append(sortie_id)
+    session.flush()
+    return failed
+
+
 def begin_execute(session: Session, sortie_id: int) -> Order | None:
     repo = FlightRepository(session)
     task = repo.task_of(sortie_id, for_update=True)

@@ -91,6 +91,20 @@ class FlightRepository:
             .limit(limit)
         ).all()
 
+    def silent_executes(self, *, since: datetime, limit: int = 50) -> Sequence[int]:
+        """Tasks the dock accepted to execute before ``since`` and never reported on."""
+        return self.session.scalars(
+            select(DjiFlightTask.sortie_id)
+            .where(
+                DjiFlightTask.state == "executing",
+                DjiFlightTask.last_progress_ms == 0,
+                DjiFlightTask.executed_at.is_not(None),
+                DjiFlightTask.executed_at <= since,
+            )
+            .order_by(DjiFlightTask.executed_at)
+            .limit(limit)
+        ).all()
+
     def flying_tasks_of(self, sns: Iterable[str], states: Sequence[str]) -> Sequence[DjiFlightTask]:
         wanted = list(sns)
         if not wanted:

@@ -162,6 +162,13 @@ class FlightRunner:
             if order is not None:
                 orders.append(order)
         await asyncio.gather(*(self._send(order) for order in orders))
+        silent = await self._db(
+            lambda session: flight.fail_silent(
+                session, now=now, silent_s=self.settings.dji_task_silent_s
+            )
+        )
+        if silent:
+            log.warning("no progress after execute, failed: sorties %s", silent)
         return len(orders)
 
     async def _send(self, order: flight.Order) -> None:

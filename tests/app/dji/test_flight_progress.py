@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.dji.mqtt import BrokerAddress
 from app.dji.protocol import Channel, Envelope, new_id, now_ms, parse_envelope, topic
+from app.dji.sim_flight import FlyingDockSim
 from app.sortie.models import SortieEvent, SortieStatus
 from tests.app.conftest import Auth
 from tests.app.dji.conftest import run, unique_sn
@@ -30,6 +32,7 @@ from tests.app.dji.flying import (
     task_row,
     until,
 )
+from tests.app.dji.test_flight_control import book_now
 from tests.app.sortie.helpers import book, plan_mission
 from tests.factories import World
 
@@ -178,3 +181,55 @@ def test_a_forged_or_foreign_kmz_link_finds_nothing(client: TestClient) -> None:
     assert response.json()["error"] == "KmzLinkInvalid"
     garbage = client.get("/dji/flight-files/abcdefghijklmnop")
     assert garbage.status_code == 404
+
+
+@dataclass
+class MuteDockSim(FlyingDockSim):
+    """Accepts the task to execute, then never reports on it (a dock stuck after execute)."""
+
+    async def _run_task(self, task: dict[str, Any], bid: str) -> None:
+        return None
+
+
+def test_a_dock_that_accepts_execute_and_never_reports_fails_the_task_with_why(
+    client: TestClient,
+    auth: Auth,
+    world: World,
+    app: FastAPI,
+    session: Session,
+    settings: Settings,
+    broker_url: str,
+) -> None:
+    dock = register_dock(client, auth, world)
+    mission = plan_mission(client, auth, world)
+    lon, lat = launch_of(client, auth, mission["id"])
+    quiet = flight_settings(settings, dji_task_silent_s=2.0)
+    seen: dict[str, Any] = {}
+
+    async def scenario() -> None:
+        async with rig(
+            app, quiet, broker_url, client, dock, lon=lon, lat=lat, sim_class=MuteDockSim
+        ):
+            sortie_id = await asyncio.to_thread(
+                book_now, client, auth, mission["id"], dock.drone_id
+            )
+
+            def executing() -> bool:
+                task = task_row(session, sortie_id)
+                return task is not None and task.executed_at is not None
+
+            await until(executing, 20)
+            assert sortie_row(session, sortie_id).status == SortieStatus.preflight
+            await until(lambda: sortie_row(session, sortie_id).status == SortieStatus.aborted, 15)
+            seen["sortie_id"] = sortie_id
+
+    run(scenario(), timeout_s=90)
+    task = task_row(session, seen["sortie_id"])
+    assert task is not None
+    assert task.state == "failed"
+    assert task.reason_en == (
+        "the dock sent no flighttask_progress for 2 s after flighttask_execute"
+    )
+    assert task.reason_zh == "机场在执行航线任务后 2 秒内未上报任何进度"
+    sortie = sortie_row(session, seen["sortie_id"])
+    assert sortie.abort_reason == task.reason_en
