@@ -8,6 +8,7 @@ from pydantic import AwareDatetime
 
 from app.config import SettingsDep
 from app.db import SessionDep, utcnow
+from app.detection_job import findings, uploads
 from app.detection_job import service as detection_job_service
 from app.detection_job.models import DetectionJob
 from app.detection_job.permissions import DetectionJobReader, DetectionJobRunner
@@ -32,7 +33,7 @@ UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 #: Room in a multipart body for the SRT, the form fields and the part headers
 #: (``app.main.body_limits`` adds it to the video limit for this route).
-FORM_ALLOWANCE_BYTES = detection_job_service.MAX_SRT_BYTES + 1024 * 1024
+FORM_ALLOWANCE_BYTES = uploads.MAX_SRT_BYTES + 1024 * 1024
 
 
 @router.post(
@@ -57,8 +58,8 @@ def upload_detection_video(
     fps: Annotated[Fps | None, Form()] = None,
     tile_px: Annotated[TilePx | None, Form()] = None,
 ) -> DetectionJob:
-    srt_data = srt.file.read(detection_job_service.MAX_SRT_BYTES + 1) if srt is not None else None
-    return detection_job_service.create_upload(
+    srt_data = srt.file.read(uploads.MAX_SRT_BYTES + 1) if srt is not None else None
+    return uploads.create_upload(
         session,
         principal,
         sortie_id,
@@ -131,7 +132,7 @@ def get_review_evidence(
 ) -> FileResponse:
     """The crop or frame of a person found in footage older than the live window (stored
     for review with ``is_live`` false, never an incident, so it has no incident evidence)."""
-    path = detection_job_service.review_evidence(
+    path = findings.review_evidence(
         session, principal, detection_job_id, sighting_id, kind, settings=settings
     )
     return FileResponse(path, media_type="image/jpeg")

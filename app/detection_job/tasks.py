@@ -32,10 +32,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.audit import service as audit_service
 from app.config import Settings
 from app.db import session_scope, utcnow
-from app.detection_job import runner
+from app.detection_job import findings, runner, uploads
 from app.detection_job import service as detection_job_service
+from app.detection_job.errors import JobNotRunnable
+from app.detection_job.findings import Stored
 from app.detection_job.models import DetectionJobStatus
-from app.detection_job.service import Stored
 from app.incident.service import IncidentChangedConcurrently
 from detection import Frame, FrameResult, Observation, TelemetrySample, frame_record
 
@@ -91,7 +92,7 @@ def _store(
             try:
                 with session_scope(factory) as session:
                     audit_service.set_actor(session, _actor(job_id))
-                    outcome, stored = detection_job_service.store_sighting(
+                    outcome, stored = findings.store_sighting(
                         session,
                         job_id,
                         item,
@@ -219,7 +220,7 @@ def _run_claimed(
                 threads=settings.detection_threads,
             )
         )
-    except (detection_job_service.JobNotRunnable, runner.RunError) as exc:
+    except (JobNotRunnable, runner.RunError) as exc:
         _finish(
             factory,
             job_id,
@@ -332,7 +333,7 @@ def _run_claimed(
     reported(outcome.sightings)
     with session_scope(factory) as session:
         audit_service.set_actor(session, _actor(job_id))
-        tally.proposed = detection_job_service.propose_fixed_objects(
+        tally.proposed = findings.propose_fixed_objects(
             session, job_id, [item.sighting for item in outcome.sightings]
         )
     if not _finish(
@@ -381,7 +382,7 @@ def recover(factory: sessionmaker[Session], *, settings: Settings, now: datetime
             lease_s=settings.detection_lease_s,
             max_attempts=settings.detection_max_attempts,
         )
-        detection_job_service.sweep_orphans(session, settings=settings, now=now)
+        uploads.sweep_orphans(session, settings=settings, now=now)
     return touched
 
 

@@ -25,6 +25,7 @@ from app.config import Settings
 from app.db import session_scope
 from app.detection_job import service as detection_job_service
 from app.detection_job import tasks
+from app.detection_job.errors import JobNotRunnable
 from app.detection_job.models import DetectionJobStatus
 from app.egress import EgressPolicy, parse_networks
 from tests.app.conftest import Auth
@@ -246,7 +247,7 @@ def test_the_plan_refuses_a_name_that_now_resolves_inside(
 
     with (
         session_scope(app.state.sessionmaker) as planning,
-        pytest.raises(detection_job_service.JobNotRunnable, match="egress policy"),
+        pytest.raises(JobNotRunnable, match="egress policy"),
     ):
         detection_job_service.plan(
             planning, created.json()["id"], settings=app.state.settings, egress=rebound

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db import session_scope, utcnow
 from app.detection_job import service as detection_job_service
-from app.detection_job import tasks
+from app.detection_job import tasks, uploads
 from app.detection_job.models import DetectionJob
 from app.detection_job.router import FORM_ALLOWANCE_BYTES
 from app.incident.models import Evidence, Incident
@@ -549,7 +549,7 @@ def test_the_client_file_name_is_only_shown_never_used(
     [("C:\\DCIM\\DJI_0001.MP4", "DJI_0001.MP4"), ("a/b\x07c.mp4", "bc.mp4"), ("", "video")],
 )
 def test_display_names_lose_folders_and_control_characters(sent: str, shown: str) -> None:
-    assert detection_job_service.display_name(sent, "video") == shown
+    assert uploads.display_name(sent, "video") == shown
 
 
 def placed_through_the_camera(
