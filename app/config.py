@@ -152,6 +152,7 @@ class Settings(BaseSettings):
     detection_concurrency: int = Field(default=1, ge=0, le=16)  # 0: this process runs none
     detection_lease_s: int = Field(default=120, ge=5, le=3_600)  # silent longer: worker died
     detection_max_attempts: int = Field(default=2, ge=1, le=10)
+    detection_resubmit_after_s: int = Field(default=600, ge=30, le=86_400)  # queued this long
     detection_stream_max_s: int = Field(default=4 * 3_600, ge=1, le=86_400)
     detection_stream_report_s: float = Field(default=10.0, gt=0, le=3_600)
     # Storage every replica and worker reaches (issue 15): evidence and uploaded videos.

@@ -34,7 +34,9 @@ class DetectionJob(Base):
     ``heartbeat_at`` is older than the lease (its worker died) goes back to queued, or to
     failed after ``max attempts``. Progress columns and the heartbeat are written with plain
     statements (not audited row by row); creation and every state change are ORM writes.
-    Uploaded files live under ``storage_dir`` (relative to the detection directory).
+    Uploaded files live under ``storage_dir`` (relative to the detection directory). A job
+    still queued ``DETECTION_RESUBMIT_AFTER_S`` after it was last handed to the task engine is
+    handed again (``submitted_at``): a broker message lost runs nothing twice (the claim).
     """
 
     __tablename__ = "detection_jobs"
@@ -66,6 +68,8 @@ class DetectionJob(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     worker: Mapped[str | None] = mapped_column(String(120), default=None)
     heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: when a queued job was last handed to the task engine again (a message may be lost)
+    submitted_at: Mapped[datetime | None] = mapped_column(default=None)
     created_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -116,6 +116,18 @@ class DetectionJobRepository:
             .order_by(DetectionJob.id)
         ).all()
 
+    def waiting(self, *, before: datetime, limit: int = 500) -> Sequence[DetectionJob]:
+        """Queued jobs last handed to the task engine (or created) before ``before``."""
+        return self.session.scalars(
+            select(DetectionJob)
+            .where(
+                DetectionJob.status == DetectionJobStatus.queued,
+                func.coalesce(DetectionJob.submitted_at, DetectionJob.created_at) < before,
+            )
+            .order_by(DetectionJob.id)
+            .limit(limit)
+        ).all()
+
     def running_of(self, worker: str) -> Sequence[DetectionJob]:
         return self.session.scalars(
             select(DetectionJob).where(

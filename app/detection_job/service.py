@@ -463,10 +463,24 @@ def recover(session: Session, *, now: datetime, lease_s: int, max_attempts: int)
             job.status = DetectionJobStatus.queued
             job.worker = None
             job.error = f"requeued: the worker stopped during attempt {job.attempts}"
+            job.submitted_at = now
             queue.mark_submitted(session, job.id)  # a task engine hears of it after commit
         touched += 1
     session.flush()
     return touched
+
+
+def resubmit_waiting(session: Session, *, now: datetime, after_s: int) -> list[int]:
+    """Hand again to the task engine the jobs still queued ``after_s`` after they were last
+    handed to it: a message the broker lost (or a send that failed after commit) must not
+    leave a job queued for ever. A job handed twice runs once (the claim)."""
+    resent = []
+    for job in DetectionJobRepository(session).waiting(before=now - timedelta(seconds=after_s)):
+        job.submitted_at = now
+        queue.mark_submitted(session, job.id)
+        resent.append(job.id)
+    session.flush()
+    return resent
 
 
 def release(session: Session, *, worker: str) -> int:

@@ -382,6 +382,11 @@ def recover(factory: sessionmaker[Session], *, settings: Settings, now: datetime
             lease_s=settings.detection_lease_s,
             max_attempts=settings.detection_max_attempts,
         )
+        resent = detection_job_service.resubmit_waiting(
+            session, now=now, after_s=settings.detection_resubmit_after_s
+        )
+        if resent:
+            log.warning("detection jobs still queued, handed to the engine again: %s", resent)
         uploads.sweep_orphans(session, settings=settings, now=now)
     return touched
 

@@ -4,14 +4,17 @@ worker loop that never waits on a video."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from app.config import Settings
 from app.db import session_scope, utcnow
-from app.detection_job import queue
+from app.detection_job import queue, tasks
 from app.detection_job import service as detection_job_service
+from app.detection_job.models import DetectionJob
 from app.detection_job.service import StopReason
 from app.worker import Worker
 from tests.app.conftest import Auth
@@ -101,3 +104,64 @@ def test_a_stream_job_stops_when_its_sortie_lands(
     assert flying is None
     assert landed is StopReason.landed
     assert elsewhere is StopReason.lost
+
+
+class Recording:
+    """A task engine's queue that only records what it is handed."""
+
+    def __init__(self) -> None:
+        self.sent: list[int] = []
+
+    def submit(self, job_id: int) -> None:
+        self.sent.append(job_id)
+
+
+def test_a_job_still_queued_long_after_it_was_sent_is_sent_again(
+    client: TestClient, auth: Auth, world: World, session: Session, app: FastAPI, settings: Settings
+) -> None:
+    """The broker lost the message (or the send failed after commit): the recovery pass hands
+    the job to the engine again, once per DETECTION_RESUBMIT_AFTER_S; a running job is not."""
+    sortie = flown_sortie(client, auth, world, session, land=False)
+    ids = []
+    for _ in range(2):
+        created = client.post(
+            f"/sorties/{sortie['id']}/detection-jobs/stream",
+            headers=auth.role("operator"),
+            json={"stream_url": "rtsp://192.0.2.1:8554/live"},
+        )
+        assert created.status_code == 201, created.text
+        ids.append(created.json()["id"])
+    waiting, running = ids
+    factory = app.state.sessionmaker
+    with session_scope(factory) as claiming:
+        assert detection_job_service.claim(claiming, running, worker="w1", now=utcnow())
+    # the running job's worker is alive (its lease is long): only the queued one is resent
+    settings = settings.model_copy(
+        update={"detection_lease_s": 3_600, "detection_resubmit_after_s": 60}
+    )
+    recording = Recording()
+    queue.use(recording)
+    try:
+        start = utcnow()
+        after_s = settings.detection_resubmit_after_s
+        tasks.recover(factory, settings=settings, now=start)
+        early = list(recording.sent)
+        later = start + timedelta(seconds=after_s + 1)
+        tasks.recover(factory, settings=settings, now=later)
+        once = list(recording.sent)
+        tasks.recover(factory, settings=settings, now=later + timedelta(seconds=after_s / 2))
+        still_once = list(recording.sent)
+        tasks.recover(factory, settings=settings, now=later + timedelta(seconds=after_s + 1))
+        twice = list(recording.sent)
+    finally:
+        queue.use(queue.DEFAULT)
+
+    assert early == []  # just sent: nothing is lost yet
+    assert once == [waiting]  # the running job is not resent
+    assert still_once == [waiting]
+    assert twice == [waiting, waiting]
+    session.expire_all()
+    job = session.get(DetectionJob, waiting)
+    assert job is not None
+    assert job.status == "queued"
+    assert job.submitted_at == later + timedelta(seconds=after_s + 1)
