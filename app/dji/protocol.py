@@ -332,7 +332,9 @@ class Topology:
 
 
 def parse_topology(gateway_sn: str, data: dict[str, Any]) -> Topology:
-    """The ``update_topo`` data of ``gateway_sn``.
+    """The ``update_topo`` data of ``gateway_sn``. The RC Plus 2 page documents it without
+    ``domain`` (and ``index``): a gateway without one is then a remote controller, a
+    sub-device without one an aircraft.
 
     >>> parse_topology("D1", {"domain": "3", "type": 3, "sub_type": 0,
     ...     "sub_devices": [{"sn": "A1", "domain": 0, "type": 100, "sub_type": 1, "index": "A"}]})
@@ -341,11 +343,15 @@ def parse_topology(gateway_sn: str, data: dict[str, Any]) -> Topology:
              sub_devices=(SubDevice(sn='A1', model_key='0-100-1', index='A'),))
     """
     try:
-        key = model_key(data["domain"], data["type"], data["sub_type"])
+        key = model_key(
+            data.get("domain", DeviceDomain.remote_controller), data["type"], data["sub_type"]
+        )
         subs = tuple(
             SubDevice(
                 sn=str(d["sn"]),
-                model_key=model_key(d["domain"], d["type"], d["sub_type"]),
+                model_key=model_key(
+                    d.get("domain", DeviceDomain.aircraft), d["type"], d["sub_type"]
+                ),
                 index=str(d["index"]) if d.get("index") is not None else None,
             )
             for d in data.get("sub_devices") or []

@@ -19,6 +19,7 @@ from app.dji.protocol import (
     ModelKey,
     ProtocolError,
     Rainfall,
+    SubDevice,
     parse_envelope,
     parse_topic,
     parse_topology,
@@ -144,6 +145,22 @@ def test_topology_accepts_string_and_int_domains() -> None:
     )
     with pytest.raises(ProtocolError):
         parse_topology("D", {"type": 2})
+
+
+def test_topology_without_domain_is_a_controller_with_its_aircraft() -> None:
+    # The RC Plus 2 page's update_topo table has no domain (and no index) at either level.
+    topo = parse_topology(
+        "RC",
+        {
+            "type": 174,
+            "sub_type": 0,
+            "thing_version": "1.1.2",
+            "sub_devices": [{"sn": "A", "type": 99, "sub_type": 1, "thing_version": "1.1.2"}],
+        },
+    )
+
+    assert topo.model_key == ModelKey.rc_plus_2
+    assert topo.sub_devices == (SubDevice(sn="A", model_key=ModelKey.m4t),)
 
 
 def test_partial_osd_merges_and_late_messages_do_not_overwrite() -> None:

@@ -25,9 +25,10 @@ from tests.app.sortie.helpers import PREFLIGHT_OK, book, move, plan_mission
 from tests.factories import World
 
 
-def flying_sortie_of_new_drone(
+def planned_sortie_of_new_drone(
     client: TestClient, auth: Auth, world: World, serial: str
 ) -> dict[str, Any]:
+    """A new M4T drone with this serial, booked from now on a new mission: the sortie."""
     drone = client.post(
         "/drones",
         headers=auth.role("operator"),
@@ -49,7 +50,15 @@ def flying_sortie_of_new_drone(
         start=datetime.now(UTC),
     )
     assert booked.status_code == 201, booked.text
-    sortie_id = booked.json()["id"]
+    sortie: dict[str, Any] = booked.json()
+    return sortie
+
+
+def flying_sortie_of_new_drone(
+    client: TestClient, auth: Auth, world: World, serial: str
+) -> dict[str, Any]:
+    sortie_id = planned_sortie_of_new_drone(client, auth, world, serial)["id"]
+    headers = auth.role("operator")
     assert move(client, headers, sortie_id, **PREFLIGHT_OK).status_code == 200
     airborne = move(client, headers, sortie_id, to="airborne")
     assert airborne.status_code == 200, airborne.text
