@@ -707,6 +707,7 @@ def dock_sim(
     stand-in media server, plays TTS warnings on its speaker (progress events) and works a
     searchlight on the DRC channel."""
     from app.dji.sim_field import FieldDockSim
+    from detection.synth_render import write_patrol_clip
 
     address = _broker_address(broker)
     sim = FieldDockSim(
@@ -721,6 +722,7 @@ def dock_sim(
         rainfall=rainfall,
         battery_pct=battery_pct,
         media_port=media_port,
+        clip_writer=write_patrol_clip,
     )
 
     done: set[str] = set()

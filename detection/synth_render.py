@@ -1,7 +1,9 @@
 """ADAPTER: write generated scenes (:mod:`detection.synth`, wide frames) as YOLO datasets.
 
 :func:`write_tile_dataset` writes the wide generator's frames (:mod:`detection.synth_wide`)
-cut into model tiles, with the kind of every negative.
+cut into model tiles, with the kind of every negative. :func:`write_patrol_clip` writes a
+short video of a hovering camera over generated water with swimmers (what the simulated
+dock's stand-in media server serves).
 
 Imports ``cv2`` to encode the images, so it is an adapter: only the composition roots
 (the CLI) and the benchmarks import it. The layout is the one ultralytics reads::
@@ -235,3 +237,20 @@ def _write_sample(
     (images / f"{name}.jpg").write_bytes(buf.tobytes())
     text = "\n".join(lines) + ("\n" if lines else "")
     (labels / f"{name}.txt").write_text(text, encoding="utf-8")
+
+
+#: The patrol clip: 8 frames at 5 fps of a hovering camera, the scene drifting 2 px a frame.
+CLIP_WIDTH_PX, CLIP_HEIGHT_PX, CLIP_FPS, CLIP_FRAMES = 1280, 720, 5, 8
+
+
+def write_patrol_clip(path: Path, night: bool, *, seed: int = 58) -> None:
+    """An MP4 (``mp4v``) of generated water with swimmers; the thermal look when ``night``."""
+    scene = render_scene(np.random.default_rng(seed), size_px=CLIP_WIDTH_PX, night=night)
+    code = cv2.VideoWriter.fourcc(*"mp4v")
+    writer = cv2.VideoWriter(str(path), code, CLIP_FPS, (CLIP_WIDTH_PX, CLIP_HEIGHT_PX))
+    try:
+        for i in range(CLIP_FRAMES):
+            frame = np.roll(scene.image, 2 * i, axis=1)[:CLIP_HEIGHT_PX]
+            writer.write(np.ascontiguousarray(frame))
+    finally:
+        writer.release()

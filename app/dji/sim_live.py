@@ -16,18 +16,15 @@ import http.server
 import logging
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import cv2
-import numpy as np
-
 from app.dji.live import URL_TYPES, LiveMethod
 from app.dji.protocol import Channel, Envelope, now_ms, parse_envelope, parse_topic, request
 from app.dji.sim import DockSim
-from detection.synth import render_scene
 
 log = logging.getLogger("waterguard.dji.sim")
 
@@ -36,25 +33,17 @@ SIM_LIVE_BAD_REQUEST = 513001  # unknown url_type, empty url
 SIM_LIVE_UNKNOWN_VIDEO = 513002  # a video_id the aircraft does not have
 SIM_LIVE_BAD_LENS = 513003  # a lens the camera cannot switch to
 LIVE_METHODS = frozenset({LiveMethod.start_push, LiveMethod.lens_change})
-#: the generated clip: 8 frames at 5 fps of a hovering camera, the scene drifting 2 px a frame
-CLIP_WIDTH_PX, CLIP_HEIGHT_PX, CLIP_FPS, CLIP_FRAMES = 1280, 720, 5, 8
-
-
-def write_patrol_clip(path: Path, *, night: bool, seed: int = 58) -> None:
-    scene = render_scene(np.random.default_rng(seed), size_px=CLIP_WIDTH_PX, night=night)
-    code = cv2.VideoWriter.fourcc(*"mp4v")
-    writer = cv2.VideoWriter(str(path), code, CLIP_FPS, (CLIP_WIDTH_PX, CLIP_HEIGHT_PX))
-    for i in range(CLIP_FRAMES):
-        frame = np.roll(scene.image, 2 * i, axis=1)[:CLIP_HEIGHT_PX]
-        writer.write(np.ascontiguousarray(frame))
-    writer.release()
+#: Writes the generated patrol clip to a path, with the thermal look when ``night``
+#: (``detection.synth_render.write_patrol_clip``, handed in by the composition root).
+ClipWriter = Callable[[Path, bool], None]
 
 
 class MediaServer:
     """The media server the sim's aircraft "pushes" to: an HTTP server on 127.0.0.1 that
     serves ``/live/<name>.mp4`` while ``name`` is being pushed."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, write_clip: ClipWriter, port: int = 0) -> None:
+        self._write_clip = write_clip
         self._lock = threading.Lock()
         self._streams: dict[str, bool] = {}  # name -> night (infrared)
         self._folder = Path(tempfile.mkdtemp(prefix="dock-sim-media-"))
@@ -100,7 +89,7 @@ class MediaServer:
         path = self._clip(night)
         if not path.exists():
             part = path.with_suffix(".part.mp4")
-            write_patrol_clip(part, night=night)
+            self._write_clip(part, night)
             part.replace(path)
 
     def _serve(self, handler: http.server.BaseHTTPRequestHandler) -> None:
@@ -157,6 +146,9 @@ class LiveDockSim(DockSim):
     video_type: str = "wide"
     switchable: tuple[str, ...] = ("wide", "zoom", "ir")
     media_port: int = 0
+    #: how the stand-in media server makes its clip; ``None``: no media server (the pushes
+    #: are answered and recorded, nothing is served)
+    clip_writer: ClipWriter | None = None
     #: a non-zero ``result`` answers every ``live_start_push`` (a refused push)
     live_refuse_result: int = 0
     media: MediaServer | None = None
@@ -276,9 +268,9 @@ class LiveDockSim(DockSim):
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Run the dock; with a media server of its own unless one was given."""
-        own = self.media is None
-        if self.media is None:
-            self.media = MediaServer(self.media_port)
+        own = self.media is None and self.clip_writer is not None
+        if own and self.clip_writer is not None:
+            self.media = MediaServer(self.clip_writer, self.media_port)
             self.media.start()
             log.info("dock-sim media server on 127.0.0.1:%d", self.media.port)
         try:

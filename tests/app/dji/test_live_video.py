@@ -24,6 +24,7 @@ from app.dji.sim_field import FieldDockSim
 from app.dji.sim_live import MediaServer, stream_name
 from app.sortie.models import SortieStatus
 from app.worker import Worker
+from detection.synth_render import write_patrol_clip
 from tests.app.conftest import Auth
 from tests.app.detection_job.conftest import job_settings, run_jobs
 from tests.app.dji.conftest import run
@@ -132,7 +133,7 @@ def test_a_flying_dock_aircraft_streams_to_the_detector_and_stops_when_it_lands(
     dock = register_dock(client, auth, world)
     mission = plan_mission(client, auth, world)
     lon, lat = launch_of(client, auth, mission["id"])
-    media = MediaServer()
+    media = MediaServer(write_patrol_clip)
     media.start()
     play = f"http://127.0.0.1:{media.port}/live/{{sn}}.mp4"
     fast = flight_settings(
