@@ -45,7 +45,7 @@ from app.jurisdiction.router import router as jurisdiction_router
 from app.mission import service as mission_service
 from app.mission.router import router as mission_router
 from app.nostore import NoStoreForCredentials
-from app.observability import Metrics, configure_logging, request_middleware
+from app.observability import Metrics, RequestObservability, configure_logging
 from app.referral.router import router as referral_router
 from app.report.router import router as report_router
 from app.schedule.router import router as schedule_router
@@ -170,7 +170,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BodyLimit, default_bytes=settings.max_json_body_bytes, rules=body_limits(settings)
     )
     app.add_middleware(NoStoreForCredentials)
-    app.middleware("http")(request_middleware(app.state.metrics))
+    app.add_middleware(RequestObservability, metrics=app.state.metrics)
     if settings.trusted_proxies:
         # Added last, so outermost: the client address is settled before anything logs,
         # audits or limits by it. Only these proxies' X-Forwarded-For is believed.

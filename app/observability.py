@@ -6,12 +6,12 @@ import logging
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from pythonjsonlogger.json import JsonFormatter
+from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "X-Request-ID"
 access_log = logging.getLogger("waterguard.access")
@@ -62,33 +62,49 @@ def _clean_request_id(raw: str | None) -> str:
     return uuid.uuid4().hex
 
 
-def request_middleware(
-    metrics: Metrics,
-) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-    async def middleware(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request_id = _clean_request_id(request.headers.get(REQUEST_ID_HEADER))
-        request.state.request_id = request_id
-        started = time.perf_counter()
-        response = await call_next(request)
-        elapsed_s = time.perf_counter() - started
-        route = _route_template(request)
-        metrics.requests.labels(request.method, route, str(response.status_code)).inc()
-        metrics.latency.labels(request.method, route).observe(elapsed_s)
-        response.headers[REQUEST_ID_HEADER] = request_id
-        access_log.info(
-            "request",
-            extra={
-                "request_id": request_id,
-                "method": request.method,
-                "path": request.url.path,
-                "route": route,
-                "status": response.status_code,
-                "duration_ms": round(elapsed_s * 1000, 2),
-                "client": request.client.host if request.client else None,
-            },
-        )
-        return response
+class RequestObservability:
+    """Request id, metrics and the access log, as a plain ASGI middleware.
 
-    return middleware
+    Not an ``@app.middleware("http")`` function: Starlette's ``BaseHTTPMiddleware`` behind
+    those relays every body chunk of a streaming response through a task group of its own,
+    which made it the event loop's largest cost when 1,000 SSE streams each received an
+    alert. Timing and logging happen when the response starts (its status is known), as
+    they did before; the request id is in ``request.state.request_id`` and the
+    ``X-Request-ID`` response header."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        request_id = _clean_request_id(request.headers.get(REQUEST_ID_HEADER))
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                elapsed_s = time.perf_counter() - started
+                status = int(message["status"])
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+                route = _route_template(request)
+                self.metrics.requests.labels(request.method, route, str(status)).inc()
+                self.metrics.latency.labels(request.method, route).observe(elapsed_s)
+                access_log.info(
+                    "request",
+                    extra={
+                        "request_id": request_id,
+                        "method": request.method,
+                        "path": request.url.path,
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(elapsed_s * 1000, 2),
+                        "client": request.client.host if request.client else None,
+                    },
+                )
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)

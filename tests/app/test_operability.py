@@ -4,7 +4,9 @@ import re
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from starlette.middleware.base import BaseHTTPMiddleware
 
 from app.config import ConfigError, Environment, Settings, check_secret_strength
 from tests.app.conftest import Auth
@@ -108,3 +110,24 @@ def test_api_docs_load_nothing_from_the_network(client: TestClient) -> None:
         for asset in assets:
             assert client.get(asset).status_code == 200, asset
     assert '"validatorUrl": null' in client.get("/docs").text
+
+
+def test_no_middleware_relays_stream_chunks_through_base_http_middleware(
+    client: TestClient, auth: Auth
+) -> None:
+    """Starlette's BaseHTTPMiddleware (behind ``@app.middleware("http")``) hands every chunk
+    of a streaming response through a task group of its own: with 1,000 SSE streams it was
+    the event loop's largest cost. The app's middlewares are plain ASGI, and the stream's
+    route still gets its request id and is counted."""
+    app = client.app
+    assert isinstance(app, FastAPI)
+    wrapped = [m.cls for m in app.user_middleware]
+    assert not [
+        cls for cls in wrapped if isinstance(cls, type) and issubclass(cls, BaseHTTPMiddleware)
+    ]
+    headers = auth.role("command") | {"X-Request-ID": "stream-1", "Accept": "application/json"}
+    answered = client.get("/alerts/stream", headers=headers)
+    assert answered.status_code == 200
+    assert answered.headers["X-Request-ID"] == "stream-1"
+    metrics = client.get("/metrics", headers={"Authorization": f"Bearer {DEMO_METRICS_TOKEN}"})
+    assert 'route="/alerts/stream",status="200"' in metrics.text
