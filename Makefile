@@ -29,7 +29,7 @@ help: ## list the targets
 install: $(VENV)/.dev-installed ## create .venv with the dev extras
 
 .PHONY: run
-run: $(VENV)/.run-installed ## migrate, seed the demo district, serve on :8000 with the demo day running live
+run: $(VENV)/.run-installed ## migrate, seed the demo district, serve on :8000 with the demo day and the DJI docks flying live
 	$(BIN)/waterguard migrate
 	$(BIN)/waterguard seed-demo --if-missing
 	$(BIN)/waterguard demo --day $$(TZ=Asia/Shanghai date -d yesterday +%F) --if-missing

@@ -3,9 +3,10 @@ installed, else the pure-Python amqtt broker in this process.
 
 Anonymous clients are allowed, which is safe only because the broker listens on 127.0.0.1
 and lives as long as the server: the demo's docks and the DJI bridge are its only clients.
-Mosquitto's config, pid file and log are under the data folder (``var/``); it runs in a
-session of its own (Ctrl-C reaches the server, which stops the broker after the bridge) and
-the kernel stops it should the server die without cleaning up (``PR_SET_PDEATHSIG``).
+Mosquitto's config, pid file and log are under the data folder (``var/``); it runs as the
+server's user in a session of its own (Ctrl-C reaches the server, which stops the broker
+after the bridge), and the kernel stops it should the server die without cleaning up
+(``PR_SET_PDEATHSIG``, which a switch of user would clear).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
-import logging
+import os
+import pwd
 import shutil
 import signal
 import socket
@@ -24,8 +26,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-log = logging.getLogger("waterguard.demo.broker")
 
 DEMO_PORT = 18830  # uncommon, so a broker of the machine's own (1883) is left alone
 CONF_FILE = "mosquitto-demo.conf"
@@ -101,6 +101,9 @@ def start_mosquitto(binary: str, var_dir: Path, *, port: int) -> DemoBroker:
     conf.write_text(
         "# Written by `waterguard serve --demo-docks` for the demo docks; rewritten each start.\n"
         "# Anonymous clients, because it listens on loopback only.\n"
+        # As the server's own user: run as root, Mosquitto would switch to its own user, and
+        # the kernel forgets the parent-death signal on that switch.
+        f"user {pwd.getpwuid(os.getuid()).pw_name}\n"
         f"listener {port} 127.0.0.1\n"
         "allow_anonymous true\n"
         "persistence false\n"

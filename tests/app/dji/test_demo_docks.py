@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -188,6 +191,43 @@ def test_the_demo_mosquitto_runs_from_the_data_folder_and_stops(tmp_path: Path) 
     assert not (tmp_path / demo_broker.PID_FILE).exists()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_the_demo_mosquitto_dies_with_a_killed_server(tmp_path: Path) -> None:
+    port = free_port()
+    script = (
+        "import sys, time; from pathlib import Path; from app import demo_broker; "
+        f"demo_broker.start(Path(sys.argv[1]), port={port}); print('up', flush=True); "
+        "time.sleep(60)"
+    )
+    root = Path(demo_broker.__file__).resolve().parents[1]
+    with subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    ) as server:
+        try:
+            assert server.stdout is not None
+            assert server.stdout.readline().strip() == b"up"
+            pid = int((tmp_path / demo_broker.PID_FILE).read_text())
+
+            server.kill()  # SIGKILL: no clean-up runs in the server
+            server.wait(10)
+
+            wait_for(lambda: not _alive(pid), 5)
+            assert not port_open(port)
+        finally:
+            server.kill()
+            with contextlib.suppress(OSError, ValueError):  # an orphan of a failed run
+                os.kill(int((tmp_path / demo_broker.PID_FILE).read_text()), signal.SIGTERM)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def test_without_mosquitto_the_demo_broker_is_amqtt_in_process(tmp_path: Path) -> None:
