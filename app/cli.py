@@ -116,11 +116,17 @@ def serve(
             if settings.is_production:
                 raise _fail("--demo-docks is refused in production mode", 2)
             from app import demo_docks as dock_demo
+            from detection.synth_render import write_patrol_clip
 
             # SIGTERM as Ctrl-C, so the broker and the docks are stopped on the way out.
             signal.signal(signal.SIGTERM, _interrupt)
             settings = stack.enter_context(
-                dock_demo.composed(settings, serve_url=_local_url(host, port), say=console.print)
+                dock_demo.composed(
+                    settings,
+                    serve_url=_local_url(host, port),
+                    clip_writer=write_patrol_clip,
+                    say=console.print,
+                )
             )
         if demo_speed > 0:
             from app import demo as demo_loop

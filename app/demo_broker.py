@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import logging
 import os
 import pwd
 import shutil
@@ -158,6 +159,7 @@ def start_amqtt(*, port: int) -> DemoBroker:
         "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
         "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
     }
+    logging.getLogger("transitions").setLevel(logging.WARNING)  # amqtt's state machine
     started = threading.Event()
     failure: list[BaseException] = []
     ending: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
@@ -195,7 +197,7 @@ def start_amqtt(*, port: int) -> DemoBroker:
     return DemoBroker(
         url=f"mqtt://127.0.0.1:{port}",
         kind="amqtt",
-        detail="in this process (no mosquitto binary found)",
+        detail="in this process; no mosquitto binary found",
         _stop=stop,
     )
 

@@ -20,7 +20,8 @@ stand-in media server, and then:
 Nothing here moves a sortie itself. A flight that a previous run left in the air is reported
 ``failed`` by its dock when it comes back (as a rebooted dock reports a task it lost).
 
-This module is a composition root: it builds the simulated docks and the broker.
+This module is a composition root: it builds the simulated docks and the broker (the CLI
+hands it the clip writer, the vision adapter of the media server).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ from app.dji.repository import DjiRepository
 from app.dji.schemas import GatewayCreate
 from app.dji.sim_field import FieldDockSim
 from app.dji.sim_flight import Download, http_download
-from app.dji.sim_live import MediaServer
+from app.dji.sim_live import ClipWriter, MediaServer
 from app.drone import service as drone_service
 from app.drone.models import Drone
 from app.drone.schemas import DroneCreate
@@ -505,11 +506,16 @@ def environment(*, serve_url: str, media_port: int) -> dict[str, str]:
 
 @contextlib.contextmanager
 def composed(
-    settings: Settings, *, serve_url: str, say: Callable[[str], None]
+    settings: Settings,
+    *,
+    serve_url: str,
+    clip_writer: ClipWriter,
+    say: Callable[[str], None],
 ) -> Iterator[Settings]:
     """Broker, DJI settings (in ``os.environ``, for the server's ``get_settings``), seeded
-    docks and their simulators, for the duration of the block; yields the settings the server
-    will read. Without a broker it says why and yields ``settings`` unchanged."""
+    docks and their simulators with one media server serving ``clip_writer``'s clip, for the
+    duration of the block; yields the settings the server will read. Without a broker it says
+    why and yields ``settings`` unchanged."""
     with contextlib.ExitStack() as stack:
         if not settings.mqtt_url:
             try:
@@ -526,7 +532,7 @@ def composed(
             say(f"DJI dock demo: {broker.kind} broker on {broker.url} ({broker.detail})")
         else:
             say(f"DJI dock demo: using the broker of WATERGUARD_MQTT_URL ({settings.mqtt_url})")
-        media = MediaServer(MEDIA_PORT if demo_broker.port_is_free(MEDIA_PORT) else 0)
+        media = MediaServer(clip_writer, MEDIA_PORT if demo_broker.port_is_free(MEDIA_PORT) else 0)
         media.start()
         stack.callback(media.close)
         for name, value in environment(serve_url=serve_url, media_port=media.port).items():
