@@ -29,12 +29,12 @@ help: ## list the targets
 install: $(VENV)/.dev-installed ## create .venv with the dev extras
 
 .PHONY: run
-run: $(VENV)/.run-installed ## migrate, seed the demo district, serve on :8000 with the demo day running live
+run: $(VENV)/.run-installed ## migrate, seed the demo district, serve on :8000 with the demo day and the DJI docks flying live
 	$(BIN)/waterguard migrate
 	$(BIN)/waterguard seed-demo --if-missing
 	$(BIN)/waterguard demo --day $$(TZ=Asia/Shanghai date -d yesterday +%F) --if-missing
 	WATERGUARD_EGRESS_ALLOW=$${WATERGUARD_EGRESS_ALLOW-127.0.0.1/32,::1/128} \
-		$(BIN)/waterguard serve --host 127.0.0.1 --port 8000 --demo-speed 1
+		$(BIN)/waterguard serve --host 127.0.0.1 --port 8000 --demo-speed 1 --demo-docks
 
 .PHONY: cluster
 cluster: $(VENV)/.run-installed ## two APIs (:8001, :8002), two Celery workers and beat on local PostgreSQL, RabbitMQ, Redis

@@ -91,32 +91,71 @@ def serve(
             min=0,
         ),
     ] = 0.0,
+    demo_docks: Annotated[
+        bool,
+        typer.Option(
+            "--demo-docks/--no-demo-docks",
+            help="Also fly the demo's DJI docks through the DJI bridge: a private MQTT broker "
+            "(Mosquitto, else amqtt) unless WATERGUARD_MQTT_URL is set, two simulated Dock 3 "
+            "docks and a dock sortie booked every few minutes. `make run` uses it.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the HTTP API (OpenAPI docs at /docs)."""
+    import contextlib
     import os
+    import signal
 
     import uvicorn
 
     os.environ["WATERGUARD_EMBEDDED_WORKER"] = "1" if background else "0"
     get_settings.cache_clear()
     settings = _settings()
-    if demo_speed > 0:
-        from app import demo as demo_loop
+    with contextlib.ExitStack() as stack:
+        if demo_docks:
+            if settings.is_production:
+                raise _fail("--demo-docks is refused in production mode", 2)
+            from app import demo_docks as dock_demo
+            from detection.synth_render import write_patrol_clip
 
-        demo_loop.start_background(settings, speed=demo_speed)
-        console.print(f"demo patrol day running live at {demo_speed:g}x real time")
-    console.print(f"Waterguard on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        access_log=False,
-        # X-Forwarded-For is believed from WATERGUARD_TRUSTED_PROXIES only (create_app).
-        proxy_headers=False,
-    )
+            # SIGTERM as Ctrl-C, so the broker and the docks are stopped on the way out.
+            signal.signal(signal.SIGTERM, _interrupt)
+            settings = stack.enter_context(
+                dock_demo.composed(
+                    settings,
+                    serve_url=_local_url(host, port),
+                    clip_writer=write_patrol_clip,
+                    say=console.print,
+                )
+            )
+        if demo_speed > 0:
+            from app import demo as demo_loop
+
+            demo_loop.start_background(settings, speed=demo_speed)
+            console.print(f"demo patrol day running live at {demo_speed:g}x real time")
+        console.print(f"Waterguard on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,
+            access_log=False,
+            # X-Forwarded-For is believed from WATERGUARD_TRUSTED_PROXIES only (create_app).
+            proxy_headers=False,
+        )
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _local_url(host: str, port: int) -> str:
+    """How this machine reaches the server (the docks download their routes there)."""
+    if host in {"", "0.0.0.0", "::"}:
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 @cli.command()
