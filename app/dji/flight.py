@@ -570,7 +570,8 @@ def kmz_for_link(
 
 def flag_offline(session: Session, sns: list[str], *, why: str, now: datetime) -> list[int]:
     """Flag the flying sorties of these gateways or aircraft and alert their operators (the
-    sortie's own, else the district's). Once per task. Returns the sortie ids flagged."""
+    sortie's own, else the district's): dock flights once per task, hand-launched (Pilot 2)
+    sorties once per sortie. Returns the sortie ids flagged."""
     repo = FlightRepository(session)
     flagged: list[int] = []
     for task in repo.flying_tasks_of(sns, [s.value for s in FLYING]):
@@ -580,47 +581,70 @@ def flag_offline(session: Session, sns: list[str], *, why: str, now: datetime) -
         if sortie is None:
             continue
         task.offline_at = now
-        detail = f"dock {task.gateway_sn} / aircraft {task.aircraft_sn} offline in flight: {why}"
-        sortie_service.add_event(
-            session,
-            sortie,
-            SortieEventKind.dock_offline,
-            detail,
-            at=now,
-            data={"gateway_sn": task.gateway_sn, "aircraft_sn": task.aircraft_sn, "why": why},
+        _flag_offline(
+            session, repo, sortie, task.gateway_sn, task.aircraft_sn, task.flight_id, why, now
         )
-        sortie.violations = sorted({*sortie.violations, str(SortieEventKind.dock_offline)})
-        path = repo.station_path(sortie.station_id)
-        district = jurisdiction_service.district_of(session, path)
-        if sortie.operator_id is not None:
-            users = [sortie.operator_id]
-        else:
-            users = [u.id for u in repo.operators_under(district.path)]
-        payload = {
-            "event": "dock.offline",
-            "sortie_id": sortie.id,
-            "station_id": sortie.station_id,
-            "drone_id": sortie.drone_id,
-            "gateway_sn": task.gateway_sn,
-            "aircraft_sn": task.aircraft_sn,
-            "flight_id": task.flight_id,
-            "why": why,
-            "lon": sortie.last_lon,
-            "lat": sortie.last_lat,
-            "at": now.isoformat(),
-        }
-        for user_id in users:
-            alert_service.enqueue(
-                session,
-                kind=AlertKind.dock_offline,
-                jurisdiction=district,
-                payload=payload,
-                user_id=user_id,
-                now=now,
-            )
+        flagged.append(sortie.id)
+    for sortie_id, gateway_sn, aircraft_sn in repo.hand_launched_flying_of(sns):
+        sortie = repo.sortie(sortie_id, for_update=True)
+        if sortie is None or str(SortieEventKind.dock_offline) in sortie.violations:
+            continue
+        _flag_offline(session, repo, sortie, gateway_sn, aircraft_sn, None, why, now)
         flagged.append(sortie.id)
     session.flush()
     return flagged
+
+
+def _flag_offline(
+    session: Session,
+    repo: FlightRepository,
+    sortie: Sortie,
+    gateway_sn: str,
+    aircraft_sn: str,
+    flight_id: str | None,
+    why: str,
+    now: datetime,
+) -> None:
+    """The sortie's ``dock_offline`` event and violation, and the operators' alert."""
+    kind = "dock" if flight_id is not None else "controller"
+    detail = f"{kind} {gateway_sn} / aircraft {aircraft_sn} offline in flight: {why}"
+    sortie_service.add_event(
+        session,
+        sortie,
+        SortieEventKind.dock_offline,
+        detail,
+        at=now,
+        data={"gateway_sn": gateway_sn, "aircraft_sn": aircraft_sn, "why": why},
+    )
+    sortie.violations = sorted({*sortie.violations, str(SortieEventKind.dock_offline)})
+    path = repo.station_path(sortie.station_id)
+    district = jurisdiction_service.district_of(session, path)
+    if sortie.operator_id is not None:
+        users = [sortie.operator_id]
+    else:
+        users = [u.id for u in repo.operators_under(district.path)]
+    payload = {
+        "event": "dock.offline",
+        "sortie_id": sortie.id,
+        "station_id": sortie.station_id,
+        "drone_id": sortie.drone_id,
+        "gateway_sn": gateway_sn,
+        "aircraft_sn": aircraft_sn,
+        "flight_id": flight_id,
+        "why": why,
+        "lon": sortie.last_lon,
+        "lat": sortie.last_lat,
+        "at": now.isoformat(),
+    }
+    for user_id in users:
+        alert_service.enqueue(
+            session,
+            kind=AlertKind.dock_offline,
+            jurisdiction=district,
+            payload=payload,
+            user_id=user_id,
+            now=now,
+        )
 
 
 # --- operators: read, pause, resume, recall -------------------------------------------------

@@ -105,6 +105,28 @@ class FlightRepository:
             .limit(limit)
         ).all()
 
+    def hand_launched_flying_of(self, sns: Iterable[str]) -> Sequence[tuple[int, str, str]]:
+        """Airborne or returning sorties of the aircraft (or gateways' aircraft) ``sns`` that
+        no dock flies (no flight task: a Pilot 2 patrol): (sortie id, gateway SN, aircraft
+        SN)."""
+        wanted = list(sns)
+        if not wanted:
+            return []
+        rows = self.session.execute(
+            select(Sortie.id, DjiGateway.sn, DjiAircraft.sn)
+            .join(Drone, Drone.id == Sortie.drone_id)
+            .join(DjiAircraft, DjiAircraft.sn == Drone.serial)
+            .join(DjiGateway, DjiGateway.id == DjiAircraft.gateway_id)
+            .outerjoin(DjiFlightTask, DjiFlightTask.sortie_id == Sortie.id)
+            .where(
+                Sortie.status.in_([SortieStatus.airborne, SortieStatus.returning]),
+                DjiFlightTask.id.is_(None),
+                or_(DjiGateway.sn.in_(wanted), DjiAircraft.sn.in_(wanted)),
+            )
+            .order_by(Sortie.id)
+        ).all()
+        return [(int(s), str(g), str(a)) for s, g, a in rows]
+
     def flying_tasks_of(self, sns: Iterable[str], states: Sequence[str]) -> Sequence[DjiFlightTask]:
         wanted = list(sns)
         if not wanted:

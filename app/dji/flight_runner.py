@@ -54,7 +54,7 @@ class FlightSink(DatabaseSink):
                 flight.flag_offline(
                     session,
                     list(applied.offline_aircraft),
-                    why="the dock reports its aircraft gone (update_topo)",
+                    why="the gateway reports its aircraft gone (update_topo)",
                     now=utcnow(),
                 )
 

@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.alert.models import Alert, AlertKind
 from app.config import Settings
 from app.dji.bridge import Bridge, BridgeConfig, running
 from app.dji.flight_runner import FlightRunner, FlightSink
@@ -32,7 +33,7 @@ from app.dji.mqtt import BrokerAddress
 from app.dji.protocol import GATEWAY_KEYS, ModelKey
 from app.dji.sim import EARTH_M_PER_DEG
 from app.dji.sim_pilot import PilotSim
-from app.sortie.models import SortieStatus, TelemetryRecord
+from app.sortie.models import SortieEvent, SortieStatus, TelemetryRecord
 from tests.app.conftest import Auth
 from tests.app.dji.conftest import run, unique_sn
 from tests.app.dji.flying import flight_settings, launch_of, sortie_row, task_row, until
@@ -232,6 +233,26 @@ def test_a_hand_launched_pilot_2_patrol_is_live_telemetry_and_its_route_a_file(
     # Switched off: the aircraft is offline while the controller still talks; then silence.
     assert box["aircraft_off"]["online"] is True
     assert aircraft_online(box["aircraft_off"], aircraft_sn) is False
+    # Lost in flight: the sortie is flagged and its operators alerted, once (the silence of
+    # the controller afterwards adds nothing).
+    assert "dock_offline" in row.violations
+    alerts = session.scalars(select(Alert).where(Alert.kind == AlertKind.dock_offline)).all()
+    mine = [a for a in alerts if a.payload.get("sortie_id") == sortie_id]
+    assert mine
+    assert len({a.recipient_user_id for a in mine}) == len(mine)  # one per operator
+    assert {(a.payload["gateway_sn"], a.payload["aircraft_sn"]) for a in mine} == {
+        (rc_sn, aircraft_sn)
+    }
+    assert {a.payload["flight_id"] for a in mine} == {None}  # no dock flight task
+    offline_events = session.scalars(
+        select(SortieEvent).where(
+            SortieEvent.sortie_id == sortie_id, SortieEvent.kind == "dock_offline"
+        )
+    ).all()
+    assert [e.detail for e in offline_events] == [
+        f"controller {rc_sn} / aircraft {aircraft_sn} offline in flight: "
+        "the gateway reports its aircraft gone (update_topo)"
+    ]
     final = gateway_shown(client, auth, gateway_id)
     assert final["online"] is False
     assert aircraft_online(final, aircraft_sn) is False
