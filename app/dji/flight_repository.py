@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role, User
@@ -13,6 +13,18 @@ from app.dji.models import DjiAircraft, DjiFlightTask, DjiGateway
 from app.drone.models import Drone
 from app.jurisdiction.models import Jurisdiction
 from app.sortie.models import Sortie, SortieStatus
+
+
+def _without_task() -> Select[int, str, str]:
+    """(sortie id, gateway SN, aircraft SN) of sorties flown by a registered gateway's
+    aircraft, joined to their flight task if any (filter ``DjiFlightTask.id.is_(None)``)."""
+    return (
+        select(Sortie.id, DjiGateway.sn, DjiAircraft.sn)
+        .join(Drone, Drone.id == Sortie.drone_id)
+        .join(DjiAircraft, DjiAircraft.sn == Drone.serial)
+        .join(DjiGateway, DjiGateway.id == DjiAircraft.gateway_id)
+        .outerjoin(DjiFlightTask, DjiFlightTask.sortie_id == Sortie.id)
+    )
 
 
 class FlightRepository:
@@ -66,11 +78,7 @@ class FlightRepository:
         """Planned sorties of dock aircraft starting before ``lead_until`` and not over yet,
         with no flight task: (sortie id, gateway SN, aircraft SN)."""
         rows = self.session.execute(
-            select(Sortie.id, DjiGateway.sn, DjiAircraft.sn)
-            .join(Drone, Drone.id == Sortie.drone_id)
-            .join(DjiAircraft, DjiAircraft.sn == Drone.serial)
-            .join(DjiGateway, DjiGateway.id == DjiAircraft.gateway_id)
-            .outerjoin(DjiFlightTask, DjiFlightTask.sortie_id == Sortie.id)
+            _without_task()
             .where(
                 Sortie.status == SortieStatus.planned,
                 Sortie.planned_start <= lead_until,
@@ -113,11 +121,7 @@ class FlightRepository:
         if not wanted:
             return []
         rows = self.session.execute(
-            select(Sortie.id, DjiGateway.sn, DjiAircraft.sn)
-            .join(Drone, Drone.id == Sortie.drone_id)
-            .join(DjiAircraft, DjiAircraft.sn == Drone.serial)
-            .join(DjiGateway, DjiGateway.id == DjiAircraft.gateway_id)
-            .outerjoin(DjiFlightTask, DjiFlightTask.sortie_id == Sortie.id)
+            _without_task()
             .where(
                 Sortie.status.in_([SortieStatus.airborne, SortieStatus.returning]),
                 DjiFlightTask.id.is_(None),
