@@ -124,4 +124,5 @@ class LiveRunner:
         return 1
 
     async def run(self, stop: asyncio.Event) -> None:
+        await self._db(live_video.forget_unanswered)
         await every_pass(self.bridge, self.tick, self.settings.dji_flight_poll_s, stop, log)

@@ -72,6 +72,19 @@ def starts_due(session: Session, *, settings: Settings) -> list[int]:
     return list(rows)
 
 
+def forget_unanswered(session: Session) -> int:
+    """At the bridge's start: pushes asked for by a bridge that stopped before the answer
+    came (``starting``) are asked for again (a try is counted; the aircraft answers a
+    repeated push like the first). Returns how many."""
+    tasks = session.scalars(
+        select(DjiFlightTask).where(DjiFlightTask.live_state == LiveState.starting)
+    ).all()
+    for task in tasks:
+        task.live_state = None
+    session.flush()
+    return len(tasks)
+
+
 def stops_due(session: Session) -> list[int]:
     """Sorties whose flight ended (or was recalled to the end) while their video is pushed."""
     rows = session.scalars(

@@ -7,7 +7,7 @@ bridge, the runners and the simulator on a real Mosquitto; the worker runs the j
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -17,8 +17,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.config import Settings
+from app.db import utcnow
 from app.dji import live, live_video
 from app.dji.live import LiveVideo
+from app.dji.models import DjiFlightTask
 from app.dji.protocol import Envelope
 from app.dji.sim_field import FieldDockSim
 from app.dji.sim_live import MediaServer, stream_name
@@ -27,7 +29,7 @@ from app.worker import Worker
 from detection.synth_render import write_patrol_clip
 from tests.app.conftest import Auth
 from tests.app.detection_job.conftest import job_settings, run_jobs
-from tests.app.dji.conftest import run
+from tests.app.dji.conftest import run, unique_sn
 from tests.app.dji.flying import (
     flight_settings,
     launch_of,
@@ -39,7 +41,7 @@ from tests.app.dji.flying import (
 )
 from tests.app.dji.test_flight_control import book_now, post
 from tests.app.dji.test_flight_schedule import services_named
-from tests.app.sortie.helpers import plan_mission
+from tests.app.sortie.helpers import airborne_sortie, plan_mission
 from tests.factories import World
 
 # --- choosing the video, the lens and the URLs (pure) -----------------------------------------
@@ -305,3 +307,40 @@ def test_a_refused_push_is_tried_again_then_given_up_with_the_dock_s_code(
     assert log.status_code == 200, log.text
     lines = [e["detail"] for e in log.json()["events"]]
     assert "live video failed: the aircraft refused live_start_push: DJI code 513999" in lines
+
+
+def test_a_push_left_unanswered_by_a_stopped_bridge_is_asked_for_again(
+    client: TestClient, auth: Auth, world: World, session: Session, settings: Settings
+) -> None:
+    """The bridge stopped between sending live_start_push and its answer: at the next
+    start the flight's video is due again (one try counted), not stuck in ``starting``."""
+    _, sortie = airborne_sortie(client, auth, world, session, start=utcnow() + timedelta(hours=1))
+    now = utcnow()
+    session.add(
+        DjiFlightTask(
+            sortie_id=sortie["id"],
+            flight_id=unique_sn("flight-"),
+            gateway_sn=unique_sn("DOCK"),
+            aircraft_sn=unique_sn("AC"),
+            state="airborne",
+            execute_at=now,
+            last_progress_ms=1,
+            paused=False,
+            live_state="starting",
+            live_attempts=1,
+        )
+    )
+    session.commit()
+    live_on = settings.model_copy(update={"dji_live_push_url": "rtmp://127.0.0.1/live/{sn}"})
+    before = live_video.starts_due(session, settings=live_on)
+
+    forgotten = live_video.forget_unanswered(session)
+    session.commit()
+
+    assert sortie["id"] not in before
+    assert forgotten == 1
+    assert live_video.starts_due(session, settings=live_on) == [sortie["id"]]
+    task = task_row(session, sortie["id"])
+    assert task is not None
+    assert task.live_state is None
+    assert task.live_attempts == 1
