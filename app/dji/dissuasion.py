@@ -192,6 +192,16 @@ def _timeline(
     )
 
 
+#: Automatic warnings per incident: a failed one (no answer, the aircraft refused or the
+#: play failed) is tried again at the next deep-water sighting, up to this many in all.
+AUTO_WARN_TRIES = 3
+
+
+def auto_key(incident_id: int, try_no: int) -> str:
+    """One key per automatic try of an incident (unique: two bridges never both send it)."""
+    return f"auto:{incident_id}" if try_no == 1 else f"auto:{incident_id}:{try_no}"
+
+
 def request_speaker(
     session: Session,
     principal: Principal,
@@ -203,6 +213,7 @@ def request_speaker(
     now: datetime,
     automatic: bool = False,
     prefer_sn: str | None = None,
+    auto_try: int = 1,
 ) -> DjiBroadcast:
     """Record a library warning to be played by the nearest live dock aircraft (the
     incident's warning and a ``requested`` broadcast); the bridge then sends it."""
@@ -251,7 +262,7 @@ def request_speaker(
         play_mode=int(data.play_mode),
         distance_m=choice.distance_m,
         automatic=automatic,
-        auto_key=f"auto:{incident.id}" if automatic else None,
+        auto_key=auto_key(incident.id, auto_try) if automatic else None,
         requested_by=principal.actor_name,
         requested_at=now,
     )
@@ -568,8 +579,11 @@ def scan_auto_warnings(
         policy = repo.policy(incident.district_id)
         if policy is None or not policy.enabled:
             continue
-        if repo.by_auto_key(f"auto:{incident.id}") is not None:
-            continue
+        earlier = repo.automatic_of(incident.id)
+        if len(earlier) >= AUTO_WARN_TRIES or any(
+            b.status != BroadcastStatus.failed for b in earlier
+        ):
+            continue  # warned (or warning, or stopped by the operator), or tried enough
         district = incidents.jurisdiction(incident.district_id)
         if district is None:
             continue
@@ -593,6 +607,7 @@ def scan_auto_warnings(
                     now=now,
                     automatic=True,
                     prefer_sn=drone.serial,
+                    auto_try=len(earlier) + 1,
                 )
         except NoAircraftInReach as exc:
             log.info("auto-warn for incident %s: %s", incident.id, exc)

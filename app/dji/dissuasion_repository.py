@@ -84,8 +84,13 @@ class DissuasionRepository:
             .limit(1)
         )
 
-    def by_auto_key(self, key: str) -> DjiBroadcast | None:
-        return self.session.scalar(select(DjiBroadcast).where(DjiBroadcast.auto_key == key))
+    def automatic_of(self, incident_id: int) -> Sequence[DjiBroadcast]:
+        """The incident's automatic warnings, oldest first."""
+        return self.session.scalars(
+            select(DjiBroadcast)
+            .where(DjiBroadcast.incident_id == incident_id, DjiBroadcast.automatic.is_(True))
+            .order_by(DjiBroadcast.id)
+        ).all()
 
     def policy(self, district_id: int) -> DjiAutoWarnPolicy | None:
         return self.session.get(DjiAutoWarnPolicy, district_id)

@@ -425,3 +425,46 @@ def test_no_aircraft_in_reach_is_a_409(air: Air, reporter: Reporter) -> None:
     assert response.status_code == 409, response.text
     assert air.broadcasts(incident_id) == []
     assert air.get(f"/incidents/{incident_id}")["warning_count"] == 0
+
+
+def test_a_failed_automatic_warning_is_tried_again_at_the_next_deep_water_sighting(
+    air: Air, reporter: Reporter, session: Session, client: TestClient, auth: Auth, world: World
+) -> None:
+    """The aircraft's speaker failed the first automatic warning: the next deep-water sighting
+    of the same people tries again (a new broadcast, audited), and once one plays no more."""
+    dock = air.dock(JIJIANG, speaker_fail_result=316001)
+    policy = client.put(
+        f"/dji/auto-warn-policies/{world.demo}",
+        headers=auth.role("admin"),
+        json={"enabled": True, "message_key": "deep_water", "language": "zh-CN"},
+    )
+    assert policy.status_code == 200, policy.text
+    sortie = flying_sortie_of_new_drone(client, auth, world, dock.aircraft_sn)
+    ref = f"sortie-{sortie['id']}"
+
+    def statuses(incident_id: int) -> list[str]:
+        return [b["status"] for b in sorted(air.broadcasts(incident_id), key=lambda b: b["id"])]
+
+    async def seen_in_deep_water() -> int:
+        found = await asyncio.to_thread(reporter.sighting, sortie_ref=ref, is_deep_water=True)
+        return int(found["incident_id"])
+
+    async def scenario() -> list[dict[str, Any]]:
+        async with air.flying():
+            incident_id = await seen_in_deep_water()
+            await until(lambda: statuses(incident_id) == ["failed"], 15)
+            dock.sim.speaker_fail_result = 0  # the speaker works again
+            assert await seen_in_deep_water() == incident_id
+            # the policy loops the message (play_mode 1) until the operator stops it
+            await until(lambda: statuses(incident_id) == ["failed", "playing"], 15)
+            # Playing: another sighting of them warns no more.
+            assert await seen_in_deep_water() == incident_id
+            await asyncio.sleep(1.0)
+            return air.broadcasts(incident_id)
+
+    broadcasts = run(scenario(), timeout_s=90)
+
+    assert len(dock.services("speaker_tts_play_start")) == 2
+    assert sorted(b["status"] for b in broadcasts) == ["failed", "playing"]
+    assert all(b["automatic"] for b in broadcasts)
+    assert len(audited(session, "auto_warning")) == 2
