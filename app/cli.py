@@ -4,24 +4,18 @@ server, so ``WATERGUARD_DATABASE_URL=... waterguard migrate`` works on any datab
 from __future__ import annotations
 
 import sys
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
-from sqlalchemy.orm import Session
 
-from app.config import ConfigError, Settings, get_settings
+from app.cli_common import console, err, fail, settings_or_exit, unit_of_work
+from app.config import get_settings
 from app.detect_cli import detect_cli
-
-if TYPE_CHECKING:
-    from app.dji.mqtt import BrokerAddress
-    from app.dji.sim import DockSim
-    from missions import NoFlyZone, PatrolRoute
+from app.dji_cli import dji_cli
+from app.plan_cli import plan_cli
 
 cli = typer.Typer(
     name="waterguard",
@@ -36,23 +30,8 @@ dataset_cli = typer.Typer(
 )
 cli.add_typer(dataset_cli, name="dataset")
 cli.add_typer(detect_cli)  # synth, train, detect, srt
-console = Console()
-err = Console(stderr=True)
-
-
-def _settings() -> Settings:
-    try:
-        settings = get_settings()
-        settings.resolved_secret_key()
-    except (ConfigError, ValidationError) as exc:
-        err.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from exc
-    return settings
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
-    return typer.Exit(code)
+cli.add_typer(plan_cli)  # plan
+cli.add_typer(dji_cli)  # dji-broker-files, dock-sim, pilot-sim
 
 
 @cli.command()
@@ -62,11 +41,11 @@ def migrate() -> None:
 
     from app.migrate import upgrade
 
-    settings = _settings()
+    settings = settings_or_exit()
     try:
         upgrade(settings.database_url)
     except SQLAlchemyError as exc:
-        raise _fail(f"cannot migrate {settings.database_url.split('@')[-1]}: {exc}") from exc
+        raise fail(f"cannot migrate {settings.database_url.split('@')[-1]}: {exc}") from exc
     console.print("database is at the latest revision")
 
 
@@ -110,11 +89,11 @@ def serve(
 
     os.environ["WATERGUARD_EMBEDDED_WORKER"] = "1" if background else "0"
     get_settings.cache_clear()
-    settings = _settings()
+    settings = settings_or_exit()
     with contextlib.ExitStack() as stack:
         if demo_docks:
             if settings.is_production:
-                raise _fail("--demo-docks is refused in production mode", 2)
+                raise fail("--demo-docks is refused in production mode", 2)
             from app import demo_docks as dock_demo
             from detection.synth_render import write_patrol_clip
 
@@ -173,14 +152,14 @@ def worker(
 ) -> None:
     """Run the background worker: alert delivery, escalation timers, reminders, purge,
     detection jobs. A Celery worker when WATERGUARD_BROKER_URL is set, else in-process."""
-    settings = _settings()
+    settings = settings_or_exit()
     if settings.broker_url:
         from app.engine.tasks import run_worker
 
         kinds = [kind.strip() for kind in queues.split(",") if kind.strip()]
         unknown = set(kinds) - {"detection", "webhooks", "periodic"}
         if unknown or pool not in {"prefork", "threads", "solo"}:
-            raise _fail(f"unknown queue or pool: {', '.join(sorted(unknown)) or pool}")
+            raise fail(f"unknown queue or pool: {', '.join(sorted(unknown)) or pool}")
         run_worker(settings, concurrency=concurrency, pool=pool, queues=kinds)
         return
 
@@ -204,29 +183,12 @@ def worker(
 def beat() -> None:
     """Run the scheduler of the periodic work (needs WATERGUARD_BROKER_URL): escalation
     timers, reminders, the no-telemetry sweep, retention purge, detection job recovery."""
-    settings = _settings()
+    settings = settings_or_exit()
     if not settings.broker_url:
-        raise _fail("waterguard beat needs WATERGUARD_BROKER_URL (without one, the worker does it)")
+        raise fail("waterguard beat needs WATERGUARD_BROKER_URL (without one, the worker does it)")
     from app.engine.tasks import run_beat
 
     run_beat(settings)
-
-
-@contextmanager
-def _unit_of_work(settings: Settings, actor: str) -> Iterator[Session]:
-    """One committed transaction on the configured database; the engine is disposed after."""
-    from app.audit import service as audit_service
-    from app.db import make_engine, make_sessionmaker, session_scope
-
-    audit_service.install_listener()
-    engine = make_engine(settings.database_url)
-    audit_service.use_key(engine, settings.resolved_audit_key())
-    try:
-        with session_scope(make_sessionmaker(engine)) as session:
-            audit_service.set_actor(session, audit_service.Actor(actor, "system"))
-            yield session
-    finally:
-        engine.dispose()
 
 
 @cli.command("create-user")
@@ -253,21 +215,19 @@ def create_user(
     from app.jurisdiction.models import JurisdictionKind
     from app.jurisdiction.repository import JurisdictionRepository
 
-    settings = _settings()
+    settings = settings_or_exit()
     if not password_stdin:
-        raise _fail("pass --password-stdin and send the password on standard input", 2)
+        raise fail("pass --password-stdin and send the password on standard input", 2)
     password = sys.stdin.readline().rstrip("\n")
     try:
         role_value = Role(role)
     except ValueError as exc:
-        raise _fail(
-            f"unknown role {role!r}; one of: {', '.join(r.value for r in Role)}", 2
-        ) from exc
+        raise fail(f"unknown role {role!r}; one of: {', '.join(r.value for r in Role)}", 2) from exc
     try:
-        with _unit_of_work(settings, "cli") as session:
+        with unit_of_work(settings, "cli") as session:
             target = JurisdictionRepository(session).get_by_code(jurisdiction)
             if target is None:
-                raise _fail(f"no jurisdiction with code {jurisdiction!r}", 2)
+                raise fail(f"no jurisdiction with code {jurisdiction!r}", 2)
             data = UserCreate(
                 username=username,
                 password=password,
@@ -277,7 +237,7 @@ def create_user(
             )
             kinds = auth_service.ROLE_JURISDICTION_KINDS[role_value]
             if JurisdictionKind(target.kind) not in kinds:
-                raise _fail(
+                raise fail(
                     f"role {role_value} must be bound to a "
                     f"{' or '.join(sorted(kinds))}, not a {target.kind}",
                     2,
@@ -293,9 +253,9 @@ def create_user(
             console.print(f"created user {user.username} (id {user.id}, {user.role})")
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise _fail(problems, 2) from exc
+        raise fail(problems, 2) from exc
     except AppError as exc:
-        raise _fail(str(exc.detail)) from exc
+        raise fail(str(exc.detail)) from exc
 
 
 @cli.command("create-district")
@@ -309,13 +269,13 @@ def create_district(
     from app.jurisdiction import service as jurisdiction_service
 
     try:
-        with _unit_of_work(_settings(), "cli") as session:
+        with unit_of_work(settings_or_exit(), "cli") as session:
             district = jurisdiction_service.create_root(
                 session, code=code, name_zh=name_zh, name_en=name_en
             )
             console.print(f"created district {district.code} (id {district.id})")
     except AppError as exc:
-        raise _fail(str(exc.detail)) from exc
+        raise fail(str(exc.detail)) from exc
 
 
 @cli.command("seed-demo")
@@ -328,16 +288,16 @@ def seed_demo(
     from app.seed import DEMO_LOGINS, DemoAlreadySeeded
     from app.seed import seed_demo as do_seed
 
-    settings = _settings()
+    settings = settings_or_exit()
     if settings.is_production:
-        raise _fail("seed-demo is refused in production mode (its passwords are public)", 2)
+        raise fail("seed-demo is refused in production mode (its passwords are public)", 2)
     try:
-        with _unit_of_work(settings, "seed-demo") as session:
+        with unit_of_work(settings, "seed-demo") as session:
             do_seed(session)
             console.print("demo district seeded")
     except DemoAlreadySeeded as exc:
         if not if_missing:
-            raise _fail(str(exc.detail)) from exc
+            raise fail(str(exc.detail)) from exc
     table = Table(title="Demo logins (演示账号)")
     for column in ("username", "password", "role", "jurisdiction"):
         table.add_column(column)
@@ -369,173 +329,19 @@ def demo(
 
     from app import demo as demo_loop
 
-    settings = _settings()
+    settings = settings_or_exit()
     try:
         the_day = date.fromisoformat(day) if day else None
     except ValueError as exc:
-        raise _fail(f"--day must be YYYY-MM-DD, got {day!r}", 2) from exc
+        raise fail(f"--day must be YYYY-MM-DD, got {day!r}", 2) from exc
     try:
         report = demo_loop.run(
             settings, day=the_day, speed=speed, seed=seed, say=console.print, if_missing=if_missing
         )
     except RuntimeError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     for line in report.lines():
         console.print(line)
-
-
-def _all_sorties_geojson(routes: list[PatrolRoute], zones: tuple[NoFlyZone, ...]) -> bytes:
-    """One FeatureCollection with every sortie (``properties.sortie``) and the zones once."""
-    import json
-
-    from missions import write_geojson
-
-    features: list[dict[str, object]] = []
-    for index, route in enumerate(routes):
-        doc = json.loads(write_geojson(route, no_fly_zones=zones if index == 0 else ()))
-        for feature in doc["features"]:
-            if feature["properties"].get("kind") != "no_fly_zone":
-                feature["properties"]["sortie"] = index
-            features.append(feature)
-    return json.dumps({"type": "FeatureCollection", "features": features}, indent=1).encode()
-
-
-@cli.command("plan")
-def plan(
-    waterway_file: Annotated[
-        Path,
-        typer.Argument(
-            help="GeoJSON, KML or KMZ with the water. In GeoJSON, features with "
-            "properties.role hot_spot, launch_point, centre_line, no_fly or deep_water "
-            "are used too."
-        ),
-    ],
-    pattern: Annotated[str, typer.Option(help="bank, coverage, hotspots or corridor.")],
-    drone: Annotated[str, typer.Option(help="Drone model: m30t, m3t, m3e, m3td, m4t.")],
-    output: Annotated[
-        str,
-        typer.Option(
-            "-o",
-            "--output",
-            help="File to write, or a folder (ending in /) for one file per sortie. A GeoJSON "
-            "file holds every sortie; other formats hold one (see --sortie).",
-        ),
-    ],
-    altitude_m: Annotated[float, typer.Option(help="Height above take-off, metres.")] = 60.0,
-    fmt: Annotated[
-        str, typer.Option("--format", help="geojson, kml, qgc-plan, qgc-wpl or dji-kmz.")
-    ] = "geojson",
-    launch: Annotated[
-        str | None,
-        typer.Option(
-            help="Take-off point as LON,LAT; default: the file's launch points, else the bank "
-            "nearest the middle of the water's south side."
-        ),
-    ] = None,
-    sortie: Annotated[
-        int | None, typer.Option(help="Write only this sortie (0-based).", min=0)
-    ] = None,
-    night: Annotated[bool, typer.Option(help="Night patrol (lights, thermal lens).")] = False,
-) -> None:
-    """Plan a patrol over a waterway file and write its sorties in a flight-app format."""
-    import dataclasses
-
-    from missions import (
-        EXPORT_FORMATS,
-        LaunchPoint,
-        LonLat,
-        MissionsError,
-        PlanningLimits,
-        bank_launch_point,
-        drone_profile,
-        export_route,
-        load_patrol_file,
-        plan_patrol,
-    )
-
-    if fmt not in EXPORT_FORMATS:
-        raise _fail(f"unknown format {fmt!r}; use one of {', '.join(sorted(EXPORT_FORMATS))}", 2)
-    extension = EXPORT_FORMATS[fmt].extension
-    to_folder = output.endswith(("/", "\\")) or Path(output).is_dir()
-    try:
-        data = waterway_file.read_bytes()
-    except OSError as exc:
-        raise _fail(f"cannot read {waterway_file}: {exc.strerror}", 2) from exc
-    try:
-        profile = drone_profile(drone)
-        found = load_patrol_file(waterway_file.name, data, name=None)
-        water = found.waterway
-        if water.name == "waterway":
-            water = dataclasses.replace(water, name=waterway_file.stem)
-        if launch is not None:
-            lon_text, _, lat_text = launch.partition(",")
-            start = LonLat(float(lon_text), float(lat_text))
-            water = dataclasses.replace(water, launch_points=(LaunchPoint("launch", start),))
-        elif not water.launch_points:
-            start = bank_launch_point(water.area)
-            water = dataclasses.replace(water, launch_points=(LaunchPoint("bank", start),))
-        result = plan_patrol(
-            water,
-            pattern=pattern,
-            drone=profile,
-            limits=PlanningLimits(altitude_m=altitude_m, is_night=night),
-            no_fly_zones=found.no_fly_zones,
-        )
-        count = len(result.sorties)
-        if sortie is not None and sortie >= count:
-            raise _fail(f"sortie {sortie} does not exist; the plan has {count}", 2)
-        chosen = [sortie] if sortie is not None else list(range(count))
-        if not to_folder and len(chosen) > 1 and fmt != "geojson":
-            raise _fail(
-                f"the plan has {count} sorties and a {fmt} file holds one: write them all "
-                f"with -o {Path(output).stem}/ (one file each) or pick one with --sortie",
-                2,
-            )
-        files: list[tuple[Path, bytes]] = []
-        routes = [result.sorties[i].route for i in chosen]
-        if to_folder:
-            stem = waterway_file.stem
-            for i, route in zip(chosen, routes, strict=True):
-                content = export_route(
-                    route, fmt, no_fly_zones=found.no_fly_zones, drone=profile, is_night=night
-                )
-                files.append((Path(output) / f"{stem}-s{i}{extension}", content))
-        elif fmt == "geojson" and len(routes) > 1:
-            files.append((Path(output), _all_sorties_geojson(routes, found.no_fly_zones)))
-        else:
-            content = export_route(
-                routes[0], fmt, no_fly_zones=found.no_fly_zones, drone=profile, is_night=night
-            )
-            files.append((Path(output), content))
-    except (MissionsError, ValueError) as exc:
-        raise _fail(str(exc).splitlines()[0], 2) from exc
-    try:
-        if to_folder:
-            Path(output).mkdir(parents=True, exist_ok=True)
-        for path, content in files:
-            path.write_bytes(content)
-    except OSError as exc:
-        raise _fail(f"cannot write {output}: {exc.strerror}", 2) from exc
-    table = Table(title=f"{water.name}: {result.pattern} patrol with {profile.name}")
-    for column in ("sortie", "length m", "duration min", "waypoints"):
-        table.add_column(column, justify="right")
-    for s in result.sorties:
-        table.add_row(
-            str(s.index),
-            f"{s.length_m:,.0f}",
-            f"{s.duration_s / 60:.1f}",
-            str(len(s.route.waypoints)),
-        )
-    console.print(table)
-    if found.other_water:
-        console.print(f"planned over the first water only; also in the file: {found.other_water}")
-    launch_at = water.launch_points[0].position
-    console.print(
-        f"total {result.length_m / 1000:.2f} km, {result.duration_s / 60:.1f} min, "
-        f"{count} sorties, coverage {result.coverage_ratio:.1%}, {result.turns} turns; "
-        f"launch {launch_at.lon_deg:.6f},{launch_at.lat_deg:.6f}; "
-        f"{len(files)} file(s) written: {', '.join(str(p) for p, _ in files)}"
-    )
 
 
 @audit_cli.command("verify")
@@ -554,8 +360,8 @@ def audit_verify(
     from app.audit import service as audit_service
     from app.audit.models import AuditHead
 
-    settings = _settings()
-    with _unit_of_work(settings, "audit-verify") as session:
+    settings = settings_or_exit()
+    with unit_of_work(settings, "audit-verify") as session:
         head = session.get(AuditHead, 1)
         total = head.seq if head else 0
         with Progress(console=err, transient=True) as progress:
@@ -575,7 +381,7 @@ def audit_verify(
             else f"audit chain intact: {report.checked} rows"
         )
         return
-    raise _fail(
+    raise fail(
         f"audit chain BROKEN at row {report.first_bad_seq}: {report.problem} "
         f"({report.checked} rows verified before it)"
     )
@@ -593,15 +399,15 @@ def dataset_export(
     from app.incident.feedback_export import export_dataset
     from app.storage import StorageError, evidence_storage
 
-    settings = _settings()
+    settings = settings_or_exit()
     storage = evidence_storage(settings)
     try:
-        with _unit_of_work(settings, "dataset-export") as session:
+        with unit_of_work(settings, "dataset-export") as session:
             summary = export_dataset(session, storage=storage, out_dir=out, tile_px=tile_px)
     except StorageError as exc:
-        raise _fail(f"cannot read the evidence store: {exc}") from exc
+        raise fail(f"cannot read the evidence store: {exc}") from exc
     except OSError as exc:
-        raise _fail(f"cannot write {out}: {exc.strerror}") from exc
+        raise fail(f"cannot write {out}: {exc.strerror}") from exc
     console.print(
         f"{summary.positives} confirmed person(s), {summary.negatives} hard negative(s)"
         f"{f', {summary.skipped} without stored media skipped' if summary.skipped else ''}; "
@@ -636,213 +442,10 @@ def dataset_tile(
             src = _coco_dataset(src, images, out / "frames", keep=[classes], val_share=0.1).parent
         data_yaml = tile_yolo_dataset(src, out / "tiles" if images else out, tile_px=tile_px)
     except (CliError, DetectionError, ValueError) as exc:
-        raise _fail(str(exc), code=2) from exc
+        raise fail(str(exc), code=2) from exc
     except OSError as exc:
-        raise _fail(f"cannot write {out}: {exc.strerror}") from exc
+        raise fail(f"cannot write {out}: {exc.strerror}") from exc
     console.print(f"tiled dataset: {data_yaml}")
-
-
-@cli.command("dji-broker-files")
-def dji_broker_files(
-    out: Annotated[
-        Path | None,
-        typer.Option(help="Directory to write to (default: WATERGUARD_DJI_BROKER_DIR)."),
-    ] = None,
-) -> None:
-    """Write the Mosquitto password file and ACL of the registered DJI gateways again."""
-    from app.dji import service as dji_service
-
-    settings = _settings()
-    directory = out or settings.dji_broker_dir
-    if directory is None:
-        raise _fail("pass --out or set WATERGUARD_DJI_BROKER_DIR", 2)
-    with _unit_of_work(settings, "cli:dji-broker-files") as session:
-        count = dji_service.write_broker_files(
-            session, settings.model_copy(update={"dji_broker_dir": directory})
-        )
-    console.print(f"{count} gateway logins written to {directory}; reload the broker (SIGHUP)")
-
-
-def _broker_address(url: str) -> BrokerAddress:
-    """``--broker``, else ``WATERGUARD_MQTT_URL``; exits 2 when it is no MQTT URL."""
-    from app.dji.mqtt import BrokerAddress
-
-    try:
-        return BrokerAddress.parse(url or get_settings().mqtt_url)
-    except ValueError as exc:
-        raise _fail(f"{exc}; pass --broker or set WATERGUARD_MQTT_URL", 2) from exc
-
-
-def _drive_sim(
-    sim: DockSim, *, duration_s: float, step: Callable[[float], Awaitable[None]]
-) -> None:
-    """Run a simulator until ``duration_s`` has passed (0: until Ctrl-C), calling ``step``
-    with the seconds elapsed every 0.2 s; exits 1 when the broker cannot be reached."""
-    import asyncio
-
-    import aiomqtt
-
-    async def run() -> None:
-        stop = asyncio.Event()
-        task = asyncio.create_task(sim.run(stop))
-        started = asyncio.get_running_loop().time()
-        while not task.done():
-            await asyncio.sleep(0.2)
-            elapsed = asyncio.get_running_loop().time() - started
-            await step(elapsed)
-            if duration_s and elapsed >= duration_s:
-                stop.set()
-        await task
-
-    try:
-        asyncio.run(run())
-    except KeyboardInterrupt:
-        pass
-    except (OSError, aiomqtt.MqttError) as exc:
-        raise _fail(f"cannot reach the broker: {exc}") from exc
-
-
-@cli.command("dock-sim")
-def dock_sim(
-    broker: Annotated[
-        str,
-        typer.Option(help="mqtt://[user:pass@]host:port (default: WATERGUARD_MQTT_URL)."),
-    ] = "",
-    dock_sn: Annotated[str, typer.Option(help="The dock's serial number.")] = "SIMDOCK0001",
-    aircraft_sn: Annotated[str, typer.Option(help="The aircraft's serial number.")] = "SIMAC0001",
-    lon: Annotated[float, typer.Option(help="Dock longitude.", min=-180, max=180)] = 114.3055,
-    lat: Annotated[float, typer.Option(help="Dock latitude.", min=-90, max=90)] = 30.5928,
-    osd_hz: Annotated[
-        float, typer.Option(help="OSD messages per second (documented: 0.5).", min=0.01, max=50)
-    ] = 0.5,
-    offline_after_s: Annotated[
-        float,
-        typer.Option(help="Take the aircraft offline (empty topology) after this long; 0: never."),
-    ] = 0.0,
-    duration_s: Annotated[float, typer.Option(help="Stop after this long; 0: Ctrl-C.")] = 0.0,
-    time_scale: Annotated[
-        float, typer.Option(help="Fly wayline tasks this many times faster.", min=0.1, max=1000)
-    ] = 1.0,
-    wind_mps: Annotated[float, typer.Option(help="Wind at the dock (m/s).", min=0)] = 3.2,
-    rainfall: Annotated[
-        int, typer.Option(help="Rain at the dock: 0 none .. 3 heavy.", min=0, max=3)
-    ] = 0,
-    battery_pct: Annotated[float, typer.Option(help="Aircraft charge (%).", min=0, max=100)] = 100,
-    hms_after_s: Annotated[
-        float, typer.Option(help="Send an HMS event (one dock alarm) after this long; 0: never.")
-    ] = 0.0,
-    media_port: Annotated[
-        int,
-        typer.Option(
-            help="Port of the stand-in media server serving pushed live video on 127.0.0.1 "
-            "(/live/<stream>.mp4); 0: any free port.",
-            min=0,
-            max=65_535,
-        ),
-    ] = 0,
-) -> None:
-    """Simulate a DJI dock and its aircraft on an MQTT broker (Cloud API): it flies the
-    wayline tasks it is sent (downloading and checking their KMZ), pushes live video to a
-    stand-in media server, plays TTS warnings on its speaker (progress events) and works a
-    searchlight on the DRC channel."""
-    from app.dji.sim_field import FieldDockSim
-    from detection.synth_render import write_patrol_clip
-
-    address = _broker_address(broker)
-    sim = FieldDockSim(
-        address,
-        dock_sn,
-        aircraft_sn,
-        lon=lon,
-        lat=lat,
-        osd_hz=osd_hz,
-        time_scale=time_scale,
-        wind_mps=wind_mps,
-        rainfall=rainfall,
-        battery_pct=battery_pct,
-        media_port=media_port,
-        clip_writer=write_patrol_clip,
-    )
-
-    done: set[str] = set()
-
-    async def step(elapsed: float) -> None:
-        if hms_after_s and "hms" not in done and elapsed >= hms_after_s:
-            done.add("hms")
-            await sim.send_hms()
-            console.print("HMS event sent")
-        if offline_after_s and "offline" not in done and elapsed >= offline_after_s:
-            done.add("offline")
-            await sim.go_offline()
-            console.print("aircraft offline (empty sub_devices); dock silent")
-
-    console.print(f"dock-sim {dock_sn} + {aircraft_sn} on {address.host}:{address.port}")
-    _drive_sim(sim, duration_s=duration_s, step=step)
-    console.print(f"OSD sent: {sim.sent_osd}; config reply: {sim.config_output or 'none'}")
-
-
-@cli.command("pilot-sim")
-def pilot_sim(
-    broker: Annotated[
-        str,
-        typer.Option(help="mqtt://[user:pass@]host:port (default: WATERGUARD_MQTT_URL)."),
-    ] = "",
-    rc_sn: Annotated[str, typer.Option(help="The controller's serial number.")] = "SIMRC0001",
-    aircraft_sn: Annotated[str, typer.Option(help="The aircraft's serial number.")] = "SIMPAC0001",
-    aircraft: Annotated[
-        str,
-        typer.Option(
-            help="Aircraft model: m4t or m4e (on an RC Plus 2), m30t, m30 or m350 (RC Plus)."
-        ),
-    ] = "m4t",
-    lon: Annotated[float, typer.Option(help="Where it flies.", min=-180, max=180)] = 114.3055,
-    lat: Annotated[float, typer.Option(help="Where it flies.", min=-90, max=90)] = 30.5928,
-    osd_hz: Annotated[
-        float, typer.Option(help="OSD messages per second (documented: 0.5).", min=0.01, max=50)
-    ] = 0.5,
-    aircraft_off_after_s: Annotated[
-        float,
-        typer.Option(help="Switch the aircraft off (empty topology) after this long; 0: never."),
-    ] = 0.0,
-    offline_after_s: Annotated[
-        float, typer.Option(help="The controller falls silent after this long; 0: never.")
-    ] = 0.0,
-    duration_s: Annotated[float, typer.Option(help="Stop after this long; 0: Ctrl-C.")] = 0.0,
-) -> None:
-    """Simulate a DJI Pilot 2 controller flying a hand-launched aircraft (Cloud API): its
-    topology, its own OSD and the aircraft's; it takes no flight tasks (routes go as files)."""
-    from app.dji.sim_pilot import AIRCRAFT, PilotSim
-
-    if aircraft not in AIRCRAFT:
-        raise _fail(f"--aircraft must be one of {', '.join(AIRCRAFT)}", 2)
-    address = _broker_address(broker)
-    aircraft_key, rc_key = AIRCRAFT[aircraft]
-    sim = PilotSim(
-        address,
-        rc_sn,
-        aircraft_sn,
-        dock_key=rc_key,
-        aircraft_key=aircraft_key,
-        lon=lon,
-        lat=lat,
-        osd_hz=osd_hz,
-    )
-
-    async def step(elapsed: float) -> None:
-        if aircraft_off_after_s and sim.aircraft_online and elapsed >= aircraft_off_after_s:
-            await sim.aircraft_off()
-            console.print("aircraft switched off (empty sub_devices)")
-        if offline_after_s and sim.sending and elapsed >= offline_after_s:
-            sim.sending = False
-            console.print("controller silent")
-
-    console.print(f"pilot-sim {rc_sn} ({rc_key}) + {aircraft_sn} ({aircraft_key})")
-    _drive_sim(sim, duration_s=duration_s, step=step)
-    answered = "yes" if sim.topology_answered.is_set() else "no"
-    console.print(
-        f"OSD sent: {sim.sent_osd}; topology answered: {answered}; "
-        f"services refused: {', '.join(sim.services) or 'none'}"
-    )
 
 
 def main() -> None:
