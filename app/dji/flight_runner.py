@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -94,7 +94,49 @@ class FlightSink(DatabaseSink):
         )
 
 
-class FlightRunner:
+class BridgeRunner:
+    """A loop beside the bridge: a ``tick`` every ``WATERGUARD_DJI_FLIGHT_POLL_S`` while the
+    bridge is connected, database work on the bridge's thread, the devices' merged states,
+    and services whose failure reads as no answer."""
+
+    def __init__(
+        self,
+        bridge: Bridge,
+        factory: sessionmaker[Session],
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.bridge = bridge
+        self.factory = factory
+        self.settings = settings
+        self.clock = clock
+
+    async def _db(self, fn: Callable[[Session], T]) -> T:
+        return await self.bridge.in_db(in_session, self.factory, fn)
+
+    def _values(self, sn: str) -> dict[str, Any]:
+        state = self.bridge.states.get(sn)
+        return dict(state.values) if state is not None else {}
+
+    async def _call(self, gateway_sn: str, method: str, data: dict[str, Any]) -> int | None:
+        """The reply's ``result``; ``None`` when no answer came (after every resend) or the
+        broker is not reachable."""
+        try:
+            reply = await self.bridge.call(gateway_sn, method, data)
+        except (ServiceTimeout, BridgeOffline) as exc:
+            log.warning("%s on %s: %s", method, gateway_sn, exc)
+            return None
+        return reply.result
+
+    async def tick(self) -> int:
+        raise NotImplementedError
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await every_pass(self.bridge, self.tick, self.settings.dji_flight_poll_s, stop, log)
+
+
+class FlightRunner(BridgeRunner):
     """Sends due flight tasks through ``bridge`` every ``WATERGUARD_DJI_FLIGHT_POLL_S``."""
 
     def __init__(
@@ -106,15 +148,9 @@ class FlightRunner:
         secret_key: str,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self.bridge = bridge
-        self.factory = factory
-        self.settings = settings
+        super().__init__(bridge, factory, settings, clock=clock)
         self.secret_key = secret_key
-        self.clock = clock
         bridge.request_handlers[Method.flighttask_resource_get] = self.resource_get
-
-    async def _db(self, fn: Callable[[Session], T]) -> T:
-        return await self.bridge.in_db(in_session, self.factory, fn)
 
     async def resource_get(self, gateway_sn: str, envelope: Envelope) -> dict[str, Any]:
         flight_id = str(envelope.data.get("flight_id") or "")
@@ -130,10 +166,6 @@ class FlightRunner:
         if output is None:
             return {"result": RESULT_UNSUPPORTED, "output": {}}
         return {"result": 0, "output": output}
-
-    def _values(self, sn: str) -> dict[str, Any]:
-        state = self.bridge.states.get(sn)
-        return dict(state.values) if state is not None else {}
 
     async def tick(self) -> int:
         """Send what is due now; how many services were sent."""
@@ -172,21 +204,12 @@ class FlightRunner:
         return len(orders)
 
     async def _send(self, order: flight.Order) -> None:
-        result: int | None
-        try:
-            reply = await self.bridge.call(order.gateway_sn, order.method, order.data)
-            result = reply.result
-        except (ServiceTimeout, BridgeOffline) as exc:
-            log.warning("%s for sortie %s: %s", order.method, order.sortie_id, exc)
-            result = None
+        result = await self._call(order.gateway_sn, order.method, order.data)
         await self._db(
             lambda session: flight.record_reply(
                 session, order.sortie_id, order.method, result, now=self.clock()
             )
         )
-
-    async def run(self, stop: asyncio.Event) -> None:
-        await every_pass(self.bridge, self.tick, self.settings.dji_flight_poll_s, stop, log)
 
 
 async def every_pass(
@@ -207,11 +230,7 @@ async def every_pass(
             await asyncio.wait_for(stop.wait(), period_s)
 
 
-class Runs(Protocol):
-    async def run(self, stop: asyncio.Event) -> None: ...
-
-
-R = TypeVar("R", bound=Runs)
+R = TypeVar("R", bound=BridgeRunner)
 
 
 @asynccontextmanager

@@ -12,22 +12,21 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.db import utcnow
 from app.dji import live_video
-from app.dji.bridge import Bridge, BridgeOffline, ServiceTimeout
-from app.dji.flight_runner import every_pass, in_session
+from app.dji.bridge import Bridge
+from app.dji.flight_runner import BridgeRunner
 from app.dji.live import LiveMethod, lens_data
 
 log = logging.getLogger("waterguard.dji.live")
-T = TypeVar("T")
 
 
-class LiveRunner:
+class LiveRunner(BridgeRunner):
     def __init__(
         self,
         bridge: Bridge,
@@ -37,28 +36,10 @@ class LiveRunner:
         clock: Callable[[], datetime] = utcnow,
         dark: Callable[[dict[str, Any], datetime], bool] | None = None,
     ) -> None:
-        self.bridge = bridge
-        self.factory = factory
-        self.settings = settings
-        self.clock = clock
+        super().__init__(bridge, factory, settings, clock=clock)
         zone = settings.zone
         #: night at the dock (its OSD position) at a time: the lens choice
         self.dark = dark or (lambda where, at: live_video.night_at(where, at, zone))
-
-    async def _db(self, fn: Callable[[Session], T]) -> T:
-        return await self.bridge.in_db(in_session, self.factory, fn)
-
-    def _values(self, sn: str) -> dict[str, Any]:
-        state = self.bridge.states.get(sn)
-        return dict(state.values) if state is not None else {}
-
-    async def _call(self, gateway_sn: str, method: str, data: dict[str, Any]) -> int | None:
-        try:
-            reply = await self.bridge.call(gateway_sn, method, data)
-        except (ServiceTimeout, BridgeOffline) as exc:
-            log.warning("%s on %s: %s", method, gateway_sn, exc)
-            return None
-        return reply.result
 
     async def tick(self) -> int:
         """Start and stop what is due; how many services were sent."""
@@ -124,5 +105,7 @@ class LiveRunner:
         return 1
 
     async def run(self, stop: asyncio.Event) -> None:
+        if not self.settings.dji_live_push_url:
+            return  # no live video configured: nothing to start or stop
         await self._db(live_video.forget_unanswered)
-        await every_pass(self.bridge, self.tick, self.settings.dji_flight_poll_s, stop, log)
+        await super().run(stop)
