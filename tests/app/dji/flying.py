@@ -29,6 +29,7 @@ from app.sortie.models import Sortie
 from tests.app.conftest import Auth
 from tests.app.dji.conftest import unique_sn
 from tests.app.dji.test_telemetry_flow import find_coordinates
+from tests.app.sortie.helpers import plan_mission
 from tests.factories import World
 
 
@@ -65,6 +66,16 @@ def register_dock(client: TestClient, auth: Auth, world: World) -> Dock:
     )
     assert drone.status_code == 201, drone.text
     return Dock(dock_sn, aircraft_sn, int(drone.json()["id"]))
+
+
+def dock_patrol(
+    client: TestClient, auth: Auth, world: World
+) -> tuple[Dock, dict[str, Any], tuple[float, float]]:
+    """A registered dock, a planned mission of the demo district, and where its route starts
+    (the dock is put there)."""
+    dock = register_dock(client, auth, world)
+    mission = plan_mission(client, auth, world)
+    return dock, mission, launch_of(client, auth, mission["id"])
 
 
 def launch_of(client: TestClient, auth: Auth, mission_id: int) -> tuple[float, float]:

@@ -21,9 +21,8 @@ from app.sortie.models import SortieEvent, SortieStatus
 from tests.app.conftest import Auth
 from tests.app.dji.conftest import run
 from tests.app.dji.flying import (
+    dock_patrol,
     flight_settings,
-    launch_of,
-    register_dock,
     rig,
     sortie_row,
     task_row,
@@ -59,9 +58,7 @@ def test_operators_pause_resume_and_recall_a_flying_dock_sortie(
     settings: Settings,
     broker_url: str,
 ) -> None:
-    dock = register_dock(client, auth, world)
-    mission = plan_mission(client, auth, world)
-    lon, lat = launch_of(client, auth, mission["id"])
+    dock, mission, (lon, lat) = dock_patrol(client, auth, world)
     operator = auth.role("operator")
     seen: dict[str, Any] = {}
 
@@ -169,9 +166,7 @@ def test_a_dock_going_offline_mid_flight_flags_the_sortie_and_alerts_its_operato
     settings: Settings,
     broker_url: str,
 ) -> None:
-    dock = register_dock(client, auth, world)
-    mission = plan_mission(client, auth, world)
-    lon, lat = launch_of(client, auth, mission["id"])
+    dock, mission, (lon, lat) = dock_patrol(client, auth, world)
     seen: dict[str, int] = {}
 
     async def scenario() -> None:
@@ -206,7 +201,7 @@ def test_a_dock_going_offline_mid_flight_flags_the_sortie_and_alerts_its_operato
     assert alerts[0].payload["gateway_sn"] == dock.dock_sn
     mine = client.get("/alerts", headers=auth.role("operator"))
     assert mine.status_code == 200, mine.text
-    assert any(a.get("kind") == "dock_offline" for a in _items(mine.json()))
+    assert any(a["kind"] == "dock_offline" for a in mine.json()["items"])
 
 
 def test_a_dock_falling_silent_mid_flight_is_flagged_once(
@@ -218,9 +213,7 @@ def test_a_dock_falling_silent_mid_flight_is_flagged_once(
     settings: Settings,
     broker_url: str,
 ) -> None:
-    dock = register_dock(client, auth, world)
-    mission = plan_mission(client, auth, world)
-    lon, lat = launch_of(client, auth, mission["id"])
+    dock, mission, (lon, lat) = dock_patrol(client, auth, world)
     quick = flight_settings(settings, dji_offline_after_s=1.0)
     seen: dict[str, int] = {}
 
@@ -252,13 +245,6 @@ def test_a_dock_falling_silent_mid_flight_is_flagged_once(
     assert alerts[0].payload["sortie_id"] == sortie_id
 
 
-def _items(body: Any) -> list[dict[str, Any]]:
-    if isinstance(body, dict):
-        items = body.get("items", [])
-        return list(items) if isinstance(items, list) else []
-    return list(body) if isinstance(body, list) else []
-
-
 def test_preflight_refuses_a_dock_in_wind_and_rain_and_sends_nothing(
     client: TestClient,
     auth: Auth,
@@ -268,9 +254,7 @@ def test_preflight_refuses_a_dock_in_wind_and_rain_and_sends_nothing(
     settings: Settings,
     broker_url: str,
 ) -> None:
-    dock = register_dock(client, auth, world)
-    mission = plan_mission(client, auth, world)
-    lon, lat = launch_of(client, auth, mission["id"])
+    dock, mission, (lon, lat) = dock_patrol(client, auth, world)
     seen: dict[str, Any] = {}
 
     async def scenario() -> None:

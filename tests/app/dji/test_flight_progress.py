@@ -23,17 +23,16 @@ from app.sortie.models import SortieEvent, SortieStatus
 from tests.app.conftest import Auth
 from tests.app.dji.conftest import run, unique_sn
 from tests.app.dji.flying import (
+    dock_patrol,
     downloader,
     flight_settings,
-    launch_of,
-    register_dock,
     rig,
     sortie_row,
     task_row,
     until,
 )
 from tests.app.dji.test_flight_control import book_now
-from tests.app.sortie.helpers import book, plan_mission
+from tests.app.sortie.helpers import book
 from tests.factories import World
 
 
@@ -69,9 +68,7 @@ def test_progress_events_are_idempotent_and_resources_are_served_again(
     settings: Settings,
     broker_url: str,
 ) -> None:
-    dock = register_dock(client, auth, world)
-    mission = plan_mission(client, auth, world)
-    lon, lat = launch_of(client, auth, mission["id"])
+    dock, mission, (lon, lat) = dock_patrol(client, auth, world)
     booked = book(
         client,
         auth.role("operator"),
@@ -200,9 +197,7 @@ def test_a_dock_that_accepts_execute_and_never_reports_fails_the_task_with_why(
     settings: Settings,
     broker_url: str,
 ) -> None:
-    dock = register_dock(client, auth, world)
-    mission = plan_mission(client, auth, world)
-    lon, lat = launch_of(client, auth, mission["id"])
+    dock, mission, (lon, lat) = dock_patrol(client, auth, world)
     quiet = flight_settings(settings, dji_task_silent_s=2.0)
     seen: dict[str, Any] = {}
 

@@ -21,15 +21,13 @@ from app.sortie.models import SortieEvent, SortieStatus
 from tests.app.conftest import Auth
 from tests.app.dji.conftest import run
 from tests.app.dji.flying import (
+    dock_patrol,
     flight_settings,
-    launch_of,
-    register_dock,
     rig,
     sortie_row,
     task_row,
     until,
 )
-from tests.app.sortie.helpers import plan_mission
 from tests.factories import World
 
 #: flighttask_progress statuses on the fact sheet (section 4).
@@ -96,9 +94,7 @@ def test_a_scheduled_dock_patrol_flies_from_schedule_to_flight_log(
     settings: Settings,
     broker_url: str,
 ) -> None:
-    dock = register_dock(client, auth, world)
-    mission = plan_mission(client, auth, world)
-    lon, lat = launch_of(client, auth, mission["id"])
+    dock, mission, (lon, lat) = dock_patrol(client, auth, world)
     fast = flight_settings(settings)
     box: dict[str, Any] = {}
 

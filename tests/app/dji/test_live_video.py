@@ -31,9 +31,8 @@ from tests.app.conftest import Auth
 from tests.app.detection_job.conftest import job_settings, run_jobs
 from tests.app.dji.conftest import run, unique_sn
 from tests.app.dji.flying import (
+    dock_patrol,
     flight_settings,
-    launch_of,
-    register_dock,
     rig,
     sortie_row,
     task_row,
@@ -41,7 +40,7 @@ from tests.app.dji.flying import (
 )
 from tests.app.dji.test_flight_control import book_now, post
 from tests.app.dji.test_flight_schedule import services_named
-from tests.app.sortie.helpers import airborne_sortie, plan_mission
+from tests.app.sortie.helpers import airborne_sortie
 from tests.factories import World
 
 # --- choosing the video, the lens and the URLs (pure) -----------------------------------------
@@ -132,9 +131,7 @@ def test_a_flying_dock_aircraft_streams_to_the_detector_and_stops_when_it_lands(
     broker_url: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    dock = register_dock(client, auth, world)
-    mission = plan_mission(client, auth, world)
-    lon, lat = launch_of(client, auth, mission["id"])
+    dock, mission, (lon, lat) = dock_patrol(client, auth, world)
     media = MediaServer(write_patrol_clip)
     media.start()
     play = f"http://127.0.0.1:{media.port}/live/{{sn}}.mp4"
@@ -258,9 +255,7 @@ def test_a_refused_push_is_tried_again_then_given_up_with_the_dock_s_code(
     settings: Settings,
     broker_url: str,
 ) -> None:
-    dock = register_dock(client, auth, world)
-    mission = plan_mission(client, auth, world)
-    lon, lat = launch_of(client, auth, mission["id"])
+    dock, mission, (lon, lat) = dock_patrol(client, auth, world)
     fast = flight_settings(
         settings,
         dji_live_push_url="rtmp://127.0.0.1:1935/live/{sn}",
