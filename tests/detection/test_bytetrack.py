@@ -213,6 +213,7 @@ def test_the_default_config_builds_the_bytetrack_adapter() -> None:
     assert isinstance(build_tracker(load()), ByteTrackAdapter)
 
 
+@BOTH
 @given(
     starts=st.lists(
         st.tuples(st.integers(0, 10), st.integers(0, 10)), min_size=1, max_size=6, unique=True
@@ -220,9 +221,9 @@ def test_the_default_config_builds_the_bytetrack_adapter() -> None:
     steps=st.integers(min_value=2, max_value=15),
 )
 def test_well_separated_swimmers_keep_distinct_stable_ids(
-    starts: list[tuple[int, int]], steps: int
+    make: Make, starts: list[tuple[int, int]], steps: int
 ) -> None:
-    tracker = ByteTrackAdapter(min_hits=1)
+    tracker = make(min_hits=1)
     seen: dict[int, set[int]] = {k: set() for k in range(len(starts))}
 
     for step in range(steps):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from detection import BBox, Detection, GeoreferenceError
 from detection.tracking import TRACKERS, IouTracker
@@ -111,28 +109,6 @@ def test_rejects_bad_settings(kwargs: dict[str, float]) -> None:
 
 def test_the_registry_names_the_tracker() -> None:
     assert TRACKERS["iou"] is IouTracker
-
-
-@given(
-    starts=st.lists(
-        st.tuples(st.integers(0, 10), st.integers(0, 10)), min_size=1, max_size=6, unique=True
-    ),
-    steps=st.integers(min_value=2, max_value=15),
-)
-def test_well_separated_swimmers_keep_distinct_stable_ids(
-    starts: list[tuple[int, int]], steps: int
-) -> None:
-    tracker = IouTracker(min_hits=1)
-    seen: dict[int, set[int]] = {k: set() for k in range(len(starts))}
-
-    for step in range(steps):
-        dets = [det(100 * gx + step, 100 * gy + step) for gx, gy in starts]
-        for k, d in enumerate(tracker.update(dets)):
-            assert d.track_id is not None
-            seen[k].add(d.track_id)
-
-    assert all(len(ids) == 1 for ids in seen.values())
-    assert len({next(iter(ids)) for ids in seen.values()}) == len(starts)
 
 
 def test_update_warped_moves_tracks_with_the_camera() -> None:
