@@ -178,41 +178,52 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
-    receivers = [Receiver() for _ in range(args.receivers)]
-    servers = [await serve_receiver(r) for r in receivers]
-    tokens, jwt = await asyncio.to_thread(
-        prepare, url, subscribers=args.subscribers, receivers=receivers
-    )
+def start_server(url: str, var: str, *, sse_poll_s: float) -> tuple[subprocess.Popen[bytes], str]:
+    """``waterguard serve`` (with its embedded worker) on a free loopback port: the process
+    and its base URL."""
     port = free_port()
-    var = tempfile.mkdtemp(prefix="wg-bench-var-")
     env = {
         **os.environ,
         "WATERGUARD_DATABASE_URL": url,
         "WATERGUARD_SECRET_KEY": SECRET,
         "WATERGUARD_VAR_DIR": var,
         "WATERGUARD_LOG_LEVEL": "WARNING",
-        "WATERGUARD_SSE_POLL_S": "2",
+        "WATERGUARD_SSE_POLL_S": str(sse_poll_s),
         "WATERGUARD_WORKER_POLL_S": "0.5",
         "WATERGUARD_EGRESS_ALLOW": "127.0.0.1/32",  # the receivers listen on loopback
     }
-    server = subprocess.Popen(
+    process = subprocess.Popen(
         [sys.executable, "-c", "from app.cli import main; main()", "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         cwd=REPO,
     )
-    base = f"http://127.0.0.1:{port}"
+    return process, f"http://127.0.0.1:{port}"
+
+
+async def wait_up(base: str) -> None:
+    async with httpx.AsyncClient(timeout=5) as probe:
+        for _ in range(300):
+            try:
+                if (await probe.get(f"{base}/healthz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"{base} did not start")
+
+
+async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
+    receivers = [Receiver() for _ in range(args.receivers)]
+    servers = [await serve_receiver(r) for r in receivers]
+    tokens, jwt = await asyncio.to_thread(
+        prepare, url, subscribers=args.subscribers, receivers=receivers
+    )
+    var = tempfile.mkdtemp(prefix="wg-bench-var-")
+    server, base = start_server(url, var, sse_poll_s=2)
     try:
-        async with httpx.AsyncClient(timeout=5) as probe:
-            for _ in range(200):
-                try:
-                    if (await probe.get(f"{base}/healthz")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.1)
+        await wait_up(base)
         seen: list[dict[int, float]] = [{} for _ in tokens]
         stop = asyncio.Event()
         readies = [asyncio.Event() for _ in tokens]

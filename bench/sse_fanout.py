@@ -107,40 +107,6 @@ async def subscribe(
             writer.close()
 
 
-def start_replica(url: str, var: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = ad.free_port()
-    env = {
-        **os.environ,
-        "WATERGUARD_DATABASE_URL": url,
-        "WATERGUARD_SECRET_KEY": ad.SECRET,
-        "WATERGUARD_VAR_DIR": var,
-        "WATERGUARD_LOG_LEVEL": "WARNING",
-        "WATERGUARD_SSE_POLL_S": "300",
-        "WATERGUARD_WORKER_POLL_S": "0.5",
-        "WATERGUARD_EGRESS_ALLOW": "127.0.0.1/32",  # the receivers listen on loopback
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from app.cli import main; main()", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=REPO,
-    )
-    return process, f"http://127.0.0.1:{port}"
-
-
-async def wait_up(base: str) -> None:
-    async with httpx.AsyncClient(timeout=5) as probe:
-        for _ in range(300):
-            try:
-                if (await probe.get(f"{base}/healthz")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"{base} did not start")
-
-
 async def alerts_run(args: argparse.Namespace, replicas: int) -> dict[str, Any]:
     url = scratch(args.pg_url)
     receivers = [ad.Receiver() for _ in range(args.receivers)]
@@ -149,11 +115,11 @@ async def alerts_run(args: argparse.Namespace, replicas: int) -> dict[str, Any]:
         ad.prepare, url, subscribers=args.subscribers, receivers=receivers
     )
     var = tempfile.mkdtemp(prefix="wg-bench-fanout-")
-    started = [start_replica(url, var) for _ in range(replicas)]
+    started = [ad.start_server(url, var, sse_poll_s=300) for _ in range(replicas)]
     bases = [base for _, base in started]
     try:
         for base in bases:
-            await wait_up(base)
+            await ad.wait_up(base)
         seen: list[dict[int, float]] = [{} for _ in tokens]
         stop = asyncio.Event()
         readies = [asyncio.Event() for _ in tokens]
