@@ -45,6 +45,8 @@ from sqlalchemy import select
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from telemetry_ingest import bench_mission  # noqa: E402
+
 from app.audit import service as audit_service  # noqa: E402
 from app.auth.models import DeviceKind, DeviceScope, DeviceToken, Role, User  # noqa: E402
 from app.auth.security import issue_access_token, token_digest  # noqa: E402
@@ -56,7 +58,6 @@ from app.dji.sim_payload import PayloadDockSim  # noqa: E402
 from app.drone.models import Drone, DroneStatus  # noqa: E402
 from app.jurisdiction.models import Jurisdiction  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
-from app.mission.models import Mission  # noqa: E402
 from app.seed import seed_demo  # noqa: E402
 from app.sortie.models import Sortie, SortieStatus  # noqa: E402
 from app.waterway.models import Waterway  # noqa: E402
@@ -67,7 +68,6 @@ from bench.telemetry_ingest import (  # noqa: E402
     scratch_database,
     serve,
 )
-from missions import LonLat, PatrolRoute, Waypoint, write_geojson  # noqa: E402
 
 
 class BenchDock(PayloadDockSim):
@@ -141,21 +141,6 @@ def mosquitto(folder: Path) -> Iterator[int]:
         process.wait(10)
 
 
-def _route() -> dict[str, Any]:
-    launch, *rest = RIVER
-    route: dict[str, Any] = json.loads(
-        write_geojson(
-            PatrolRoute(
-                launch=LonLat(*launch),
-                waypoints=tuple(Waypoint(LonLat(*p), altitude_m=60.0) for p in rest),
-                speed_mps=8.0,
-                drone_id="m4t",
-            )
-        )
-    )
-    return route
-
-
 def seed(url: str, *, gateways: int, flying: int, secret: str) -> dict[str, Any]:
     """Demo district; ``gateways`` Dock 3s each with an M4TD drone, the first ``flying`` of
     them airborne on sorties; ``flying`` more drones airborne for HTTP, with tokens; an
@@ -171,28 +156,7 @@ def seed(url: str, *, gateways: int, flying: int, secret: str) -> dict[str, Any]
         assert station is not None
         waterway = session.scalar(select(Waterway).where(Waterway.station_id == station.id))
         assert waterway is not None
-        route = _route()
-        mission = Mission(
-            name="bench route",
-            waterway_id=waterway.id,
-            station_id=station.id,
-            drone_model_id="m4t",
-            pattern="bank",
-            route=route,
-            sorties=[
-                {
-                    "index": 0,
-                    "length_m": 2500.0,
-                    "duration_s": 1800.0,
-                    "waypoints": 3,
-                    "route": route,
-                }
-            ],
-            length_m=2500.0,
-            duration_s=1800.0,
-        )
-        session.add(mission)
-        session.flush()
+        mission = bench_mission(session, station, waterway)
         now = datetime.now(UTC) - timedelta(minutes=1)
 
         def drone_with_sortie(serial: str, airborne: bool) -> int | None:

@@ -44,6 +44,7 @@ import httpx
 from fastapi import FastAPI
 from shapely.geometry import LineString
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -118,6 +119,43 @@ def scratch_database(kind: str, folder: Path) -> Iterator[str]:
             c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def bench_mission(session: Session, station: Jurisdiction, waterway: Waterway) -> Mission:
+    """The benchmarks' mission: a 2.5 km bank route along the demo river at 60 m (M4T)."""
+    launch, *rest = RIVER
+    route = json.loads(
+        write_geojson(
+            PatrolRoute(
+                launch=LonLat(*launch),
+                waypoints=tuple(Waypoint(LonLat(*p), altitude_m=60.0) for p in rest),
+                speed_mps=8.0,
+                drone_id="m4t",
+            )
+        )
+    )
+    mission = Mission(
+        name="bench route",
+        waterway_id=waterway.id,
+        station_id=station.id,
+        drone_model_id="m4t",
+        pattern="bank",
+        route=route,
+        sorties=[
+            {
+                "index": 0,
+                "length_m": 2500.0,
+                "duration_s": 1800.0,
+                "waypoints": 3,
+                "route": route,
+            }
+        ],
+        length_m=2500.0,
+        duration_s=1800.0,
+    )
+    session.add(mission)
+    session.flush()
+    return mission
+
+
 def seed(url: str, drones: int) -> tuple[list[int], list[str]]:
     """Demo district, ``drones`` drones, each with an airborne sortie and its own token."""
     upgrade(url)
@@ -131,38 +169,7 @@ def seed(url: str, drones: int) -> tuple[list[int], list[str]]:
         assert station is not None
         waterway = session.scalar(select(Waterway).where(Waterway.station_id == station.id))
         assert waterway is not None
-        launch, *rest = RIVER
-        route = json.loads(
-            write_geojson(
-                PatrolRoute(
-                    launch=LonLat(*launch),
-                    waypoints=tuple(Waypoint(LonLat(*p), altitude_m=60.0) for p in rest),
-                    speed_mps=8.0,
-                    drone_id="m4t",
-                )
-            )
-        )
-        mission = Mission(
-            name="bench route",
-            waterway_id=waterway.id,
-            station_id=station.id,
-            drone_model_id="m4t",
-            pattern="bank",
-            route=route,
-            sorties=[
-                {
-                    "index": 0,
-                    "length_m": 2500.0,
-                    "duration_s": 1800.0,
-                    "waypoints": 3,
-                    "route": route,
-                }
-            ],
-            length_m=2500.0,
-            duration_s=1800.0,
-        )
-        session.add(mission)
-        session.flush()
+        mission = bench_mission(session, station, waterway)
         now = datetime.now(UTC)
         sortie_ids = []
         for n in range(drones):
