@@ -187,10 +187,11 @@ def seed(url: str, drones: int) -> tuple[list[int], list[str]]:
                 mission_id=mission.id,
                 waterway_id=waterway.id,
                 station_id=station.id,
-                planned_start=now,
+                # took off before the load's sample times (an hour back): inside the flight
+                planned_start=now - timedelta(hours=2),
                 planned_end=now + timedelta(hours=1),
                 status=SortieStatus.airborne,
-                airborne_at=now,
+                airborne_at=now - timedelta(hours=2),
             )
             session.add(sortie)
             session.flush()
